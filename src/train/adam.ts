@@ -1,0 +1,61 @@
+// Adam written out rather than tf.train.adam: its whole state (m, v, step) must round-trip through a checkpoint
+// bit for bit, and tfjs's optimizer rebuilds its β^t accumulators with pow() on restore, which differs in the last bits
+// from the running product it keeps while training — resumed runs would drift from straight ones.
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+export class Adam {
+  step = 0;
+  readonly m: tf.Variable[];
+  readonly v: tf.Variable[];
+
+  constructor(readonly options: AdamOptions, readonly variables: tf.Variable[]) {
+    this.m = variables.map((w) => tf.variable(tf.zerosLike(w), false));
+    this.v = variables.map((w) => tf.variable(tf.zerosLike(w), false));
+  }
+
+  /** One update; `grads` is keyed by variable name as tf.variableGrads returns it. */
+  apply(grads: Record<string, tf.Tensor>): void {
+    const { lr, beta1, beta2, epsilon } = this.options;
+    this.step += 1;
+    // Bias correction folded into the step size, computed in float64 from the step count alone.
+    const alpha = (lr * Math.sqrt(1 - beta2 ** this.step)) / (1 - beta1 ** this.step);
+    tf.tidy(() => {
+      this.variables.forEach((w, i) => {
+        const g = grads[w.name];
+        if (!g) throw new Error(`no gradient for ${w.name}`);
+        const m = this.m[i].mul(beta1).add(g.mul(1 - beta1));
+        const v = this.v[i].mul(beta2).add(g.square().mul(1 - beta2));
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+        w.assign(w.sub(m.mul(alpha).div(v.sqrt().add(epsilon))));
+      });
+    });
+  }
+
+  /** The moments in variable order, m then v for each, for a checkpoint. */
+  stateTensors(): tf.Tensor[] {
+    return this.variables.flatMap((_, i) => [this.m[i], this.v[i]]);
+  }
+
+  restore(step: number, moments: Float32Array[]): void {
+    if (moments.length !== 2 * this.variables.length) {
+      throw new Error(`optimizer state has ${moments.length / 2} variables, the model has ${this.variables.length}`);
+    }
+    this.step = step;
+    this.variables.forEach((w, i) => {
+      this.m[i].assign(tf.tensor(moments[2 * i], w.shape));
+      this.v[i].assign(tf.tensor(moments[2 * i + 1], w.shape));
+    });
+  }
+
+  dispose(): void {
+    for (const t of [...this.m, ...this.v]) t.dispose();
+  }
+}

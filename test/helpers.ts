@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { initBackend, type BackendName } from '../src/backend/index.js';
+import type { ImageSet } from '../src/data/types.js';
+import { Rng } from '../src/train/rng.js';
+
+export const tmpDir = (prefix = 'dcgan-test-') => mkdtemp(path.join(os.tmpdir(), prefix));
+
+/** Images with structure a GAN can start to learn: a bright disc of a random colour on white, plus noise. */
+export function syntheticImageSet(count: number, size: number, channels: 1 | 3 = 3, seed = 1): ImageSet {
+  const rng = new Rng(seed);
+  const pixels = new Uint8Array(count * size * size * channels);
+  for (let k = 0; k < count; k++) {
+    const colour = Array.from({ length: channels }, () => Math.floor(rng.uniform() * 200));
+    const r = size * (0.2 + 0.15 * rng.uniform());
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const inside = (x - size / 2) ** 2 + (y - size / 2) ** 2 < r * r;
+        for (let c = 0; c < channels; c++) {
+          const v = inside ? colour[c] : 255;
+          pixels[((k * size + y) * size + x) * channels + c] = Math.max(0, Math.min(255, v + Math.round((rng.uniform() - 0.5) * 20)));
+        }
+      }
+    }
+  }
+  return { pixels, count, size, channels, description: `synthetic: ${count} discs` };
+}
+
+/** The backend the in-process tests run on: wasm (CI's CPU path), or DCGAN_TEST_BACKEND. */
+export async function useTestBackend(): Promise<void> {
+  await initBackend((process.env.DCGAN_TEST_BACKEND as BackendName) ?? 'wasm');
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export { tf };

@@ -1,0 +1,145 @@
+// `dcgan train` from parsed flags to a finished (or interrupted) run: resume rules, backend, data, config.json, signals.
+import * as tf from '@tensorflow/tfjs';
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { initBackend, type BackendName } from '../backend/index.js';
+import { loadImageSet } from '../data/index.js';
+import { datasetOptionsFrom } from '../data/options.js';
+import type { ImageSize } from '../model/dcgan.js';
+import { createProgress } from '../util/progress.js';
+import { hasCheckpoint, readState } from './checkpoint.js';
+import { readJson, runFiles, writeJson } from './run-folder.js';
+import { train, type TrainOptions } from './train.js';
+
+/** A mistake in what the user asked for: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+/** The flags that may change when a run is resumed; every other one is the run's own and must stay as it was. */
+const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'logEvery', 'resume', 'out']);
+
+interface SavedConfig {
+  options: Record<string, unknown>;
+  resumes?: unknown[];
+}
+
+export function defaultRunDir(opts: Record<string, unknown>): string {
+  const name = opts.data ? path.basename(String(opts.data)).replace(/\.zip$/i, '') : String(opts.dataset);
+  return path.join('checkpoints', `${name}-${opts.imageSize}`);
+}
+
+/** On --resume the saved options are the run's; an explicit flag that contradicts them is an error, not a silent change. */
+export function mergeResumeOptions(saved: Record<string, unknown>, given: Record<string, unknown>, explicit: Set<string>): Record<string, unknown> {
+  const merged = { ...saved };
+  for (const key of Object.keys(given)) {
+    if (RESUME_MAY_CHANGE.has(key)) merged[key] = given[key];
+    else if (explicit.has(key) && JSON.stringify(given[key]) !== JSON.stringify(saved[key])) {
+      throw new UsageError(`--${kebab(key)} ${given[key]} conflicts with the run being resumed (it has ${saved[key]}); leave it out or start a new run with --out`);
+    }
+  }
+  return merged;
+}
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+function packageVersion(name: string): string {
+  try {
+    return (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+export async function trainCommand(given: Record<string, unknown>, explicit: Set<string>, log = (s: string) => console.error(s)): Promise<number> {
+  const out = String(given.out ?? defaultRunDir(given));
+  let opts = given;
+  let saved: SavedConfig | undefined;
+  if (given.resume) {
+    if (!(await hasCheckpoint(out))) throw new UsageError(`no checkpoint to resume in ${out} (start a run without --resume)`);
+    saved = await readJson<SavedConfig>(runFiles(out).config);
+    opts = mergeResumeOptions(saved.options, given, explicit);
+    const state = await readState(out);
+    if (state.epoch >= Number(opts.epochs)) {
+      throw new UsageError(`${out} has already trained ${state.epoch} epochs; pass a larger --epochs to train more`);
+    }
+  } else if (await hasCheckpoint(out)) {
+    throw new UsageError(`${out} already holds a run; pass --resume to continue it, or --out DIR for a new one`);
+  }
+
+  const backend = await initBackend(opts.backend as BackendName);
+  log(`backend: ${backend.device}`);
+  for (const s of backend.skipped) log(`  (skipped ${s.name}: ${s.reason})`);
+
+  const channels = opts.channels as 1 | 3;
+  const limit = opts.limit as number | undefined;
+  const decoding = { bar: undefined as ReturnType<typeof createProgress> | undefined };
+  const data = await loadImageSet({
+    ...datasetOptionsFrom(opts, Number(opts.imageSize), channels, limit),
+    onProgress: (done, total) => {
+      decoding.bar ??= createProgress({ total, label: 'decoding images' });
+      decoding.bar.update(done);
+    },
+  });
+  decoding.bar?.stop();
+  log(`data: ${data.description} (${data.size}×${data.size}×${data.channels})`);
+
+  const trainOptions: TrainOptions = {
+    out,
+    resume: Boolean(opts.resume),
+    epochs: Number(opts.epochs),
+    batchSize: Number(opts.batchSize),
+    lr: Number(opts.lr),
+    beta1: Number(opts.beta1),
+    beta2: Number(opts.beta2),
+    seed: Number(opts.seed),
+    model: { imageSize: Number(opts.imageSize) as ImageSize, width: Number(opts.width), latent: Number(opts.latent), channels },
+    logEvery: Number(opts.logEvery),
+    gridImages: 21,
+    gridColumns: 7,
+  };
+
+  await mkdir(out, { recursive: true });
+  const runInfo = { backend: backend.name, device: backend.device, time: new Date().toISOString() };
+  if (saved) {
+    await writeJson(runFiles(out).config, { ...saved, options: { ...opts, resume: undefined }, resumes: [...(saved.resumes ?? []), runInfo] });
+  } else {
+    await writeJson(runFiles(out).config, {
+      options: { ...opts, resume: undefined, out: undefined },
+      dataset: { description: data.description, count: data.count },
+      ...runInfo,
+      command: process.argv.slice(2).join(' '),
+      versions: {
+        dcgan: packageVersion('dcgan'), node: process.version, tfjs: tf.version.tfjs,
+        'tfjs-backend-wasm': packageVersion('@tensorflow/tfjs-backend-wasm'),
+        'tfjs-backend-webgpu': packageVersion('@tensorflow/tfjs-backend-webgpu'),
+        webgpu: packageVersion('webgpu'), sharp: packageVersion('sharp'),
+      },
+    });
+  }
+
+  // First Ctrl-C: finish the step, checkpoint, stop. Second: leave at once (the staged checkpoint write stays safe).
+  const stop = new AbortController();
+  let signalName: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalName) process.exit(130);
+    signalName = sig;
+    log(`\n${sig}: stopping after this step and saving a checkpoint (again to quit now)`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await train(trainOptions, data, backend, { log, signal: stop.signal });
+    if (result.interrupted) {
+      const s = result.state;
+      log(`stopped at epoch ${s.epoch + (s.stepInEpoch ? 1 : 0)}, step ${s.step}; checkpoint in ${out}`);
+      log(`resume with: dcgan train --out ${out} --resume --epochs ${trainOptions.epochs}`);
+      return signalName === 'SIGTERM' ? 143 : 130;
+    }
+    log(`done: ${result.state.epoch} epochs in ${out}; sample with: dcgan sample --run ${out} --n 21 --out grid.png`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,53 @@
+// The run folder describes itself: config.json (every option, versions), metrics.jsonl (one line per epoch),
+// steps.jsonl (losses per step, for plots), samples/epoch-NNN.png, fixed-noise.bin, and the checkpoint.
+import { existsSync } from 'node:fs';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../util/fs.js';
+
+export const runFiles = (runDir: string) => ({
+  config: path.join(runDir, 'config.json'),
+  metrics: path.join(runDir, 'metrics.jsonl'),
+  steps: path.join(runDir, 'steps.jsonl'),
+  fixedNoise: path.join(runDir, 'fixed-noise.bin'),
+  samples: path.join(runDir, 'samples'),
+  sampleGrid: (epoch: number) => path.join(runDir, 'samples', `epoch-${String(epoch).padStart(3, '0')}.png`),
+});
+
+export async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await readFile(file, 'utf8')) as T;
+}
+
+export async function writeJson(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+export async function appendJsonl(file: string, record: object): Promise<void> {
+  await appendFile(file, JSON.stringify(record) + '\n');
+}
+
+/**
+ * Drops the lines a crashed run wrote after its last checkpoint, so a resumed run's logs continue without repeats.
+ * `keep` decides per record.
+ */
+export async function truncateJsonl(file: string, keep: (record: Record<string, number>) => boolean): Promise<void> {
+  if (!existsSync(file)) return;
+  const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim());
+  const kept = lines.filter((l) => {
+    try {
+      return keep(JSON.parse(l));
+    } catch {
+      return false; // a half-written last line
+    }
+  });
+  if (kept.length !== lines.length) await writeFile(file, kept.map((l) => l + '\n').join(''));
+}
+
+export async function writeFloats(file: string, values: Float32Array): Promise<void> {
+  await writeFileAtomic(file, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+}
+
+export async function readFloats(file: string): Promise<Float32Array> {
+  const b = await readFile(file);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}

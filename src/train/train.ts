@@ -1,0 +1,210 @@
+// The training loop: data order, noise, steps, per-epoch grids, metrics and checkpoints; stops cleanly when asked.
+import * as tf from '@tensorflow/tfjs';
+import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import type { BackendInfo } from '../backend/index.js';
+import type { ImageSet } from '../data/types.js';
+import { tileGrid, toUint8, writePng } from '../image/grid.js';
+import { buildDiscriminator, buildGenerator, type ModelShape } from '../model/dcgan.js';
+import { createProgress } from '../util/progress.js';
+import { Adam } from './adam.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
+import { Rng } from './rng.js';
+import { appendJsonl, readFloats, runFiles, truncateJsonl, writeFloats } from './run-folder.js';
+import { STEP_STATS, trainStep, type Gan } from './step.js';
+
+export interface TrainOptions {
+  out: string;
+  resume: boolean;
+  /** the run's total: with --resume, training continues up to this many epochs */
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  seed: number;
+  model: ModelShape;
+  /** steps between reads of the losses (each read waits for the device) */
+  logEvery: number;
+  /** images in the per-epoch grid and its columns: d2l shows 3×7 */
+  gridImages: number;
+  gridColumns: number;
+}
+
+export interface TrainIO {
+  log: (line: string) => void;
+  /** aborted → finish the step under way, checkpoint, return { interrupted: true } */
+  signal?: AbortSignal;
+  /** called after each step with the total step count */
+  onStep?: (step: number) => void;
+  /** false: no progress bars or lines */
+  progress?: boolean;
+}
+
+export interface TrainResult {
+  state: TrainState;
+  interrupted: boolean;
+}
+
+export const ADAM_EPSILON = 1e-8;
+
+export function createGan(o: Pick<TrainOptions, 'model' | 'seed' | 'lr' | 'beta1' | 'beta2'>): Gan {
+  const G = buildGenerator(o.model, o.seed);
+  const D = buildDiscriminator(o.model, o.seed);
+  const adam = { lr: o.lr, beta1: o.beta1, beta2: o.beta2, epsilon: ADAM_EPSILON };
+  const vars = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.read() as tf.Variable);
+  return { G, D, optG: new Adam(adam, vars(G)), optD: new Adam(adam, vars(D)) };
+}
+
+export function disposeGan(gan: Gan): void {
+  gan.G.dispose();
+  gan.D.dispose();
+  gan.optG.dispose();
+  gan.optD.dispose();
+}
+
+/** Seeds of the three random streams, apart so that changing one use never shifts another. */
+const streamSeed = (seed: number, stream: 'order' | 'noise' | 'fixed') => seed * 3 + { order: 0, noise: 1, fixed: 2 }[stream];
+
+/** A batch as the network sees it: uint8 pixels gathered on the host, scaled to [-1, 1] on the device. */
+export function batchTensor(data: ImageSet, indices: ArrayLike<number>): tf.Tensor4D {
+  const imageBytes = data.size * data.size * data.channels;
+  const bytes = new Uint8Array(indices.length * imageBytes);
+  for (let i = 0; i < indices.length; i++) {
+    const k = indices[i];
+    bytes.set(data.pixels.subarray(k * imageBytes, (k + 1) * imageBytes), i * imageBytes);
+  }
+  return tf.tidy(() =>
+    tf.tensor4d(bytes, [indices.length, data.size, data.size, data.channels], 'int32').toFloat().div(127.5).sub(1),
+  );
+}
+
+export async function writeSampleGrid(G: tf.LayersModel, fixedNoise: Float32Array, o: TrainOptions, file: string): Promise<void> {
+  const n = o.gridImages;
+  const images = tf.tidy(() => G.predict(tf.tensor2d(fixedNoise, [n, o.model.latent])) as tf.Tensor4D);
+  const pixels = toUint8((await images.data()) as Float32Array);
+  images.dispose();
+  await writePng(file, tileGrid(pixels, n, o.model.imageSize, o.model.channels, o.gridColumns));
+}
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+
+export async function train(o: TrainOptions, data: ImageSet, backend: BackendInfo, io: TrainIO): Promise<TrainResult> {
+  const files = runFiles(o.out);
+  const batchesPerEpoch = Math.floor(data.count / o.batchSize); // the last partial batch is dropped: batch norm on a handful of images is noise
+  if (batchesPerEpoch < 1) {
+    throw new Error(`the dataset has ${data.count} images, fewer than --batch-size ${o.batchSize}`);
+  }
+  const gan = createGan(o);
+  let state: TrainState;
+  let fixedNoise: Float32Array;
+  if (o.resume) {
+    state = await loadCheckpoint(o.out, gan);
+    fixedNoise = await readFloats(files.fixedNoise);
+    // a crash after the checkpoint may have logged steps the resumed run will train again
+    await truncateJsonl(files.steps, (r) => r.step <= state.step);
+    await truncateJsonl(files.metrics, (r) => r.epoch <= state.epoch);
+    io.log(`resuming ${o.out} at epoch ${state.epoch + 1}, step ${state.step}`);
+  } else {
+    if (await hasCheckpoint(o.out)) throw new Error(`${o.out} already holds a run; pass --resume to continue it`);
+    await mkdir(files.samples, { recursive: true });
+    fixedNoise = new Rng(streamSeed(o.seed, 'fixed')).normals(o.gridImages * o.model.latent);
+    await writeFloats(files.fixedNoise, fixedNoise);
+    state = {
+      epoch: 0,
+      stepInEpoch: 0,
+      step: 0,
+      epochRng: new Rng(streamSeed(o.seed, 'order')).state,
+      noiseRng: new Rng(streamSeed(o.seed, 'noise')).state,
+    };
+  }
+  if (!existsSync(files.samples)) await mkdir(files.samples, { recursive: true });
+
+  const noiseRng = new Rng(state.noiseRng);
+  const pending: { step: number; stats: tf.Tensor1D }[] = [];
+  let interrupted = false;
+  try {
+    for (let epoch = state.epoch; epoch < o.epochs && !interrupted; epoch++) {
+      const orderRng = new Rng(state.epochRng);
+      const order = orderRng.permutation(data.count);
+      const progress = io.progress === false ? { update() {}, stop() {} } : createProgress({
+        total: batchesPerEpoch,
+        label: `epoch ${epoch + 1}/${o.epochs}`,
+        fields: ['speed', 'losses'],
+      });
+      const sums = { loss_D: 0, loss_G: 0, D_x: 0, D_G_z: 0, n: 0 };
+      const started = performance.now();
+      const firstBatch = state.stepInEpoch;
+      let shown = { speed: '', losses: '' };
+
+      // Reads the losses of the steps since the last read (one device sync for all of them) and logs them.
+      const drain = async () => {
+        const batch = pending.splice(0);
+        if (!batch.length) return;
+        const values = (await tf.stack(batch.map((p) => p.stats)).data()) as Float32Array;
+        tf.dispose([...batch.map((p) => p.stats)]);
+        for (let i = 0; i < batch.length; i++) {
+          const [lossD, lossG, dx, dgz] = values.subarray(4 * i, 4 * i + 4);
+          sums.loss_D += lossD; sums.loss_G += lossG; sums.D_x += dx; sums.D_G_z += dgz; sums.n++;
+          await appendJsonl(files.steps, { step: batch[i].step, epoch: epoch + 1, loss_D: lossD, loss_G: lossG, D_x: dx, D_G_z: dgz });
+          if (!Number.isFinite(lossD) || !Number.isFinite(lossG)) {
+            throw new Error(`training diverged at step ${batch[i].step} (loss_D ${lossD}, loss_G ${lossG}); try a lower --lr`);
+          }
+          shown.losses = `D ${fmt(lossD)} G ${fmt(lossG)}`;
+        }
+      };
+
+      for (let b = firstBatch; b < batchesPerEpoch; b++) {
+        const stats = tf.tidy(() => {
+          const X = batchTensor(data, order.subarray(b * o.batchSize, (b + 1) * o.batchSize));
+          const Z = tf.tensor2d(noiseRng.normals(o.batchSize * o.model.latent), [o.batchSize, o.model.latent]);
+          return trainStep(gan, X, Z);
+        });
+        state.step++;
+        state.stepInEpoch = b + 1;
+        pending.push({ step: state.step, stats });
+        if (pending.length >= o.logEvery || b + 1 === batchesPerEpoch) await drain();
+        const seconds = (performance.now() - started) / 1000;
+        shown.speed = `${((b + 1 - firstBatch) * o.batchSize / seconds).toFixed(1)} img/s`;
+        progress.update(b + 1, shown);
+        io.onStep?.(state.step);
+        if (io.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+      }
+      await drain();
+      progress.stop();
+      state.noiseRng = noiseRng.state;
+      if (interrupted && state.stepInEpoch < batchesPerEpoch) break;
+
+      // epoch complete
+      const seconds = (performance.now() - started) / 1000;
+      const trainedImages = (batchesPerEpoch - firstBatch) * o.batchSize;
+      state.epoch = epoch + 1;
+      state.stepInEpoch = 0;
+      state.epochRng = orderRng.state;
+      const mean = (x: number) => (sums.n ? x / sums.n : NaN);
+      const record = {
+        epoch: epoch + 1, step: state.step,
+        loss_D: mean(sums.loss_D), loss_G: mean(sums.loss_G), D_x: mean(sums.D_x), D_G_z: mean(sums.D_G_z),
+        images_per_s: trainedImages / seconds, seconds, backend: backend.name, time: new Date().toISOString(),
+      };
+      await writeSampleGrid(gan.G, fixedNoise, o, files.sampleGrid(epoch + 1));
+      await appendJsonl(files.metrics, record);
+      await saveCheckpoint(o.out, gan, state);
+      io.log(
+        `epoch ${epoch + 1}/${o.epochs}: loss_D ${fmt(record.loss_D)}, loss_G ${fmt(record.loss_G)}, ` +
+          `D(x) ${fmt(record.D_x)}, D(G(z)) ${fmt(record.D_G_z)}, ${record.images_per_s.toFixed(1)} img/s, ` +
+          `${seconds.toFixed(1)} s → ${files.sampleGrid(epoch + 1)}`,
+      );
+    }
+    if (interrupted && state.stepInEpoch > 0) await saveCheckpoint(o.out, gan, state);
+    return { state, interrupted };
+  } finally {
+    tf.dispose(pending.map((p) => p.stats));
+    disposeGan(gan);
+  }
+}
+
+export { STEP_STATS };

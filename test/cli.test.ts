@@ -1,0 +1,136 @@
+// The real command line, as a user runs it (the built dist/cli.js; `npm test` builds first).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import sharp from 'sharp';
+import { tmpDir } from './helpers.js';
+
+const CLI = path.resolve('dist/cli.js');
+const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
+const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm'];
+
+let runDir: string;
+before(async () => {
+  assert.ok(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does it first)');
+  runDir = path.join(await tmpDir(), 'run');
+});
+
+test('dcgan train (tiny) writes a self-describing run folder', async () => {
+  const r = run(['train', ...tiny, '--epochs', '1', '--out', runDir]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /backend: wasm/);
+  assert.match(r.stderr, /epoch 1\/1: loss_D/);
+  for (const f of ['config.json', 'metrics.jsonl', 'steps.jsonl', 'state.json', 'fixed-noise.bin', 'generator/model.json',
+    'generator/weights.bin', 'discriminator/model.json', 'discriminator/weights.bin', 'optimizer/adam.json', 'optimizer/moments.bin']) {
+    assert.ok(existsSync(path.join(runDir, f)), `${f} missing`);
+  }
+  const config = JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8'));
+  assert.equal(config.options.imageSize, 16);
+  assert.equal(config.options.batchSize, 16);
+  assert.equal(config.backend, 'wasm');
+  assert.equal(config.versions.tfjs, '4.22.0');
+  assert.equal(config.dataset.count, 64);
+  const metrics = (await readFile(path.join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(metrics.length, 1);
+  for (const k of ['epoch', 'step', 'loss_D', 'loss_G', 'D_x', 'D_G_z', 'images_per_s', 'seconds']) assert.ok(Number.isFinite(metrics[0][k]), k);
+  assert.equal(metrics[0].step, 4);
+  const grid = await sharp(path.join(runDir, 'samples/epoch-001.png')).metadata();
+  assert.deepEqual([grid.width, grid.height], [7 * 18 + 2, 3 * 18 + 2]); // 3×7 tiles of 16 px, 2 px apart
+  assert.deepEqual(await readdir(path.join(runDir, 'samples')), ['epoch-001.png']);
+});
+
+test('dcgan sample writes a grid of the asked size; the same seed gives the same bytes', async () => {
+  const dir = await tmpDir();
+  const a = path.join(dir, 'a.png'), b = path.join(dir, 'b.png'), c = path.join(dir, 'c.png');
+  for (const [out, seed] of [[a, '4'], [b, '4'], [c, '5']]) {
+    const r = run(['sample', '--run', runDir, '--n', '21', '--out', out, '--seed', seed, '--backend', 'wasm']);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const meta = await sharp(a).metadata();
+  assert.deepEqual([meta.width, meta.height, meta.channels], [128, 56, 3]);
+  assert.deepEqual(await readFile(a), await readFile(b));
+  assert.notDeepEqual(await readFile(a), await readFile(c));
+  const r = run(['sample', '--run', runDir, '--n', '5', '--cols', '5', '--out', c, '--seed', '1', '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  const m = await sharp(c).metadata();
+  assert.deepEqual([m.width, m.height], [5 * 18 + 2, 18 + 2]);
+});
+
+test('dcgan sample without --run takes the latest run under ./checkpoints', async () => {
+  const cwd = await tmpDir();
+  const r1 = run(['train', ...tiny, '--epochs', '1'], cwd);
+  assert.equal(r1.status, 0, r1.stderr);
+  assert.ok(existsSync(path.join(cwd, 'checkpoints/pokesprite-16/generator/model.json')));
+  const r2 = run(['sample', '--n', '3', '--out', 'g.png', '--seed', '2', '--backend', 'wasm'], cwd);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.match(r2.stderr, /checkpoints[/\\]pokesprite-16/);
+  assert.ok(existsSync(path.join(cwd, 'g.png')));
+});
+
+/** Bad input: non-zero exit, exactly one line on stderr, nothing written. */
+function assertRefused(args: string[], message: RegExp, cwd?: string) {
+  const r = run(args, cwd);
+  assert.notEqual(r.status, 0, `exit 0 for ${args.join(' ')}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `more than one line for ${args.join(' ')}:\n${r.stderr}`);
+  assert.match(lines[0], message);
+}
+
+test('bad input: one clear line, non-zero exit, nothing written', async () => {
+  const dir = await tmpDir();
+  const out = path.join(dir, 'new-run');
+  assertRefused(['frobnicate'], /unknown command 'frobnicate'/);
+  assertRefused(['train', '--frobnicate', '--out', out], /unknown option '--frobnicate'/);
+  assertRefused(['train', '--image-size', '48', '--out', out], /--image-size.*must be one of 16, 32, 64/);
+  assertRefused(['train', '--batch-size', '0', '--out', out], /--batch-size.*positive integer/);
+  assertRefused(['train', '--lr', '-1', '--out', out], /--lr.*> 0/);
+  assertRefused(['train', '--beta1', '1', '--out', out], /--beta1.*\[0, 1\)/);
+  assertRefused(['train', '--backend', 'quantum', '--out', out], /--backend.*quantum/);
+  assertRefused(['train', '--resume', '--out', out], /no checkpoint to resume/);
+  assert.equal(existsSync(out), false, 'a refused command created the run folder');
+  await mkdir(path.join(dir, 'empty'));
+  assertRefused(['sample', '--run', path.join(dir, 'empty'), '--out', path.join(dir, 'x.png'), '--backend', 'wasm'], /no generator in/);
+  assert.equal(existsSync(path.join(dir, 'x.png')), false);
+  assertRefused(['sample', '--n', '0'], /--n.*positive integer/);
+});
+
+test('an existing run is neither overwritten without --resume nor changed by a conflicting flag', async () => {
+  const before = await readFile(path.join(runDir, 'generator/weights.bin'));
+  const mtime = (await stat(path.join(runDir, 'state.json'))).mtimeMs;
+  assertRefused(['train', ...tiny, '--epochs', '1', '--out', runDir], /already holds a run; pass --resume/);
+  assertRefused(['train', '--resume', '--width', '16', '--epochs', '3', '--out', runDir, '--backend', 'wasm'], /--width 16 conflicts with the run being resumed/);
+  assertRefused(['train', '--resume', '--epochs', '1', '--out', runDir, '--backend', 'wasm'], /already trained 1 epochs/);
+  assert.deepEqual(await readFile(path.join(runDir, 'generator/weights.bin')), before);
+  assert.equal((await stat(path.join(runDir, 'state.json'))).mtimeMs, mtime);
+});
+
+test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits non-zero; --resume completes the run', async () => {
+  const out = path.join(await tmpDir(), 'run');
+  const child = spawn(process.execPath, [CLI, 'train', ...tiny, '--epochs', '3', '--out', out, '--log-every', '1']);
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      // plain progress lines (stderr is a pipe): interrupt during epoch 1
+      if (/epoch 1\/3 1\/4/.test(stderr) && !child.killed) {
+        child.kill('SIGINT');
+        resolve();
+      }
+    });
+  });
+  const code = await exited;
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /resume with: dcgan train --out .* --resume --epochs 3/);
+  const state = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
+  assert.ok(state.step >= 1 && state.step < 12, `stopped at step ${state.step}`);
+  const r = run(['train', '--resume', '--epochs', '3', '--out', out, '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /resuming/);
+  const final = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
+  assert.deepEqual([final.epoch, final.step], [3, 12]);
+  assert.deepEqual(await readdir(path.join(out, 'samples')), ['epoch-001.png', 'epoch-002.png', 'epoch-003.png']);
+});

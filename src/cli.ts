@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_NAMES } from './backend/index.js';
 import { addDatasetOptions, naturalChannels } from './data/options.js';
 import { latestRun, sample } from './generate/sample.js';
-import { IMAGE_SIZES } from './model/dcgan.js';
+import { IMAGE_SIZES, type ImageSize } from './model/dcgan.js';
 import { trainCommand, UsageError } from './train/command.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber, unitInterval } from './util/parse.js';
 
@@ -68,6 +68,35 @@ export function buildProgram(): Command {
       const seed = (opts.seed as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
       const { width, height } = await sample({ run, n: Number(opts.n), out: String(opts.out), seed, cols: Number(opts.cols) });
       console.error(`${opts.out}: ${opts.n} images from ${run} (${width}×${height}, seed ${seed}, ${backend.device})`);
+      exitWith(0);
+    });
+
+  program
+    .command('bench')
+    .description('measure training speed (images/s) on random data of the model\'s shape')
+    .option('--batch-size <n>', 'images per step', positiveInt, 256)
+    .option('--image-size <n>', `image side: ${IMAGE_SIZES.join(', ')}`, oneOf(IMAGE_SIZES), 64)
+    .option('--width <n>', 'n_G = n_D', positiveInt, 64)
+    .option('--latent <n>', 'size of z', positiveInt, 100)
+    .option('--steps <n>', 'steps per timed window', positiveInt, 10)
+    .option('--windows <n>', 'timed windows (the median is reported)', positiveInt, 3)
+    .option('--warmup <n>', 'untimed steps first', nonNegativeInt, 3)
+    .option('--top <n>', 'kernels to list from a profiled step (0: none)', nonNegativeInt, 10)
+    .option('--json', 'print the result as JSON on stdout', false)
+    .addOption(backendOption())
+    .action(async (opts: Record<string, unknown>) => {
+      const { initBackend } = await import('./backend/index.js');
+      const { bench, formatBench } = await import('./bench/bench.js');
+      const backend = await initBackend(opts.backend as never);
+      const result = await bench(
+        {
+          imageSize: opts.imageSize as ImageSize, width: Number(opts.width), latent: Number(opts.latent),
+          batchSize: Number(opts.batchSize), steps: Number(opts.steps), windows: Number(opts.windows),
+          warmup: Number(opts.warmup), topKernels: Number(opts.top),
+        },
+        backend,
+      );
+      console.log(opts.json ? JSON.stringify(result) : formatBench(result));
       exitWith(0);
     });
 

@@ -1,0 +1,108 @@
+// `dcgan bench`: training speed on random data of the model's shape, after a warm-up; no dataset, no disk.
+import * as tf from '@tensorflow/tfjs';
+import type { BackendInfo } from '../backend/index.js';
+import type { ImageSize } from '../model/dcgan.js';
+import { Rng } from '../train/rng.js';
+import { trainStep } from '../train/step.js';
+import { createGan, disposeGan } from '../train/train.js';
+
+export interface BenchOptions {
+  imageSize: ImageSize;
+  width: number;
+  latent: number;
+  batchSize: number;
+  /** steps per timed window; the result is the median of `windows` windows */
+  steps: number;
+  windows: number;
+  warmup: number;
+  /** how many kernels to list (0: no profile) */
+  topKernels: number;
+}
+
+export interface KernelTime {
+  kernel: string;
+  ms: number;
+  calls: number;
+}
+
+export interface BenchResult {
+  backend: string;
+  device: string;
+  imageSize: number;
+  width: number;
+  latent: number;
+  batchSize: number;
+  msPerStep: number;
+  imagesPerSecond: number;
+  windowsMsPerStep: number[];
+  /** per-kernel time of one profiled step, largest first; absent where the backend cannot time kernels */
+  kernels?: KernelTime[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function bench(o: BenchOptions, backend: BackendInfo): Promise<BenchResult> {
+  const model = { imageSize: o.imageSize, width: o.width, latent: o.latent, channels: 3 as const };
+  const gan = createGan({ model, seed: 0, lr: 0.0002, beta1: 0.5, beta2: 0.999 });
+  const rng = new Rng(1);
+  const X = tf.tidy(() => tf.tensor4d(rng.normals(o.batchSize * o.imageSize ** 2 * 3), [o.batchSize, o.imageSize, o.imageSize, 3]).tanh());
+  const zs = [0, 1, 2, 3].map(() => tf.tensor2d(rng.normals(o.batchSize * o.latent), [o.batchSize, o.latent]));
+  // One read per window: the device works through the queued steps as it would in training (losses read every N steps).
+  const steps = async (n: number) => {
+    let last: tf.Tensor | undefined;
+    for (let i = 0; i < n; i++) {
+      last?.dispose();
+      last = trainStep(gan, X as tf.Tensor4D, zs[i % zs.length] as tf.Tensor2D);
+    }
+    await last?.data();
+    last?.dispose();
+  };
+  try {
+    await steps(o.warmup);
+    const windows: number[] = [];
+    for (let w = 0; w < o.windows; w++) {
+      const t0 = performance.now();
+      await steps(o.steps);
+      windows.push((performance.now() - t0) / o.steps);
+    }
+    const msPerStep = median(windows);
+    const result: BenchResult = {
+      backend: backend.name, device: backend.device, imageSize: o.imageSize, width: o.width, latent: o.latent,
+      batchSize: o.batchSize, msPerStep, imagesPerSecond: (1000 * o.batchSize) / msPerStep, windowsMsPerStep: windows,
+    };
+    if (o.topKernels > 0) result.kernels = await profileKernels(() => steps(1), o.topKernels);
+    return result;
+  } finally {
+    tf.dispose([X, ...zs]);
+    disposeGan(gan);
+  }
+}
+
+/** Kernel times of one step, summed per kernel name and input shapes. */
+async function profileKernels(step: () => Promise<void>, top: number): Promise<KernelTime[] | undefined> {
+  const info = await tf.profile(step);
+  const byKernel = new Map<string, KernelTime>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : NaN;
+    if (!Number.isFinite(ms)) return undefined; // the backend cannot time kernels (e.g. webgpu without timestamp queries)
+    const key = `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join(' ')}`;
+    const entry = byKernel.get(key) ?? { kernel: key, ms: 0, calls: 0 };
+    entry.ms += ms;
+    entry.calls += 1;
+    byKernel.set(key, entry);
+  }
+  return [...byKernel.values()].sort((a, b) => b.ms - a.ms).slice(0, top);
+}
+
+export function formatBench(r: BenchResult): string {
+  const lines = [
+    `${r.device}: ${r.imageSize}×${r.imageSize}, width ${r.width}, batch ${r.batchSize}: ` +
+      `${r.imagesPerSecond.toFixed(1)} img/s, ${r.msPerStep.toFixed(1)} ms/step ` +
+      `(median of ${r.windowsMsPerStep.length} windows: ${r.windowsMsPerStep.map((x) => x.toFixed(1)).join(', ')} ms)`,
+  ];
+  if (r.kernels) {
+    lines.push('top kernels of one step:');
+    for (const k of r.kernels) lines.push(`  ${k.ms.toFixed(1).padStart(9)} ms  ${String(k.calls).padStart(3)}×  ${k.kernel}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,93 @@
+// Chooses and starts the tfjs backend. Every command goes through here, so the choice and its reasons live in one place.
+import * as tf from '@tensorflow/tfjs';
+import { startTensorflow } from './tensorflow.js';
+import { shutdownWebgpu, startWebgpu } from './webgpu.js';
+
+export const BACKEND_NAMES = ['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface BackendInfo {
+  /** the tfjs backend that runs the work */
+  name: Exclude<BackendName, 'auto'>;
+  /** what it runs on, for people: "cpu", "wasm (simd, 1 thread)", "webgpu: nvidia-h100-80gb-hbm3" */
+  device: string;
+  /** when `auto` passed over a backend, why */
+  skipped: { name: string; reason: string }[];
+}
+
+/** A backend that was asked for explicitly and could not start: the message says why and what to try. */
+export class BackendError extends Error {}
+
+/** `explicit`: the user named this backend, so a software GPU adapter or a TensorFlow on the CPU is accepted. */
+type Starter = (options: { explicit: boolean }) => Promise<{ device: string; passedOver?: BackendInfo['skipped'] }>;
+
+async function startWasm(): Promise<{ device: string }> {
+  const { registerWasmConv2DBackpropFilter } = await import('./wasm-conv2d-backprop-filter.js');
+  await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmConv2DBackpropFilter();
+  (await import('./wasm-conv2d-backprop-input.js')).registerWasmConv2DBackpropInput();
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  await tf.ready();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+  return { device: `wasm (${simd ? 'simd' : 'no simd'}, ${threads ? 'multi-threaded' : '1 thread'})` };
+}
+
+async function startCpu(): Promise<{ device: string }> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+  await tf.ready();
+  return { device: 'cpu (pure JavaScript)' };
+}
+
+const starters: Record<Exclude<BackendName, 'auto'>, Starter> = {
+  // auto passes over a software adapter (lavapipe, SwiftShader): a CPU behind WebGPU, no faster than wasm.
+  webgpu: ({ explicit }) => startWebgpu({ allowSoftware: explicit }),
+  // auto wants TensorFlow only on a GPU; asked for by name, TensorFlow on the CPU is what the user gets.
+  tensorflow: ({ explicit }) => startTensorflow({ requireGpu: !explicit }),
+  wasm: startWasm,
+  cpu: startCpu,
+};
+
+// Order of preference for `auto`; the GPU backends are only taken when they run on a real GPU.
+const AUTO_ORDER: Exclude<BackendName, 'auto'>[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+export async function initBackend(requested: BackendName): Promise<BackendInfo> {
+  // Production mode: no per-op debug checks, and no "install tfjs-node" banner on the cpu backend.
+  tf.enableProdMode();
+  if (requested !== 'auto') {
+    try {
+      const { device, passedOver } = await starters[requested]({ explicit: true });
+      return { name: requested, device, skipped: passedOver ?? [] };
+    } catch (err) {
+      throw new BackendError(`backend ${requested} is not available: ${(err as Error).message}${hint(requested)}`);
+    }
+  }
+  const skipped: BackendInfo['skipped'] = [];
+  for (const name of AUTO_ORDER) {
+    try {
+      const { device, passedOver } = await starters[name]({ explicit: false });
+      return { name, device, skipped: [...skipped, ...(passedOver ?? [])] };
+    } catch (err) {
+      skipped.push({ name, reason: (err as Error).message });
+    }
+  }
+  throw new BackendError(`no backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/** Releases what a GPU backend holds (Dawn's device) and leaves tfjs on cpu; call it once training is over. */
+export async function shutdownBackend(): Promise<void> {
+  await shutdownWebgpu();
+}
+
+function hint(name: BackendName): string {
+  switch (name) {
+    case 'wasm':
+      return ' (try --backend cpu)';
+    case 'webgpu':
+      return ' (run `dcgan info` to see what Dawn finds; --backend wasm needs no GPU)';
+    case 'tensorflow':
+      return ' (run `dcgan info`; --backend webgpu or wasm need no extra install)';
+    default:
+      return ' (run `dcgan info` to see which backends work here)';
+  }
+}

@@ -8,7 +8,7 @@
 // ORIGINAL_BATCHNORM_GRAD=1 tfjs-core's FusedBatchNorm gradient (the one that tiles).
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../src/backend/index.js';
-import { unregisterBatchNormGradient } from '../src/backend/wasm-batchnorm-grad.js';
+import { unregisterBatchNormGradient } from '../src/backend/batchnorm-grad.js';
 import { unregisterWasmConv2DBackpropInput } from '../src/backend/wasm-conv2d-backprop-input.js';
 import type { ImageSize } from '../src/model/dcgan.js';
 import { createGan, disposeGan } from '../src/train/train.js';

@@ -10,7 +10,7 @@ import {
   forceConv2DBackpropInputStrategy, registerWasmConv2DBackpropInput, type Strategy,
 } from '../src/backend/wasm-conv2d-backprop-input.js';
 import { registerWasmConv2DBackpropFilter } from '../src/backend/wasm-conv2d-backprop-filter.js';
-import { registerBatchNormGradient } from '../src/backend/wasm-batchnorm-grad.js';
+import { registerBatchNormGradient } from '../src/backend/batchnorm-grad.js';
 import { buildDiscriminator, buildGenerator } from '../src/model/dcgan.js';
 
 type Shape4 = [number, number, number, number];
@@ -287,7 +287,7 @@ test('NCHW goes to the original kernel and still matches cpu', async () => {
   assert.equal(originalCalls, calls + 1, 'NCHW should have run the original wasm kernel once');
 });
 
-// ---- The FusedBatchNorm gradient without Tile (src/backend/wasm-batchnorm-grad.ts) ----
+// ---- The FusedBatchNorm gradient without Tile (src/backend/batchnorm-grad.ts) ----
 // It replaces tfjs-core's gradient for every backend, so it must give exactly what tfjs-core's gives: compared bit
 // for bit on cpu and on wasm, with the per-channel mean and variance from tf.moments as tf.layers computes them.
 

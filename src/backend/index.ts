@@ -25,7 +25,7 @@ async function startWasm(): Promise<{ device: string }> {
   const { registerWasmConv2DBackpropFilter } = await import('./wasm-conv2d-backprop-filter.js');
   await import('@tensorflow/tfjs-backend-wasm');
   registerWasmConv2DBackpropFilter();
-  (await import('./wasm-conv2d-backprop-input.js')).registerWasmConv2DBackpropInput(); (await import('./wasm-batchnorm-grad.js')).registerBatchNormGradient();
+  (await import('./wasm-conv2d-backprop-input.js')).registerWasmConv2DBackpropInput();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
   await tf.ready();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
@@ -54,6 +54,8 @@ const AUTO_ORDER: Exclude<BackendName, 'auto'>[] = ['tensorflow', 'webgpu', 'was
 export async function initBackend(requested: BackendName): Promise<BackendInfo> {
   // Production mode: no per-op debug checks, and no "install tfjs-node" banner on the cpu backend.
   tf.enableProdMode();
+  // Gradients are shared by all backends: this one gives tfjs-core's results bit for bit, without its Tile.
+  (await import('./batchnorm-grad.js')).registerBatchNormGradient();
   if (requested !== 'auto') {
     try {
       const { device, passedOver } = await starters[requested]({ explicit: true });

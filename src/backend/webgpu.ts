@@ -3,6 +3,7 @@
 // Both packages are optional dependencies, so they are imported by a computed name: the project still type-checks and
 // runs (on wasm or cpu) without them. The few WebGPU types used here are declared locally for the same reason.
 import * as tf from '@tensorflow/tfjs';
+import { registerWebgpuKernels } from './webgpu-kernels/index.js';
 
 /** The part of GPUAdapterInfo this project reads (Dawn fills all of these). */
 export interface AdapterInfoLike {
@@ -255,6 +256,7 @@ export async function startWebgpu({ allowSoftware }: { allowSoftware: boolean })
     throw new Error(`${specifier} loaded before navigator.gpu existed, so it registered no backend`);
   }
   if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialise (see the warning above)');
+  registerWebgpuKernels(); // our kernels in place of tfjs-backend-webgpu's slow ones (src/backend/webgpu-kernels)
   await tf.ready();
   const backend = tf.backend() as unknown as { device?: GpuDeviceLike; adapterInfo?: { vendor?: string; architecture?: string } };
   // tfjs requested its own adapter; with the same options it is the one probed, unless the machine changed meanwhile.

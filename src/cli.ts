@@ -44,6 +44,8 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed for weights, data order and noise', nonNegativeInt, 0)
     .option('--limit <n>', 'use only the first N images (smoke tests)', positiveInt)
     .option('--log-every <n>', 'steps between reads of the losses', positiveInt, 10)
+    .option('--eval-every <k>', 'every k epochs (and after the last) compute SWD and the memorisation check; 0: never', nonNegativeInt, 0)
+    .option('--eval-n <n>', 'images per set for --eval-every', positiveInt, 512)
     .addOption(backendOption());
   addDatasetOptions(trainCmd);
   trainCmd.action(async (opts: Record<string, unknown>, cmd: Command) => {
@@ -59,15 +61,68 @@ export function buildProgram(): Command {
     .option('--out <file>', 'PNG to write', 'grid.png')
     .option('--seed <n>', 'latent seed; the same seed gives the same image (default: random, printed)', nonNegativeInt)
     .option('--cols <n>', 'images per row', positiveInt, 7)
+    .option('--interpolate <k>', 'K images per walk between random latents (slerp), --n walks; --out .png (rows = walks), .gif or .webp', positiveInt)
+    .option('--search <N>', 'draw N candidates and keep the --n that the run\'s discriminator scores highest', positiveInt)
+    .addOption(backendOption())
+    .action(async (opts: Record<string, unknown>) => {
+      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
+      if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
+      const { interpolate, outputKind } = await import('./generate/interpolate.js');
+      const { search, checkSearch } = await import('./generate/search.js');
+      const n = Number(opts.n), out = String(opts.out), cols = Number(opts.cols);
+      if (opts.interpolate !== undefined && opts.search !== undefined) throw new UsageError('--interpolate and --search do not combine; pass one');
+      if (opts.interpolate !== undefined) outputKind(out);
+      if (opts.search !== undefined) checkSearch(Number(opts.search), n);
+      const { initBackend } = await import('./backend/index.js');
+      const backend = await initBackend(opts.backend as never);
+      const seed = (opts.seed as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
+      if (opts.interpolate !== undefined) {
+        const r = await interpolate({ run, n, steps: Number(opts.interpolate), out, seed, cols });
+        const what = r.frames > 1 ? `${r.frames} frames` : 'a grid';
+        console.error(`${out}: ${n} walks of ${opts.interpolate} steps from ${run}, ${what} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
+      } else if (opts.search !== undefined) {
+        const r = await search({ run, n, candidates: Number(opts.search), out, seed, cols });
+        const scores = r.kept.map((k) => k.score);
+        console.error(`${out}: the ${n} of ${opts.search} candidates D scores highest (D ${Math.min(...scores).toFixed(3)}–${Math.max(...scores).toFixed(3)}; ` +
+          `all candidates ${r.meanScore.toFixed(3)} on average) from ${run} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
+      } else {
+        const { width, height } = await sample({ run, n, out, seed, cols });
+        console.error(`${out}: ${n} images from ${run} (${width}×${height}, seed ${seed}, ${backend.device})`);
+      }
+      exitWith(0);
+    });
+
+  program
+    .command('eval')
+    .description("quality figures of a run's generator against its data: ProGAN's sliced Wasserstein distance and a memorisation check")
+    .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
+    .option('--n <n>', 'generated and real images per set', positiveInt, 2048)
+    .option('--seed <n>', 'seed for image choice, latents, neighbourhoods and projections', nonNegativeInt, 0)
+    .option('--json', 'print the figures as JSON on stdout', false)
     .addOption(backendOption())
     .action(async (opts: Record<string, unknown>) => {
       const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
       if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
       const { initBackend } = await import('./backend/index.js');
+      const { evalCommand } = await import('./metrics/command.js');
+      const { formatEval } = await import('./metrics/evaluate.js');
       const backend = await initBackend(opts.backend as never);
-      const seed = (opts.seed as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
-      const { width, height } = await sample({ run, n: Number(opts.n), out: String(opts.out), seed, cols: Number(opts.cols) });
-      console.error(`${opts.out}: ${opts.n} images from ${run} (${width}×${height}, seed ${seed}, ${backend.device})`);
+      const record = await evalCommand({ run, n: Number(opts.n), seed: Number(opts.seed) }, (line) => console.error(line));
+      if (opts.json) console.log(JSON.stringify(record));
+      else for (const line of formatEval(record)) console.log(line);
+      console.error(`epoch ${record.epoch}, step ${record.step}: appended to ${run}/eval.jsonl (${record.seconds.toFixed(1)} s, ${backend.device})`);
+      exitWith(0);
+    });
+
+  program
+    .command('report')
+    .description('write report.html into a run folder: config, curves, sample timeline, quality figures (one self-contained file)')
+    .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
+    .action(async (opts: Record<string, unknown>) => {
+      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
+      if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
+      const { writeReport } = await import('./report/report.js');
+      console.error(`wrote ${await writeReport(run)}`);
       exitWith(0);
     });
 

@@ -49,10 +49,15 @@ export async function generate(G: tf.LayersModel, z: Float32Array, n: number): P
   return out;
 }
 
+/** A run's generator; a clear error when the run has none. */
+export async function loadGenerator(run: string): Promise<tf.LayersModel> {
+  const generatorDir = path.join(run, 'generator');
+  if (!existsSync(path.join(generatorDir, 'model.json'))) throw new Error(`no generator in ${run} (train first: dcgan train)`);
+  return loadModel(generatorDir);
+}
+
 export async function sample(o: SampleOptions): Promise<{ width: number; height: number }> {
-  const generatorDir = path.join(o.run, 'generator');
-  if (!existsSync(path.join(generatorDir, 'model.json'))) throw new Error(`no generator in ${o.run} (train first: dcgan train)`);
-  const G = await loadModel(generatorDir);
+  const G = await loadGenerator(o.run);
   try {
     const latent = (G.inputs[0].shape as number[])[1];
     const [, size, , channels] = G.outputs[0].shape as number[];

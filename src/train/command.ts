@@ -16,7 +16,7 @@ import { train, type TrainOptions } from './train.js';
 export class UsageError extends Error {}
 
 /** The flags that may change when a run is resumed; every other one is the run's own and must stay as it was. */
-const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'logEvery', 'resume', 'out']);
+const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'logEvery', 'resume', 'out', 'evalEvery', 'evalN']);
 
 interface SavedConfig {
   options: Record<string, unknown>;
@@ -96,6 +96,8 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
     logEvery: Number(opts.logEvery),
     gridImages: 21,
     gridColumns: 7,
+    evalEvery: Number(opts.evalEvery ?? 0),
+    evalN: Number(opts.evalN ?? 512),
   };
 
   await mkdir(out, { recursive: true });

@@ -5,7 +5,11 @@ import { existsSync } from 'node:fs';
 import type { BackendInfo } from '../backend/index.js';
 import type { ImageSet } from '../data/types.js';
 import { tileGrid, toUint8, writePng } from '../image/grid.js';
+import { CollapseMonitor, dataDiversity } from '../metrics/collapse.js';
+import { meanPairwiseDistance } from '../metrics/distance.js';
+import { evaluateGenerator, formatEval, type EvalFigures } from '../metrics/evaluate.js';
 import { buildDiscriminator, buildGenerator, type ModelShape } from '../model/dcgan.js';
+import { writeLossPlot } from '../report/plots.js';
 import { createProgress } from '../util/progress.js';
 import { Adam } from './adam.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
@@ -29,6 +33,10 @@ export interface TrainOptions {
   /** images in the per-epoch grid and its columns: d2l shows 3×7 */
   gridImages: number;
   gridColumns: number;
+  /** every this many epochs (and after the last), SWD and the memorisation check into the epoch's metrics line; 0: never */
+  evalEvery?: number;
+  /** images per set for those figures */
+  evalN?: number;
 }
 
 export interface TrainIO {
@@ -79,13 +87,18 @@ export function batchTensor(data: ImageSet, indices: ArrayLike<number>): tf.Tens
   );
 }
 
-export async function writeSampleGrid(G: tf.LayersModel, fixedNoise: Float32Array, o: TrainOptions, file: string): Promise<void> {
+/** Writes the fixed-noise grid and returns its images (uint8 NHWC). */
+export async function writeSampleGrid(G: tf.LayersModel, fixedNoise: Float32Array, o: TrainOptions, file: string): Promise<Uint8Array> {
   const n = o.gridImages;
   const images = tf.tidy(() => G.predict(tf.tensor2d(fixedNoise, [n, o.model.latent])) as tf.Tensor4D);
   const pixels = toUint8((await images.data()) as Float32Array);
   images.dispose();
   await writePng(file, tileGrid(pixels, n, o.model.imageSize, o.model.channels, o.gridColumns));
+  return pixels;
 }
+
+/** The seed of the figures computed during training: that of `dcgan eval`'s default, so the two compare. */
+const EVAL_SEED = 0;
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 
@@ -121,6 +134,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
   if (!existsSync(files.samples)) await mkdir(files.samples, { recursive: true });
 
   const noiseRng = new Rng(state.noiseRng);
+  const collapse = new CollapseMonitor(dataDiversity(data));
   const pending: { step: number; stats: tf.Tensor1D }[] = [];
   let interrupted = false;
   try {
@@ -133,6 +147,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         fields: ['speed', 'losses'],
       });
       const sums = { loss_D: 0, loss_G: 0, D_x: 0, D_G_z: 0, n: 0 };
+      const warnings: string[] = []; // printed after the progress bar, recorded in the epoch's metrics line
       const started = performance.now();
       const firstBatch = state.stepInEpoch;
       let shown = { speed: '', losses: '' };
@@ -151,6 +166,8 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
             throw new Error(`training diverged at step ${batch[i].step} (loss_D ${lossD}, loss_G ${lossG}); try a lower --lr`);
           }
           shown.losses = `D ${fmt(lossD)} G ${fmt(lossG)}`;
+          const warning = collapse.step(batch[i].step, dgz);
+          if (warning) warnings.push(warning);
         }
       };
 
@@ -185,19 +202,31 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       state.stepInEpoch = 0;
       state.epochRng = orderRng.state;
       const mean = (x: number) => (sums.n ? x / sums.n : NaN);
+      const gridPixels = await writeSampleGrid(gan.G, fixedNoise, o, files.sampleGrid(epoch + 1));
+      const diversity = o.gridImages > 1 ? meanPairwiseDistance(gridPixels, o.gridImages) : NaN;
+      const diversityWarning = collapse.diversity(epoch + 1, diversity);
+      if (diversityWarning) warnings.push(diversityWarning);
+      // skipped once Ctrl-C was pressed: on a CPU the figures take a while, and the user asked to stop
+      const evalDue = !!o.evalEvery && ((epoch + 1) % o.evalEvery === 0 || epoch + 1 === o.epochs) && !io.signal?.aborted;
+      const figures: EvalFigures | undefined = evalDue ? await evaluateGenerator(gan.G, data, { n: o.evalN ?? 512, seed: EVAL_SEED }) : undefined;
       const record = {
         epoch: epoch + 1, step: state.step,
         loss_D: mean(sums.loss_D), loss_G: mean(sums.loss_G), D_x: mean(sums.D_x), D_G_z: mean(sums.D_G_z),
         images_per_s: trainedImages / seconds, seconds, backend: backend.name, time: new Date().toISOString(),
+        diversity,
+        ...(figures ? { eval: figures } : {}),
+        ...(warnings.length ? { warning: warnings.join('; ') } : {}),
       };
-      await writeSampleGrid(gan.G, fixedNoise, o, files.sampleGrid(epoch + 1));
       await appendJsonl(files.metrics, record);
       await saveCheckpoint(o.out, gan, state);
+      await writeLossPlot(o.out);
       io.log(
         `epoch ${epoch + 1}/${o.epochs}: loss_D ${fmt(record.loss_D)}, loss_G ${fmt(record.loss_G)}, ` +
           `D(x) ${fmt(record.D_x)}, D(G(z)) ${fmt(record.D_G_z)}, ${record.images_per_s.toFixed(1)} img/s, ` +
           `${seconds.toFixed(1)} s → ${files.sampleGrid(epoch + 1)}`,
       );
+      if (figures) for (const line of formatEval(figures)) io.log(`  ${line}`);
+      for (const w of warnings) io.log(`warning: ${w}`);
     }
     if (interrupted && state.stepInEpoch > 0) await saveCheckpoint(o.out, gan, state);
     return { state, interrupted };

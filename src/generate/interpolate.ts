@@ -1,0 +1,112 @@
+// `dcgan sample --interpolate K`: walks through latent space along great circles (slerp, as White 2016 recommends for
+// Gaussian latents: a straight line passes through the improbable region near the origin), K images per walk.
+// Walk i starts at the latent of image i of `dcgan sample --seed S` and ends at that of image n + i, so both ends are
+// images the plain sampler draws for the same seed.
+import path from 'node:path';
+import sharp from 'sharp';
+import { tileGrid, writePng, type RawImage } from '../image/grid.js';
+import { UsageError } from '../train/command.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { generate, latents, loadGenerator } from './sample.js';
+
+export interface InterpolateOptions {
+  run: string;
+  /** walks (rows of the grid) */
+  n: number;
+  /** images per walk, both ends included */
+  steps: number;
+  seed: number;
+  /** .png: a grid, one walk per row; .gif or .webp: an animation, one frame per step, the walks side by side */
+  out: string;
+  /** walks per row of an animation frame */
+  cols: number;
+}
+
+export type OutputKind = 'png' | 'gif' | 'webp';
+
+export function outputKind(file: string): OutputKind {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.png' || ext === '.gif' || ext === '.webp') return ext.slice(1) as OutputKind;
+  throw new UsageError(`--out ${file}: an interpolation is written as .png (a grid), .gif or .webp (an animation)`);
+}
+
+/** Spherical interpolation from a (t = 0) to b (t = 1); nearly parallel vectors fall back to a straight line. */
+export function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  const omega = Math.acos(Math.min(1, Math.max(-1, dot / Math.sqrt(na * nb))));
+  const sin = Math.sin(omega);
+  const [wa, wb] = sin < 1e-6 ? [1 - t, t] : [Math.sin((1 - t) * omega) / sin, Math.sin(t * omega) / sin];
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = wa * a[i] + wb * b[i];
+  return out;
+}
+
+/**
+ * Latents of `walks` walks of `steps` points each, walk after walk: walk i runs from the i-th of `starts` to the i-th
+ * of `ends` (both [walks × latent]) at t = 0, 1/(steps − 1), …, 1.
+ */
+export function walkLatents(starts: Float32Array, ends: Float32Array, walks: number, steps: number): Float32Array {
+  if (steps < 2) throw new UsageError('--interpolate needs at least 2 steps (the two ends)');
+  const latent = starts.length / walks;
+  const out = new Float32Array(walks * steps * latent);
+  for (let w = 0; w < walks; w++) {
+    const a = starts.subarray(w * latent, (w + 1) * latent);
+    const b = ends.subarray(w * latent, (w + 1) * latent);
+    for (let k = 0; k < steps; k++) out.set(slerp(a, b, k / (steps - 1)), (w * steps + k) * latent);
+  }
+  return out;
+}
+
+/** The walks' start and end latents for a seed: the first n and the next n latents `dcgan sample` draws for it. */
+export function walkEnds(seed: number, walks: number, latent: number): { starts: Float32Array; ends: Float32Array } {
+  const z = latents(seed, 2 * walks, latent);
+  return { starts: z.subarray(0, walks * latent), ends: z.subarray(walks * latent) };
+}
+
+// Frames play forward then back, so the loop has no jump; the ends linger so that one can see them.
+const FRAME_MS = 90;
+const END_MS = 600;
+
+/** Writes frames (equal sizes) as a looping animated GIF or WebP. */
+export async function writeAnimation(file: string, frames: RawImage[], delays: number[], kind: 'gif' | 'webp'): Promise<void> {
+  const { width, height, channels } = frames[0];
+  const stacked = new Uint8Array(frames.length * width * height * channels);
+  frames.forEach((f, i) => stacked.set(f.data, i * f.data.length));
+  const image = sharp(Buffer.from(stacked.buffer), { raw: { width, height: height * frames.length, channels, pageHeight: height } });
+  const encoded = await (kind === 'gif' ? image.gif({ loop: 0, delay: delays }) : image.webp({ loop: 0, delay: delays, lossless: true })).toBuffer();
+  await writeFileAtomic(file, encoded);
+}
+
+export async function interpolate(o: InterpolateOptions): Promise<{ width: number; height: number; frames: number }> {
+  const kind = outputKind(o.out);
+  const G = await loadGenerator(o.run);
+  try {
+    const latent = (G.inputs[0].shape as number[])[1];
+    const [, size, , channels] = G.outputs[0].shape as [number, number, number, 1 | 3];
+    const { starts, ends } = walkEnds(o.seed, o.n, latent);
+    const count = o.n * o.steps;
+    const pixels = await generate(G, walkLatents(starts, ends, o.n, o.steps), count);
+    if (kind === 'png') {
+      const grid = tileGrid(pixels, count, size, channels, o.steps);
+      await writePng(o.out, grid);
+      return { width: grid.width, height: grid.height, frames: 1 };
+    }
+    const imageBytes = size * size * channels;
+    const order = [...Array(o.steps).keys(), ...Array.from({ length: Math.max(0, o.steps - 2) }, (_, i) => o.steps - 2 - i)];
+    const frames = order.map((k) => {
+      const frame = new Uint8Array(o.n * imageBytes);
+      for (let w = 0; w < o.n; w++) frame.set(pixels.subarray((w * o.steps + k) * imageBytes, (w * o.steps + k + 1) * imageBytes), w * imageBytes);
+      return tileGrid(frame, o.n, size, channels, Math.min(o.cols, o.n));
+    });
+    const delays = order.map((k) => (k === 0 || k === o.steps - 1 ? END_MS : FRAME_MS));
+    await writeAnimation(o.out, frames, delays, kind);
+    return { width: frames[0].width, height: frames[0].height, frames: frames.length };
+  } finally {
+    G.dispose();
+  }
+}

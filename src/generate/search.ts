@@ -1,0 +1,91 @@
+// `dcgan sample --search N`: draw N candidates and keep the n the run's discriminator finds most real — AnimeGAN's
+// recipe (gen_search_num 512 → gen_num 64). D runs in inference mode, like G: a candidate's score is its own.
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { tileGrid, writePng } from '../image/grid.js';
+import { loadModel } from '../model/io.js';
+import { UsageError } from '../train/command.js';
+import { generate, latents, loadGenerator } from './sample.js';
+
+export interface SearchOptions {
+  run: string;
+  /** images kept */
+  n: number;
+  /** candidates drawn */
+  candidates: number;
+  seed: number;
+  out: string;
+  cols: number;
+}
+
+export interface SearchResult {
+  width: number;
+  height: number;
+  /** the kept candidates, best first: index among the candidates (= among `dcgan sample`'s images for the seed) */
+  kept: { index: number; score: number }[];
+  /** mean score of all candidates */
+  meanScore: number;
+}
+
+const BATCH = 256;
+
+export async function loadDiscriminator(run: string): Promise<tf.LayersModel> {
+  const dir = path.join(run, 'discriminator');
+  if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`no discriminator in ${run} (--search needs the run's discriminator)`);
+  return loadModel(dir);
+}
+
+/** D's probability that each G(z) is real, sigmoid(D(G(z))), in batches; `z` holds `count` latents. */
+export async function scoreLatents(G: tf.LayersModel, D: tf.LayersModel, z: Float32Array, count: number): Promise<Float32Array> {
+  const latent = z.length / count;
+  const scores = new Float32Array(count);
+  for (let start = 0; start < count; start += BATCH) {
+    const n = Math.min(BATCH, count - start);
+    const s = tf.tidy(() => {
+      const images = G.predict(tf.tensor2d(z.subarray(start * latent, (start + n) * latent), [n, latent])) as tf.Tensor;
+      return tf.sigmoid(D.predict(images) as tf.Tensor).reshape([n]);
+    });
+    scores.set((await s.data()) as Float32Array, start);
+    s.dispose();
+  }
+  return scores;
+}
+
+/** Indices of the k highest scores, highest first; equal scores keep their order. */
+export function topIndices(scores: ArrayLike<number>, k: number): number[] {
+  return Array.from(scores, (s, i) => ({ s, i }))
+    .sort((a, b) => b.s - a.s || a.i - b.i)
+    .slice(0, k)
+    .map((e) => e.i);
+}
+
+export function checkSearch(candidates: number, n: number): void {
+  if (candidates < n) throw new UsageError(`--search ${candidates} draws fewer candidates than the --n ${n} to keep`);
+}
+
+export async function search(o: SearchOptions): Promise<SearchResult> {
+  checkSearch(o.candidates, o.n);
+  const G = await loadGenerator(o.run);
+  let D: tf.LayersModel | undefined;
+  try {
+    D = await loadDiscriminator(o.run);
+    const latent = (G.inputs[0].shape as number[])[1];
+    const [, size, , channels] = G.outputs[0].shape as [number, number, number, 1 | 3];
+    const z = latents(o.seed, o.candidates, latent);
+    const scores = await scoreLatents(G, D, z, o.candidates);
+    const best = topIndices(scores, o.n);
+    const chosen = new Float32Array(o.n * latent);
+    best.forEach((k, i) => chosen.set(z.subarray(k * latent, (k + 1) * latent), i * latent));
+    const grid = tileGrid(await generate(G, chosen, o.n), o.n, size, channels, Math.min(o.cols, o.n));
+    await writePng(o.out, grid);
+    return {
+      width: grid.width, height: grid.height,
+      kept: best.map((index) => ({ index, score: scores[index] })),
+      meanScore: scores.reduce((s, v) => s + v, 0) / scores.length,
+    };
+  } finally {
+    G.dispose();
+    D?.dispose();
+  }
+}

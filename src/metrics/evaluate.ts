@@ -1,0 +1,87 @@
+// Quality figures of a generator against its data: ProGAN's SWD per pyramid level, and a memorisation check
+// (how close generated images come to training images, against how close unseen real images come).
+import type * as tf from '@tensorflow/tfjs';
+import type { ImageSet } from '../data/types.js';
+import { generate, latents } from '../generate/sample.js';
+import { Rng } from '../train/rng.js';
+import { nearestDistances } from './distance.js';
+import { swd, type Images } from './swd.js';
+
+export interface EvalFigures {
+  /** images per set (the asked n, or fewer when the data has fewer) */
+  n: number;
+  seed: number;
+  /** SWD ×10³ per level, keyed by resolution, and their mean as `avg` */
+  swd_x1e3: Record<string, number>;
+  /** mean distance (RMS, pixels in [0, 1]) from generated images to their nearest reference image… */
+  nn_generated: number;
+  /** …and from held-out real images to theirs: generated ≪ real means G copies its training images */
+  nn_real: number;
+  /** images in the held-out query set and in the reference set */
+  nn_queries: number;
+  nn_reference: number;
+  seconds: number;
+}
+
+export interface EvalOptions {
+  /** images per set for SWD */
+  n: number;
+  seed: number;
+}
+
+/** The images `indices` of a set, as a set of their own. */
+function subset(data: Images, indices: ArrayLike<number>): Images {
+  const bytes = data.size * data.size * data.channels;
+  const pixels = new Uint8Array(indices.length * bytes);
+  for (let i = 0; i < indices.length; i++) pixels.set(data.pixels.subarray(indices[i] * bytes, (indices[i] + 1) * bytes), i * bytes);
+  return { pixels, count: indices.length, size: data.size, channels: data.channels };
+}
+
+const mean = (x: Float32Array) => x.reduce((s, v) => s + v, 0) / x.length;
+
+// A fifth of the data is held out from the reference set; the memorisation check asks for no more queries than that.
+const HELD_OUT_FRACTION = 5;
+
+export async function evaluateGenerator(G: tf.LayersModel, data: ImageSet, o: EvalOptions): Promise<EvalFigures> {
+  const started = performance.now();
+  const [, size, , channels] = G.outputs[0].shape as number[];
+  if (size !== data.size || channels !== data.channels) {
+    throw new Error(`the generator makes ${size}×${size}×${channels} images but the data is ${data.size}×${data.size}×${data.channels}`);
+  }
+  if (data.count < 2) throw new Error(`evaluation needs at least 2 real images (the data has ${data.count})`);
+  const n = Math.min(o.n, data.count);
+  const rng = new Rng(o.seed);
+  const real = subset(data, rng.permutation(data.count).subarray(0, n));
+  const latent = (G.inputs[0].shape as number[])[1];
+  const fake: Images = { pixels: await generate(G, latents(o.seed, n, latent), n), count: n, size, channels: data.channels };
+  const s = await swd(real, fake, { seed: o.seed });
+
+  // Held-out real images measure how far a new image of the data lies from the rest; generated images should be as far.
+  const split = rng.permutation(data.count);
+  const queries = Math.max(1, Math.min(n, Math.floor(data.count / HELD_OUT_FRACTION)));
+  const heldOut = subset(data, split.subarray(0, queries));
+  const reference = subset(data, split.subarray(queries));
+  const imageBytes = size * size * data.channels;
+  const nnGenerated = await nearestDistances(fake.pixels.subarray(0, queries * imageBytes), queries, reference.pixels, reference.count);
+  const nnReal = await nearestDistances(heldOut.pixels, queries, reference.pixels, reference.count);
+
+  const swd_x1e3: Record<string, number> = {};
+  s.resolutions.forEach((r, l) => (swd_x1e3[r] = s.levels[l]));
+  swd_x1e3.avg = s.average;
+  return {
+    n, seed: o.seed, swd_x1e3,
+    nn_generated: mean(nnGenerated), nn_real: mean(nnReal), nn_queries: queries, nn_reference: reference.count,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The figures for people, a few lines. */
+export function formatEval(f: EvalFigures): string[] {
+  const levels = Object.entries(f.swd_x1e3).filter(([k]) => k !== 'avg').sort(([a], [b]) => Number(b) - Number(a));
+  const ratio = f.nn_generated / f.nn_real;
+  return [
+    `SWD ×10³ (${f.n} generated vs ${f.n} real images): ` + levels.map(([r, v]) => `${r}px ${v.toFixed(2)}`).join(', ') + `; average ${f.swd_x1e3.avg.toFixed(2)}`,
+    `nearest training image: generated ${f.nn_generated.toFixed(4)}, held-out real ${f.nn_real.toFixed(4)} ` +
+      `(ratio ${ratio.toFixed(2)}; well under 1 suggests memorisation; ${f.nn_queries} queries, ${f.nn_reference} reference images)`,
+  ];
+}

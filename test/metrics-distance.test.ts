@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { CollapseMonitor, dataDiversity } from '../src/metrics/collapse.js';
+import { meanPairwiseDistance, nearestDistances } from '../src/metrics/distance.js';
+import { Rng } from '../src/train/rng.js';
+import { syntheticImageSet, useTestBackend } from './helpers.js';
+
+before(useTestBackend);
+
+/** RMS difference in [0, 1] units, the slow obvious way. */
+function rms(a: Uint8Array, b: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += ((a[i] - b[i]) / 255) ** 2;
+  return Math.sqrt(s / a.length);
+}
+
+test('nearestDistances agrees with brute force, across reference chunks', async () => {
+  const dim = 48, q = 5, r = 23;
+  const rng = new Rng(2);
+  const bytes = (n: number) => Uint8Array.from({ length: n * dim }, () => Math.floor(rng.uniform() * 256));
+  const queries = bytes(q), reference = bytes(r);
+  reference.set(queries.subarray(dim, 2 * dim), 17 * dim); // query 1 is also reference 17
+  const got = await nearestDistances(queries, q, reference, r, 4);
+  for (let i = 0; i < q; i++) {
+    let best = Infinity;
+    for (let j = 0; j < r; j++) best = Math.min(best, rms(queries.subarray(i * dim, (i + 1) * dim), reference.subarray(j * dim, (j + 1) * dim)));
+    assert.ok(Math.abs(got[i] - best) < 1e-3, `query ${i}: ${got[i]} vs ${best}`);
+  }
+  assert.ok(got[1] < 1e-3, `an image in the reference set is at distance 0, got ${got[1]}`);
+});
+
+test('memorised images sit at distance ≈ 0 from the training set, new ones do not', async () => {
+  const train = syntheticImageSet(30, 16);
+  const fresh = syntheticImageSet(10, 16, 3, 99);
+  const bytes = 16 * 16 * 3;
+  const copies = train.pixels.slice(3 * bytes, 13 * bytes);
+  const mean = (x: Float32Array) => x.reduce((s, v) => s + v, 0) / x.length;
+  const memorised = mean(await nearestDistances(copies, 10, train.pixels, 30));
+  const real = mean(await nearestDistances(fresh.pixels, 10, train.pixels, 30));
+  assert.ok(memorised < 1e-3 && real > 0.02, `memorised ${memorised}, fresh ${real}`);
+});
+
+test('mean pairwise distance: 0 for copies, the RMS difference for two images', () => {
+  const a = new Uint8Array(12).fill(10), b = new Uint8Array(12).fill(61);
+  const two = new Uint8Array([...a, ...b]);
+  assert.ok(Math.abs(meanPairwiseDistance(two, 2) - 51 / 255) < 1e-12);
+  assert.equal(meanPairwiseDistance(new Uint8Array([...a, ...a, ...a]), 3), 0);
+  const set = syntheticImageSet(20, 16);
+  assert.ok(dataDiversity(set, 20) > 0.05);
+});
+
+test('collapse: D(G(z)) under 0.05 for 200 steps in a row warns once', () => {
+  const m = new CollapseMonitor(0.3);
+  for (let s = 1; s <= 150; s++) assert.equal(m.step(s, 0.01), undefined);
+  assert.equal(m.step(151, 0.2), undefined); // the streak breaks
+  for (let s = 152; s < 351; s++) assert.equal(m.step(s, 0.01), undefined, `step ${s}`);
+  assert.match(m.step(351, 0.01) ?? '', /D\(G\(z\)\) has stayed under 0.05 for 200 steps \(to step 351\)/);
+  for (let s = 352; s < 800; s++) assert.equal(m.step(s, 0.01), undefined, 'only once');
+});
+
+test('collapse: diversity that falls far below the data’s warns once; a slow start does not', () => {
+  const slow = new CollapseMonitor(0.3);
+  for (const [epoch, d] of [[1, 0.01], [2, 0.02], [3, 0.05], [4, 0.2]] as const) assert.equal(slow.diversity(epoch, d), undefined);
+  const m = new CollapseMonitor(0.3);
+  assert.equal(m.diversity(1, 0.2), undefined);
+  assert.equal(m.diversity(2, 0.07), undefined); // under half its best, but not far under the data's
+  assert.match(m.diversity(3, 0.02) ?? '', /possible mode collapse: at epoch 3 .* 0\.020 .*down from 0\.200.* 0\.300/);
+  assert.equal(m.diversity(4, 0.01), undefined, 'only once');
+});

@@ -16,8 +16,11 @@ function explicitOptions(cmd: Command): Set<string> {
   return new Set(Object.keys(cmd.opts()).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
 }
 
-function exitWith(code: number): never {
-  // Some backends (Dawn for WebGPU) keep handles open that would hold the process after the work is done.
+/** Releases the GPU, then exits: Dawn (WebGPU) can keep Node alive after the work is done. */
+async function exitWith(code: number): Promise<never> {
+  const { shutdownBackend } = await import('./backend/index.js');
+  const grace = new Promise((resolve) => setTimeout(resolve, 2000).unref());
+  await Promise.race([shutdownBackend().catch(() => {}), grace]);
   process.exit(code);
 }
 
@@ -50,7 +53,7 @@ export function buildProgram(): Command {
   addDatasetOptions(trainCmd);
   trainCmd.action(async (opts: Record<string, unknown>, cmd: Command) => {
     opts.channels ??= naturalChannels(opts);
-    exitWith(await trainCommand(opts, explicitOptions(cmd)));
+    await exitWith(await trainCommand(opts, explicitOptions(cmd)));
   });
 
   program
@@ -89,7 +92,7 @@ export function buildProgram(): Command {
         const { width, height } = await sample({ run, n, out, seed, cols });
         console.error(`${out}: ${n} images from ${run} (${width}×${height}, seed ${seed}, ${backend.device})`);
       }
-      exitWith(0);
+      await exitWith(0);
     });
 
   program
@@ -111,7 +114,7 @@ export function buildProgram(): Command {
       if (opts.json) console.log(JSON.stringify(record));
       else for (const line of formatEval(record)) console.log(line);
       console.error(`epoch ${record.epoch}, step ${record.step}: appended to ${run}/eval.jsonl (${record.seconds.toFixed(1)} s, ${backend.device})`);
-      exitWith(0);
+      await exitWith(0);
     });
 
   program
@@ -123,7 +126,7 @@ export function buildProgram(): Command {
       if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
       const { writeReport } = await import('./report/report.js');
       console.error(`wrote ${await writeReport(run)}`);
-      exitWith(0);
+      await exitWith(0);
     });
 
   program
@@ -152,7 +155,18 @@ export function buildProgram(): Command {
         backend,
       );
       console.log(opts.json ? JSON.stringify(result) : formatBench(result));
-      exitWith(0);
+      await exitWith(0);
+    });
+
+  program
+    .command('info')
+    .description('versions, which backends work here and why not, the GPU adapter, the libraries Dawn needs')
+    .option('--json', 'print the report as JSON on stdout', false)
+    .action(async (opts: Record<string, unknown>) => {
+      const { collectInfo, formatInfo } = await import('./backend/info.js');
+      const report = await collectInfo();
+      console.log(opts.json ? JSON.stringify(report, null, 2) : formatInfo(report));
+      await exitWith(0);
     });
 
   return program;
@@ -163,11 +177,11 @@ async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) exitWith(err.exitCode); // commander has printed its one line
+    if (err instanceof CommanderError) await exitWith(err.exitCode); // commander has printed its one line
     const message = err instanceof Error ? err.message : String(err);
     console.error(`error: ${message.split('\n')[0]}`);
     if (process.env.DCGAN_DEBUG && err instanceof Error) console.error(err.stack);
-    exitWith(err instanceof UsageError ? 2 : 1);
+    await exitWith(err instanceof UsageError ? 2 : 1);
   }
 }
 

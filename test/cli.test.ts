@@ -134,3 +134,17 @@ test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits no
   assert.deepEqual([final.epoch, final.step], [3, 12]);
   assert.deepEqual(await readdir(path.join(out, 'samples')), ['epoch-001.png', 'epoch-002.png', 'epoch-003.png']);
 });
+
+test('dcgan info --json reports every backend, and which one auto picks', () => {
+  const r = run(['info', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.tfjs, '4.22.0');
+  const backends = report.backends as { name: string; starts: boolean; reason?: string }[];
+  assert.deepEqual(backends.map((b) => b.name), ['tensorflow', 'webgpu', 'wasm', 'cpu']);
+  assert.ok(backends.find((b) => b.name === 'wasm')!.starts);
+  // tfjs-node-gpu is never a dependency: its row must say why it does not start
+  const tensorflow = backends.find((b) => b.name === 'tensorflow')!;
+  assert.ok(tensorflow.starts || /not installed/.test(tensorflow.reason ?? ''), JSON.stringify(tensorflow));
+  assert.ok(typeof report.auto === 'object' && report.auto !== null);
+});

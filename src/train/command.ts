@@ -1,5 +1,6 @@
 // `dcgan train` from parsed flags to a finished (or interrupted) run: resume rules, backend, data, config.json, signals.
 import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -32,7 +33,8 @@ export function defaultRunDir(opts: Record<string, unknown>): string {
 export function mergeResumeOptions(saved: Record<string, unknown>, given: Record<string, unknown>, explicit: Set<string>): Record<string, unknown> {
   const merged = { ...saved };
   for (const key of Object.keys(given)) {
-    if (RESUME_MAY_CHANGE.has(key)) merged[key] = given[key];
+    // a flag left out keeps the run's value (not the default): `--resume` alone continues the run as it was
+    if (RESUME_MAY_CHANGE.has(key)) merged[key] = explicit.has(key) || !(key in saved) ? given[key] : saved[key];
     else if (explicit.has(key) && JSON.stringify(given[key]) !== JSON.stringify(saved[key])) {
       throw new UsageError(`--${kebab(key)} ${given[key]} conflicts with the run being resumed (it has ${saved[key]}); leave it out or start a new run with --out`);
     }
@@ -41,6 +43,15 @@ export function mergeResumeOptions(saved: Record<string, unknown>, given: Record
 }
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/** This package's version; its package.json sits two folders above this module (dist/train/ or src/train/). */
+function ownVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 function packageVersion(name: string): string {
   try {
@@ -111,7 +122,7 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
       ...runInfo,
       command: process.argv.slice(2).join(' '),
       versions: {
-        dcgan: packageVersion('dcgan'), node: process.version, tfjs: tf.version.tfjs,
+        dcgan: ownVersion(), node: process.version, tfjs: tf.version.tfjs,
         'tfjs-backend-wasm': packageVersion('@tensorflow/tfjs-backend-wasm'),
         'tfjs-backend-webgpu': packageVersion('@tensorflow/tfjs-backend-webgpu'),
         webgpu: packageVersion('webgpu'), sharp: packageVersion('sharp'),
@@ -130,8 +141,17 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const gpu = backend.name === 'webgpu' ? await import('../backend/webgpu.js') : undefined;
+  const stopOnDeviceLost = gpu?.onDeviceLost((info) => {
+    log(`\nthe GPU device was lost (${info.reason}: ${info.message}); stopping`);
+    stop.abort();
+  });
+  const checkDevice = gpu && (() => {
+    const error = gpu.takeGpuError();
+    if (error) throw new Error(gpu.describeGpuError(error, trainOptions.batchSize) ?? `WebGPU error: ${error.message}`);
+  });
   try {
-    const result = await train(trainOptions, data, backend, { log, signal: stop.signal });
+    const result = await train(trainOptions, data, backend, { log, signal: stop.signal, checkDevice });
     if (result.interrupted) {
       const s = result.state;
       log(`stopped at epoch ${s.epoch + (s.stepInEpoch ? 1 : 0)}, step ${s.step}; checkpoint in ${out}`);
@@ -140,7 +160,13 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
     }
     log(`done: ${result.state.epoch} epochs in ${out}; sample with: dcgan sample --run ${out} --n 21 --out grid.png`);
     return 0;
+  } catch (err) {
+    // out of GPU memory or a lost device: one line that says what to do, and where the last good checkpoint is
+    const gpuMessage = gpu?.describeGpuError(err, trainOptions.batchSize);
+    if (!gpuMessage) throw err;
+    throw new Error(`${gpuMessage}. The last checkpoint in ${out} is intact: dcgan train --out ${out} --resume`);
   } finally {
+    stopOnDeviceLost?.();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -47,6 +47,8 @@ export interface TrainIO {
   onStep?: (step: number) => void;
   /** false: no progress bars or lines */
   progress?: boolean;
+  /** called after each read from the device; throws if the device reported an error (a GPU out of memory) */
+  checkDevice?: () => void;
 }
 
 export interface TrainResult {
@@ -158,6 +160,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         if (!batch.length) return;
         const values = (await tf.stack(batch.map((p) => p.stats)).data()) as Float32Array;
         tf.dispose([...batch.map((p) => p.stats)]);
+        io.checkDevice?.(); // a failed GPU allocation only shows as an error event, and its reads return zeros
         for (let i = 0; i < batch.length; i++) {
           const [lossD, lossG, dx, dgz] = values.subarray(4 * i, 4 * i + 4);
           sums.loss_D += lossD; sums.loss_G += lossG; sums.D_x += dx; sums.D_G_z += dgz; sums.n++;

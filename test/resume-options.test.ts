@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { mergeResumeOptions, UsageError } from '../src/train/command.js';
+
+const saved = { epochs: 20, width: 64, imageSize: 64, logEvery: 25, evalEvery: 2, backend: 'auto', lr: 0.005 };
+
+test('--resume alone keeps every saved value, the changeable ones too', () => {
+  const given = { epochs: 20, width: 64, imageSize: 64, logEvery: 10, evalEvery: 0, backend: 'auto', lr: 0.005, resume: true };
+  const merged = mergeResumeOptions(saved, given, new Set(['resume']));
+  assert.equal(merged.logEvery, 25);
+  assert.equal(merged.evalEvery, 2);
+  assert.equal(merged.epochs, 20);
+});
+
+test('typed flags that may change do change: --epochs, --backend, --log-every', () => {
+  const given = { ...saved, epochs: 30, backend: 'wasm', logEvery: 5, resume: true };
+  const merged = mergeResumeOptions(saved, given, new Set(['epochs', 'backend', 'logEvery', 'resume']));
+  assert.deepEqual([merged.epochs, merged.backend, merged.logEvery], [30, 'wasm', 5]);
+});
+
+test('a typed flag that contradicts the run is refused; the same value is fine', () => {
+  assert.throws(() => mergeResumeOptions(saved, { ...saved, width: 32 }, new Set(['width'])), (e) => e instanceof UsageError && /--width 32 conflicts/.test(e.message));
+  assert.equal(mergeResumeOptions(saved, { ...saved }, new Set(['width'])).width, 64);
+});

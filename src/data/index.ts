@@ -1,0 +1,137 @@
+// The dataset seam: every source becomes an ImageSet of the model's size and channels, cached after the first decode.
+import path from 'node:path';
+import sharp from 'sharp';
+import { cachePath, readCache, writeCache } from './cache.js';
+import type { DownloadOptions, OnDownload } from './download.js';
+import { DatasetError } from './errors.js';
+import { idxSource } from './mnist.js';
+import { pathSource } from './path-source.js';
+import { pokemonSource } from './pokemon.js';
+import { pokespriteSource } from './pokesprite.js';
+import type { Source, SourceOptions } from './source.js';
+import type { ImageSet, PreprocessOptions } from './types.js';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip.js';
+
+export { DatasetError } from './errors.js';
+export type { DownloadEvent, OnDownload } from './download.js';
+export type { ImageSet, PreprocessOptions } from './types.js';
+
+export const DATASET_NAMES = ['pokesprite', 'pokemon', 'mnist', 'fashion-mnist'] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+export interface LoadOptions extends PreprocessOptions {
+  dataset: DatasetName;
+  /**
+   * A local source instead of the package or a download: for pokesprite and pokemon a folder (recursive) or .zip of
+   * images; for mnist and fashion-mnist a folder holding train-images-idx3-ubyte[.gz] (or that file).
+   */
+  data?: string;
+  /** pokemon: the zip's URL (default: $DCGAN_POKEMON_URL, else d2l's); mnist, fashion-mnist: the file's or its folder's */
+  url?: string;
+  /** the expected SHA-1 of the download, for a mirror that serves a different file */
+  sha1?: string;
+  /** use only the first N images of the source's stable order (the cache is keyed by it: only N are decoded) */
+  limit?: number;
+  /** where downloads and decoded sets are kept (default: `data` under the working directory) */
+  cacheDir?: string;
+  /** false: neither read nor write the decoded-set cache (downloads are still kept) */
+  cache?: boolean;
+  zipLimits?: Partial<ZipLimits>;
+  /** download retry and timeout settings (tests shorten them) */
+  network?: Pick<DownloadOptions, 'retries' | 'retryDelayMs' | 'timeoutMs'>;
+  /** decode progress: images done of total (not called when the cache is used) */
+  onProgress?: (done: number, total: number) => void;
+  /** download progress; `downloadReporter()` in ./progress.js renders it */
+  onDownload?: OnDownload;
+  /** one-line notes for people: skipped files, a cache that could not be written */
+  log?: (line: string) => void;
+}
+
+const SKIPPED_NAMES_SHOWN = 3;
+
+/** Where the decoded set for these options lives, and the key it must carry (the loader's first step, exposed). */
+export async function cacheEntryFor(o: LoadOptions): Promise<{ source: Source; key: Record<string, unknown>; file: string }> {
+  checkOptions(o);
+  const so: SourceOptions = {
+    ...o,
+    cacheDir: path.resolve(o.cacheDir ?? 'data'),
+    zipLimits: { ...DEFAULT_ZIP_LIMITS, ...o.zipLimits },
+  };
+  const source = await resolveSource(o.dataset, so);
+  const key = { v: 1, kind: source.kind, ...source.key, size: o.size, channels: o.channels, limit: o.limit ?? null };
+  return { source, key, file: cachePath(so.cacheDir, source.kind, key, o.size, o.channels) };
+}
+
+export async function loadImageSet(o: LoadOptions): Promise<ImageSet> {
+  const { source, key, file } = await cacheEntryFor(o);
+  const set = (pixels: Uint8Array, count: number, note = ''): ImageSet => ({
+    pixels,
+    count,
+    size: o.size,
+    channels: o.channels,
+    description: source.describe(count) + note,
+  });
+
+  if (o.cache !== false) {
+    const hit = await readCache(file, key);
+    if (hit) return set(hit.pixels, hit.count, ' (cached)');
+  }
+
+  await checkBackground(o.background);
+  const r = await source.decode(o.onProgress);
+  if (r.skipped.length > 0) o.log?.(skippedLine(r.skipped));
+  if (r.count === 0) {
+    throw new DatasetError(`none of the ${r.skipped.length} image files in ${source.label} could be decoded (${names(r.skipped)})`);
+  }
+  if (o.cache !== false) {
+    try {
+      await writeCache(file, key, { pixels: r.pixels, count: r.count, size: o.size, channels: o.channels });
+    } catch (err) {
+      // the images are fine; only the next run will be slower
+      o.log?.(`could not cache the decoded images in ${file}: ${(err as Error).message}`);
+    }
+  }
+  return set(r.pixels, r.count);
+}
+
+function resolveSource(dataset: DatasetName, o: SourceOptions): Promise<Source> | Source {
+  switch (dataset) {
+    case 'mnist':
+    case 'fashion-mnist':
+      return idxSource(dataset, o);
+    case 'pokemon':
+      return o.data !== undefined ? pathSource(o.data, o) : pokemonSource(o);
+    case 'pokesprite':
+      return o.data !== undefined ? pathSource(o.data, o) : pokespriteSource(o);
+    default:
+      throw new DatasetError(`unknown dataset "${dataset as string}" (choose from ${DATASET_NAMES.join(', ')})`);
+  }
+}
+
+function checkOptions(o: LoadOptions): void {
+  if (!Number.isInteger(o.size) || o.size < 1) throw new DatasetError(`the image size must be a positive integer, not ${o.size}`);
+  if (o.channels !== 1 && o.channels !== 3) throw new DatasetError(`channels must be 1 or 3, not ${o.channels}`);
+  if (o.fit !== 'fill' && o.fit !== 'contain') throw new DatasetError(`--fit must be fill or contain, not ${o.fit}`);
+  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) {
+    throw new DatasetError(`--limit must be a positive integer, not ${o.limit}`);
+  }
+}
+
+/** A colour sharp cannot parse would fail every image and read as "nothing could be decoded": say what it is. */
+async function checkBackground(colour: string): Promise<void> {
+  try {
+    await sharp({ create: { width: 1, height: 1, channels: 3, background: colour } }).raw().toBuffer();
+  } catch {
+    throw new DatasetError(`--background ${colour} is not a colour (try white, black, #808080 or rgb(128,128,128))`);
+  }
+}
+
+function names(list: string[]): string {
+  const shown = list.slice(0, SKIPPED_NAMES_SHOWN).join(', ');
+  return list.length > SKIPPED_NAMES_SHOWN ? `${shown}, …` : shown;
+}
+
+export function skippedLine(skipped: string[]): string {
+  const n = skipped.length;
+  return `skipped ${n} unreadable file${n === 1 ? '' : 's'}: ${names(skipped)}`;
+}

@@ -1,0 +1,93 @@
+// `--data PATH`: a folder of images (recursive) or a .zip of them.
+import { open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { decodeAll, type DecodeResult } from './decode.js';
+import { hashFile } from './download.js';
+import { DatasetError } from './errors.js';
+import { IMAGE_EXTENSIONS } from './filter.js';
+import { filesIdentity, listImageFiles } from './folder.js';
+import { applyLimit, imageOptionsKey, type Source, type SourceOptions } from './source.js';
+import { zipImages, type ZipLimits } from './zip.js';
+import { fileSource, type ByteSource } from './zip-reader.js';
+
+export async function pathSource(p: string, o: SourceOptions): Promise<Source> {
+  const abs = path.resolve(p);
+  let s;
+  try {
+    s = await stat(abs);
+  } catch {
+    throw new DatasetError(`--data ${p}: no such file or folder`);
+  }
+  if (s.isDirectory()) return folderSource(abs, p, o);
+  if (s.isFile() && (/\.zip$/i.test(abs) || (await looksLikeZip(abs)))) return zipSource(abs, p, o);
+  throw new DatasetError(`--data ${p} is neither a folder nor a .zip file`);
+}
+
+async function looksLikeZip(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    await fh.read(b, 0, 4, 0);
+    return b.readUInt32LE(0) === 0x04034b50; // "PK\3\4"
+  } finally {
+    await fh.close();
+  }
+}
+
+export function noImagesError(label: string): DatasetError {
+  return new DatasetError(
+    `no images in ${label} (looked for ${IMAGE_EXTENSIONS.join(' ')}; dot-files and __MACOSX/ are skipped)`,
+  );
+}
+
+async function folderSource(abs: string, label: string, o: SourceOptions): Promise<Source> {
+  let files;
+  try {
+    files = await listImageFiles(abs);
+  } catch (err) {
+    throw new DatasetError(`cannot read the folder ${label}: ${(err as Error).message}`);
+  }
+  if (files.length === 0) throw noImagesError(label);
+  files = applyLimit(files, o.limit);
+  return {
+    kind: 'folder',
+    key: { source: 'folder', files: filesIdentity(files), ...imageOptionsKey(o) },
+    label,
+    decode: (onProgress) => decodeAll(files.map((f) => ({ name: f.rel, read: () => readFile(f.path) })), o, onProgress),
+    describe: (count) => `${label}: ${count} images`,
+  };
+}
+
+async function zipSource(abs: string, label: string, o: SourceOptions): Promise<Source> {
+  const sha1 = await hashFile(abs, 'sha1');
+  return {
+    kind: 'zip',
+    key: { source: 'zip', sha1, ...imageOptionsKey(o) },
+    label,
+    decode: async (onProgress) => decodeZip(abs, label, o, o.zipLimits, onProgress),
+    describe: (count) => `${label}: ${count} images`,
+  };
+}
+
+/** Opens the archive, checks it, and decodes its (limited) image entries, reading each into memory in turn. */
+export async function decodeZip(
+  file: string,
+  label: string,
+  o: SourceOptions,
+  limits: ZipLimits,
+  onProgress?: (done: number, total: number) => void,
+): Promise<DecodeResult> {
+  let src: ByteSource;
+  try {
+    src = await fileSource(file);
+  } catch (err) {
+    throw new DatasetError(`cannot read ${label}: ${(err as Error).message}`);
+  }
+  try {
+    const { entries } = await zipImages(src, label, limits);
+    if (entries.length === 0) throw noImagesError(label);
+    return await decodeAll(applyLimit(entries, o.limit), o, onProgress);
+  } finally {
+    await src.close();
+  }
+}

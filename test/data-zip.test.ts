@@ -1,0 +1,110 @@
+// The in-memory zip reader: ordinary and zip64 archives, and archives built to lie.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DatasetError } from '../src/data/errors.js';
+import { bufferSource, crc32, readCentralDirectory as readDir, readEntry as readOne, ZipFormatError, type ZipEntryInfo } from '../src/data/zip-reader.js';
+import { zipImages as listImages, type ZipLimits } from '../src/data/zip.js';
+import { rawZip, solid, zipOf } from './fixtures/data.js';
+
+// the reader works on any ByteSource; in-memory ones keep these tests free of files
+const readCentralDirectory = (zip: Buffer) => readDir(bufferSource(zip));
+const readEntry = (zip: Buffer, e: ZipEntryInfo) => readOne(bufferSource(zip), e);
+const zipImages = (zip: Buffer, label: string, limits?: ZipLimits) => listImages(bufferSource(zip), label, limits);
+
+const TEXT = Buffer.from('the same words, again and again; '.repeat(20));
+
+test('crc32 matches the standard check value', () => {
+  assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
+  assert.equal(crc32(Buffer.alloc(0)), 0);
+});
+
+test('reads an adm-zip archive: names, sizes, stored and deflated data', async () => {
+  const png = await solid('png', [255, 0, 0]);
+  const zip = zipOf({ 'dir/': '', 'dir/a.png': png, 'b.txt': TEXT });
+  // (adm-zip writes its entries sorted by name)
+  const entries = await readCentralDirectory(zip);
+  assert.deepEqual(entries.map((e) => [e.name, e.isDirectory, e.size]), [['b.txt', false, TEXT.length], ['dir/', true, 0], ['dir/a.png', false, png.length]]);
+  assert.deepEqual(await readEntry(zip, entries[2]), png);
+  assert.deepEqual(await readEntry(zip, entries[0]), TEXT);
+});
+
+test('reads hand-written archives, plain and zip64', async () => {
+  for (const zip64 of [false, true]) {
+    const zip = rawZip([{ name: 'a.png', data: TEXT }, { name: 'b.png', data: Buffer.from('stored bytes'), method: 0 }], { zip64 });
+    const entries = await readCentralDirectory(zip);
+    assert.deepEqual(entries.map((e) => [e.name, e.size, e.method]), [['a.png', TEXT.length, 8], ['b.png', 12, 0]], `zip64: ${zip64}`);
+    assert.deepEqual(await readEntry(zip, entries[0]), TEXT);
+    assert.equal((await readEntry(zip, entries[1])).toString(), 'stored bytes');
+  }
+});
+
+test('an entry that lies about its size, is encrypted, or uses another method cannot be read', async () => {
+  const zip = rawZip([
+    { name: 'small.png', data: TEXT, declaredSize: 10 },
+    { name: 'big.png', data: TEXT, declaredSize: TEXT.length + 1 },
+    { name: 'secret.png', data: TEXT, flags: 1 },
+    { name: 'bzip.png', data: TEXT, method: 12 },
+  ]);
+  const [small, big, secret, bzip] = await readCentralDirectory(zip);
+  // inflation stops at the declared size: the lie costs at most what the limits allowed
+  await assert.rejects(readEntry(zip, small), (err: NodeJS.ErrnoException) => err.code === 'ERR_BUFFER_TOO_LARGE');
+  await assert.rejects(readEntry(zip, big), /"big\.png" is 660 bytes, its header says 661/);
+  await assert.rejects(readEntry(zip, secret), /"secret\.png" is encrypted/);
+  await assert.rejects(readEntry(zip, bzip), /"bzip\.png" uses compression method 12/);
+});
+
+test('a damaged stored entry fails its CRC check', async () => {
+  const zip = rawZip([{ name: 'a.png', data: TEXT, method: 0 }]);
+  const at = zip.indexOf(TEXT);
+  zip[at + 100] ^= 1;
+  const [entry] = await readCentralDirectory(zip);
+  await assert.rejects(readEntry(zip, entry), /"a\.png" fails its CRC check/);
+});
+
+test('entries sharing their bytes (the overlapping-entry zip bomb) refuse the archive', async () => {
+  const zip = rawZip([{ name: 'a.png', data: TEXT }, { name: 'b.png', data: TEXT, sameAs: 0 }, { name: 'c.png', data: TEXT, sameAs: 0 }]);
+  await assert.rejects(zipImages(zip, 'bomb.zip'), (err: Error) =>
+    err instanceof DatasetError && err.message === 'bomb.zip: entries "a.png" and "b.png" share their bytes (an overlapping-entry zip bomb)');
+});
+
+test('directory records that point outside the file, or claim more entries than fit, are format errors', async () => {
+  const zip = rawZip([{ name: 'a.png', data: TEXT }]);
+  const eocd = zip.length - 22;
+  const farOffset = Buffer.from(zip);
+  farOffset.writeUInt32LE(zip.length + 100, eocd + 16);
+  await assert.rejects(readCentralDirectory(farOffset), (err: Error) => err instanceof ZipFormatError && /central directory lies outside the file/.test(err.message));
+  const tooMany = Buffer.from(zip);
+  tooMany.writeUInt16LE(5000, eocd + 10);
+  await assert.rejects(readCentralDirectory(tooMany), /claims 5000 entries but has room for 1/);
+  const farLocal = Buffer.from(zip);
+  farLocal.writeUInt32LE(0x00ffffff, zip.indexOf(Buffer.from([0x50, 0x4b, 1, 2])) + 42);
+  const [entry] = await readCentralDirectory(farLocal);
+  await assert.rejects(readEntry(farLocal, entry), /the local header of "a\.png" lies outside the file/);
+});
+
+test('the entry count limit is checked before the directory is parsed', async () => {
+  const zip = rawZip([{ name: 'a.png', data: TEXT }, { name: 'b.png', data: TEXT }, { name: 'c.png', data: TEXT }]);
+  await assert.rejects(zipImages(zip, 'x.zip', { maxEntries: 2, maxEntrySize: 1e9, maxTotalSize: 1e9, maxRatio: 100 }),
+    /^DatasetError: x\.zip has 3 entries, over the 2 limit \(raise it with --zip-max-entries\)$/);
+});
+
+test('random damage never crashes: a DatasetError, or entries that read or fail cleanly', async () => {
+  const good = zipOf({ 'a.png': await solid('png', [255, 0, 0]), 'b/c.png': await solid('png', [0, 9, 0]), 'd.txt': TEXT });
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  let refused = 0;
+  for (let round = 0; round < 300; round++) {
+    const zip = Buffer.from(good);
+    for (let k = 0; k < 1 + rand(4); k++) zip[rand(zip.length)] = rand(256);
+    let listed;
+    try {
+      listed = await zipImages(zip, 'fuzz.zip');
+    } catch (err) {
+      assert.ok(err instanceof DatasetError, `round ${round}: ${(err as Error).stack}`);
+      refused++;
+      continue;
+    }
+    for (const e of listed.entries) await e.read().catch((err: unknown) => assert.ok(err instanceof Error));
+  }
+  assert.ok(refused > 0 && refused < 300, `some damage is fatal, some not (${refused} refused)`);
+});

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
@@ -11,7 +12,9 @@ import { tmpDir } from './helpers.js';
 
 const CLI = path.resolve('dist/cli.js');
 const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
-const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm'];
+// the decoded-set cache goes to a temp folder, not the checkout's data/
+const cacheDir = path.join(os.tmpdir(), `dcgan-report-test-cache-${process.pid}`);
+const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
 
 let runDir: string;
 let out: string;

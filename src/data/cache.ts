@@ -3,9 +3,10 @@
 // Layout: "DCGANSET" | u32le version | u32le header length | header JSON (key, count, size, channels) | zero padding
 // to a multiple of 8 | count·size·size·channels pixel bytes. The reader accepts a file only if the magic, version,
 // key and exact length all agree; anything else (truncated, foreign, older) is treated as absent and rebuilt.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/fs.js';
 
 const MAGIC = Buffer.from('DCGANSET', 'latin1');
 export const CACHE_VERSION = 1;
@@ -86,28 +87,7 @@ export async function writeCache(file: string, key: unknown, set: CachedSet): Pr
   head.writeUInt32LE(CACHE_VERSION, 8);
   head.writeUInt32LE(json.length, 12);
   json.copy(head, 16);
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await writeAll(fh, head, 0);
-      await writeAll(fh, set.pixels.subarray(0, set.count * set.size * set.size * set.channels), head.length);
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, Math.min(data.length - done, 256 * 1024 * 1024), position + done);
-    done += bytesWritten;
-  }
+  await writeFileAtomic(file, [head, set.pixels.subarray(0, set.count * set.size * set.size * set.channels)]);
 }
 
 function dataOffset(jsonLength: number): number {

@@ -11,27 +11,12 @@
 // kernels do: that keeps the engine out of it (no tensors to track or leak), and every intermediate is released
 // with backend.disposeData. Disposing the transposed dy also drops the XNNPACK operator Conv2D cached for it.
 import * as tf from '@tensorflow/tfjs';
+import { kernelCaller, type Conv2DBackpropFilterAttrs as Attrs } from './kernel-util.js';
 
 const BACKEND = 'wasm';
 
-type Attrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-};
 
-function call(
-  kernelName: string,
-  backend: tf.KernelBackend,
-  inputs: Record<string, tf.TensorInfo>,
-  attrs: Record<string, unknown>,
-): tf.TensorInfo {
-  const kernel = tf.getKernel(kernelName, BACKEND);
-  if (kernel == null) throw new Error(`Conv2DBackpropFilter (wasm) needs the wasm ${kernelName} kernel, which is not registered`);
-  return kernel.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
-}
+const call = kernelCaller(BACKEND, 'Conv2DBackpropFilter (wasm)');
 
 const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) => {
   const backend = anyBackend as tf.KernelBackend;

@@ -28,6 +28,7 @@
 // cached for the rearranged filter). Cases this does not handle (NCHW, non-float32, empty tensors) go to the
 // original kernel.
 import * as tf from '@tensorflow/tfjs';
+import { kernelCaller, type Conv2DBackpropInputAttrs as Attrs } from './kernel-util.js';
 
 const BACKEND = 'wasm';
 const KERNEL = 'Conv2DBackpropInput';
@@ -35,13 +36,6 @@ const KERNEL = 'Conv2DBackpropInput';
 /** From this many input channels (dx's), the phases run as separate convolutions. */
 export const SPLIT_MIN_CHANNELS = 8;
 
-type Attrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-};
 
 type TypedArray = tf.backend_util.TypedArray;
 
@@ -52,16 +46,7 @@ interface WasmBackend extends tf.KernelBackend {
   typedArrayFromHeap(t: tf.TensorInfo): TypedArray;
 }
 
-function call(
-  kernelName: string,
-  backend: tf.KernelBackend,
-  inputs: Record<string, tf.TensorInfo>,
-  attrs: Record<string, unknown>,
-): tf.TensorInfo {
-  const kernel = tf.getKernel(kernelName, BACKEND);
-  if (kernel == null) throw new Error(`${KERNEL} (wasm) needs the wasm ${kernelName} kernel, which is not registered`);
-  return kernel.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
-}
+const call = kernelCaller(BACKEND, `${KERNEL} (wasm)`);
 
 /** One axis of one convolution over phase rows q = q0 .. q0 + rows - 1, with `taps` taps. */
 export interface Window {

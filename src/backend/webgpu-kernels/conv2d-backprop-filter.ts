@@ -17,6 +17,7 @@
 //
 // docs/webgpu-kernels.md has the reasoning behind the tile sizes and the split count, and the predicted H100 cost.
 import * as tf from '@tensorflow/tfjs';
+import type { Conv2DBackpropFilterAttrs as Attrs } from '../kernel-util.js';
 import type { ProgramUniform, WebGPUBackendLike, WebGPUProgramLike } from './types.js';
 
 const KERNEL = 'Conv2DBackpropFilter';
@@ -312,13 +313,6 @@ export class SplitKSumProgram implements WebGPUProgramLike {
   }
 }
 
-type Attrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-};
 
 /** How often each path ran since the last reset: tests use it to see that this kernel, not tfjs's, did the work. */
 export const conv2DBackpropFilterCounts = { gemm: 0, reduced: 0, fallback: 0 };

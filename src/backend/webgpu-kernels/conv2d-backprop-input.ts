@@ -34,6 +34,7 @@
 //
 // docs/webgpu-kernels.md has the predicted H100 cost.
 import * as tf from '@tensorflow/tfjs';
+import type { Conv2DBackpropInputAttrs as Attrs } from '../kernel-util.js';
 import type { ProgramUniform, WebGPUBackendLike, WebGPUProgramLike } from './types.js';
 
 const KERNEL = 'Conv2DBackpropInput';
@@ -404,13 +405,6 @@ export class PhaseGemmProgram implements WebGPUProgramLike {
   }
 }
 
-type Attrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-};
 
 /** How often each path ran since the last reset: tests use it to see that this kernel, not tfjs's, did the work. */
 export const conv2DBackpropInputCounts = { wide: 0, narrow: 0, fallback: 0 };

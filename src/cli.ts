@@ -146,14 +146,18 @@ export function buildProgram(): Command {
       const { initBackend } = await import('./backend/index.js');
       const { bench, formatBench } = await import('./bench/bench.js');
       const backend = await initBackend(opts.backend as never);
+      const batchSize = Number(opts.batchSize);
       const result = await bench(
         {
           imageSize: opts.imageSize as ImageSize, width: Number(opts.width), latent: Number(opts.latent),
-          batchSize: Number(opts.batchSize), steps: Number(opts.steps), windows: Number(opts.windows),
+          batchSize, steps: Number(opts.steps), windows: Number(opts.windows),
           warmup: Number(opts.warmup), topKernels: Number(opts.top),
         },
         backend,
-      );
+      ).catch(async (err) => {
+        const { describeBackendFailure } = await import('./backend/index.js');
+        throw new Error((await describeBackendFailure(err, backend.name, batchSize)) ?? String(err?.message ?? err));
+      });
       console.log(opts.json ? JSON.stringify(result) : formatBench(result));
       await exitWith(0);
     });

@@ -81,6 +81,20 @@ export async function shutdownBackend(): Promise<void> {
   await shutdownWebgpu();
 }
 
+/**
+ * One line for a failure that the backend, not the user's data, caused — out of memory, a lost GPU, an aborted
+ * WebAssembly module — naming the batch size to try; null for any other error.
+ */
+export async function describeBackendFailure(err: unknown, backend: BackendName, batchSize: number): Promise<string | null> {
+  const smaller = Math.max(1, Math.floor(batchSize / 2));
+  if (backend === 'wasm' && /\bAborted\(/.test(String((err as Error)?.message ?? err))) {
+    // emscripten aborts when the heap cannot grow; WebAssembly's heap stops at 4 GB however much memory the machine has
+    return `the wasm backend aborted at batch size ${batchSize}, most likely out of memory (a WebAssembly heap holds at most 4 GB); try --batch-size ${smaller}`;
+  }
+  if (backend === 'webgpu') return (await import('./webgpu.js')).describeGpuError(err, batchSize);
+  return null;
+}
+
 function hint(name: BackendName): string {
   switch (name) {
     case 'wasm':

@@ -83,6 +83,7 @@ async function profileKernels(step: () => Promise<void>, top: number): Promise<K
   const info = await tf.profile(step);
   const byKernel = new Map<string, KernelTime>();
   for (const k of info.kernels) {
+    if (k.name.endsWith('__op')) continue; // tf.profile lists a fused op and the kernel it runs: count the kernel once
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : NaN;
     if (!Number.isFinite(ms)) return undefined; // the backend cannot time kernels (e.g. webgpu without timestamp queries)
     const key = `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join(' ')}`;

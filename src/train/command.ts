@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { initBackend, type BackendName } from '../backend/index.js';
+import { describeBackendFailure, initBackend, type BackendName } from '../backend/index.js';
 import { loadImageSet } from '../data/index.js';
 import { datasetOptionsFrom } from '../data/options.js';
 import type { ImageSize } from '../model/dcgan.js';
@@ -161,10 +161,10 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
     log(`done: ${result.state.epoch} epochs in ${out}; sample with: dcgan sample --run ${out} --n 21 --out grid.png`);
     return 0;
   } catch (err) {
-    // out of GPU memory or a lost device: one line that says what to do, and where the last good checkpoint is
-    const gpuMessage = gpu?.describeGpuError(err, trainOptions.batchSize);
-    if (!gpuMessage) throw err;
-    throw new Error(`${gpuMessage}. The last checkpoint in ${out} is intact: dcgan train --out ${out} --resume`);
+    // out of memory or a lost device: one line that says what to do, and where the last good checkpoint is
+    const failure = await describeBackendFailure(err, backend.name, trainOptions.batchSize);
+    if (!failure) throw err;
+    throw new Error(`${failure}. The last checkpoint in ${out} is intact: dcgan train --out ${out} --resume`);
   } finally {
     stopOnDeviceLost?.();
     process.off('SIGINT', onSignal);

@@ -22,3 +22,11 @@ test('a typed flag that contradicts the run is refused; the same value is fine',
   assert.throws(() => mergeResumeOptions(saved, { ...saved, width: 32 }, new Set(['width'])), (e) => e instanceof UsageError && /--width 32 conflicts/.test(e.message));
   assert.equal(mergeResumeOptions(saved, { ...saved }, new Set(['width'])).width, 64);
 });
+
+test('the CPU backends cap the default batch where a WebAssembly heap runs out (d2l size: 128, measured)', async () => {
+  const { cpuBatchCap } = await import('../src/train/command.js');
+  assert.equal(cpuBatchCap(64, 64), 128); // 256 aborted on wasm, 128 trained
+  assert.equal(cpuBatchCap(32, 32), 1024); // the default 256 is left alone
+  assert.equal(cpuBatchCap(16, 8), 16384);
+  assert.equal(cpuBatchCap(64, 128), 64);
+});

@@ -24,6 +24,15 @@ interface SavedConfig {
   resumes?: unknown[];
 }
 
+/**
+ * The largest power-of-two batch whose activations fit the 4 GB WebAssembly heap, for the CPU backends' default. They
+ * grow with batch × image side² × width; measured on wasm: 64×64, width 64 trains at batch 128 and aborts at 256.
+ */
+export function cpuBatchCap(imageSize: number, width: number): number {
+  const fits = (128 * 64 * 64 * 64) / (imageSize * imageSize * width);
+  return 2 ** Math.max(0, Math.floor(Math.log2(fits)));
+}
+
 export function defaultRunDir(opts: Record<string, unknown>): string {
   const name = opts.data ? path.basename(String(opts.data)).replace(/\.zip$/i, '') : String(opts.dataset);
   return path.join('checkpoints', `${name}-${opts.imageSize}`);
@@ -80,6 +89,11 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
   const backend = await initBackend(opts.backend as BackendName);
   log(`backend: ${backend.device}`);
   for (const s of backend.skipped) log(`  (skipped ${s.name}: ${s.reason})`);
+  const cap = cpuBatchCap(Number(opts.imageSize), Number(opts.width));
+  if (!opts.resume && !explicit.has('batchSize') && backend.name !== 'webgpu' && backend.name !== 'tensorflow' && Number(opts.batchSize) > cap) {
+    log(`batch size ${cap} instead of the default ${opts.batchSize}: on ${backend.name} a batch that large does not fit a WebAssembly heap (4 GB); --batch-size chooses`);
+    opts = { ...opts, batchSize: cap };
+  }
 
   const channels = opts.channels as 1 | 3;
   const limit = opts.limit as number | undefined;

@@ -12,63 +12,10 @@ import {
 import { registerWasmConv2DBackpropFilter } from '../src/backend/wasm-conv2d-backprop-filter.js';
 import { registerBatchNormGradient } from '../src/backend/batchnorm-grad.js';
 import { buildDiscriminator, buildGenerator } from '../src/model/dcgan.js';
-
-type Shape4 = [number, number, number, number];
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-function randoms(n: number, seed: number): Float32Array {
-  // mulberry32
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 * 2 - 1;
-  }
-  return out;
-}
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-// Runs the kernel the way tfjs' conv2DBackpropInput op does, with the attributes spelled out.
-function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: Shape4, strides: number | [number, number],
-  pad: Pad, dataFormat: 'NHWC' | 'NCHW' = 'NHWC', dimRoundingMode?: 'floor' | 'round' | 'ceil'): tf.Tensor4D {
-  const attrs = { strides, pad, dataFormat, dimRoundingMode, inputShape };
-  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
-
-async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor[]): Promise<{ shape: number[]; values: Float32Array }[]> {
-  assert.ok(await tf.setBackend(backend));
-  const outs = tf.tidy(f);
-  const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
-  const result = outs.map((t, i) => ({ shape: t.shape, values: values[i] }));
-  tf.dispose(outs);
-  return result;
-}
-
-async function assertSameOnWasmAndCpu(f: () => tf.Tensor[]): Promise<void> {
-  const wasm = await on('wasm', f);
-  const cpu = await on('cpu', f);
-  assert.equal(wasm.length, cpu.length);
-  for (let i = 0; i < cpu.length; i++) {
-    assert.deepEqual(wasm[i].shape, cpu[i].shape);
-    let maxAbs = 0;
-    let maxDiff = 0;
-    for (let j = 0; j < cpu[i].values.length; j++) {
-      maxAbs = Math.max(maxAbs, Math.abs(cpu[i].values[j]));
-      maxDiff = Math.max(maxDiff, Math.abs(cpu[i].values[j] - wasm[i].values[j]));
-    }
-    assert.ok(maxAbs > 0, `output ${i} is all zeros, so it proves nothing`);
-    assert.ok(maxDiff / maxAbs < 1e-4, `output ${i}: max |wasm - cpu| = ${maxDiff}, max |cpu| = ${maxAbs}`);
-  }
-}
-
-function dyShape(xShape: Shape4, filterShape: Shape4, strides: number | [number, number], pad: Pad,
-  dimRoundingMode?: 'floor' | 'round' | 'ceil'): Shape4 {
-  return tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad, dimRoundingMode).outShape;
-}
+import {
+  assertCountsBack, assertMatchesCpu, conv2dBackpropInput, type ConvCase, convChain, dyShape, leakCounts, on, type Pad,
+  randoms, type Shape4, size, type Strides,
+} from './kernel-compare.js';
 
 /** Calls that reached the wasm backend's own Conv2DBackpropInput, which the new kernel falls back to. */
 let originalCalls = 0;
@@ -101,10 +48,7 @@ test('registering twice is harmless and keeps the new kernel', (t) => {
   assert.ok(tf.getKernel('Conv2DBackpropInput', 'wasm')?.setupFunc, 'the original setup must still run at backend init');
 });
 
-const cases: {
-  name: string; x: Shape4; filter: Shape4; strides: number | [number, number]; pad: Pad;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}[] = [
+const cases: ConvCase[] = [
   { name: 'k4 s2 same, 8×8, batch 1, Cin 3 Cout 5 (a generator layer)', x: [1, 8, 8, 3], filter: [4, 4, 3, 5], strides: 2, pad: 'same' },
   { name: 'k4 s2 same, odd 7×9, batch 3', x: [3, 7, 9, 2], filter: [4, 4, 2, 4], strides: 2, pad: 'same' },
   { name: 'k4 s2 same, 16×16, batch 2, Cin 8 Cout 16', x: [2, 16, 16, 8], filter: [4, 4, 8, 16], strides: 2, pad: 'same' },
@@ -151,7 +95,7 @@ for (const c of cases) {
         const calls = originalCalls;
         forceConv2DBackpropInputStrategy(strategy);
         try {
-          await assertSameOnWasmAndCpu(() => [
+          await assertMatchesCpu('wasm', () => [
             conv2dBackpropInput(tf.tensor4d(dys, dy), tf.tensor4d(ws, c.filter), c.x, c.strides, c.pad, 'NHWC',
               c.dimRoundingMode),
           ]);
@@ -167,16 +111,9 @@ for (const c of cases) {
 test('input gradient of conv2d and input and filter gradients of conv2dTranspose match cpu', async () => {
   // A discriminator-style conv followed by a generator-style transposed conv: the conv's input gradient and the
   // transposed conv's forward pass run Conv2DBackpropInput.
-  const xShape: Shape4 = [3, 9, 7, 3];
-  const w1Shape: Shape4 = [4, 4, 3, 6];
-  const w2Shape: Shape4 = [4, 4, 2, 6];
-  const outShape: Shape4 = [3, 10, 8, 2];
-  const xs = randoms(size(xShape), 3);
-  const w1s = randoms(size(w1Shape), 4);
-  const w2s = randoms(size(w2Shape), 5);
-  const targets = randoms(size(outShape), 6);
+  const { xShape, w1Shape, w2Shape, outShape, xs, w1s, w2s, targets } = convChain(3, 3);
   const calls = originalCalls;
-  await assertSameOnWasmAndCpu(() => {
+  await assertMatchesCpu('wasm', () => {
     const w1 = tf.tensor4d(w1s, w1Shape);
     const target = tf.tensor4d(targets, outShape);
     const loss = (x: tf.Tensor, h: tf.Tensor, w2: tf.Tensor) => {
@@ -196,7 +133,7 @@ test('a generator-shaped stack of transposed convs (k4 s1 valid from 1×1, then 
   const w1s = randoms(4 * 4 * 4 * 8, 11);
   const w2s = randoms(4 * 4 * 3 * 4, 12);
   const calls = originalCalls;
-  await assertSameOnWasmAndCpu(() => {
+  await assertMatchesCpu('wasm', () => {
     const z = tf.tensor4d(zs, [3, 1, 1, 10]);
     const h0 = tf.relu(tf.conv2dTranspose(z, tf.tensor4d(w0s, [4, 4, 8, 10]), [3, 4, 4, 8], 1, 'valid'));
     const h1 = tf.relu(tf.conv2dTranspose(h0, tf.tensor4d(w1s, [4, 4, 4, 8]), [3, 8, 8, 4], 2, 'same'));
@@ -213,7 +150,7 @@ test('weight gradients of the whole DCGAN (batch norm in training mode) match cp
   const zs = randoms(4 * 10, 31);
   const xs = randoms(4 * 16 * 16 * 3, 32);
   const calls = originalCalls;
-  await assertSameOnWasmAndCpu(() => {
+  await assertMatchesCpu('wasm', () => {
     const G = buildGenerator(shape, 1);
     const D = buildDiscriminator(shape, 1);
     const z = tf.tensor2d(zs, [4, 10]);
@@ -235,24 +172,23 @@ test('weight gradients of the whole DCGAN (batch norm in training mode) match cp
 test('leaves no tensors or buffers behind and leaves its inputs intact', async () => {
   assert.ok(await tf.setBackend('wasm'));
   const backend = tf.backend();
-  const check = async (xShape: Shape4, filter: Shape4, strides: number | [number, number], pad: Pad) => {
+  const check = async (xShape: Shape4, filter: Shape4, strides: Strides, pad: Pad) => {
     const dy = dyShape(xShape, filter, strides, pad);
     const dys = randoms(size(dy), 7);
     const ws = randoms(size(filter), 8);
     const dyT = tf.tensor4d(dys, dy);
     const w = tf.tensor4d(ws, filter);
 
-    const before = { ...tf.memory(), dataIds: backend.numDataIds() };
+    const before = leakCounts();
     const dx = conv2dBackpropInput(dyT, w, xShape, strides, pad);
-    const after = { ...tf.memory(), dataIds: backend.numDataIds() };
+    const after = leakCounts();
     assert.equal(after.numTensors, before.numTensors + 1);
     assert.equal(after.numDataBuffers, before.numDataBuffers + 1);
     assert.equal(after.dataIds, before.dataIds + 1);
     assert.equal(backend.refCount(dx.dataId), 1, 'the result shares its buffer with nothing');
 
     dx.dispose();
-    assert.equal(tf.memory().numTensors, before.numTensors);
-    assert.equal(backend.numDataIds(), before.dataIds);
+    assertCountsBack(before);
     assert.deepEqual(await dyT.data(), dys);
     assert.deepEqual(await w.data(), ws);
     tf.dispose([dyT, w]);
@@ -281,7 +217,7 @@ test('NCHW goes to the original kernel and still matches cpu', async () => {
   const dys = randoms(size(dy), 13);
   const ws = randoms(size(filter), 14);
   const calls = originalCalls;
-  await assertSameOnWasmAndCpu(() => [
+  await assertMatchesCpu('wasm', () => [
     conv2dBackpropInput(tf.tensor4d(dys, dy), tf.tensor4d(ws, filter), xShape, 2, 'same', 'NCHW'),
   ]);
   assert.equal(originalCalls, calls + 1, 'NCHW should have run the original wasm kernel once');
@@ -316,7 +252,7 @@ function batchNormGrads(c: (typeof batchNormCases)[number]): tf.Tensor[] {
 
 async function withGradient(config: tf.GradConfig, backend: 'cpu' | 'wasm', f: () => tf.Tensor[]) {
   tf.registerGradient(config);
-  return on(backend, f);
+  return (await on(backend, f)).outputs;
 }
 
 test('the FusedBatchNorm gradient matches tfjs-core\'s bit for bit, on cpu and wasm, and runs no Tile', async (t) => {

@@ -11,25 +11,10 @@ import {
   setSplitKTuning, TILE_K,
 } from '../src/backend/webgpu-kernels/conv2d-backprop-filter.js';
 import { registerWebgpuKernels } from '../src/backend/webgpu-kernels/index.js';
-
-type Shape4 = [number, number, number, number];
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-function randoms(n: number, seed: number): Float32Array {
-  // mulberry32
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 * 2 - 1;
-  }
-  return out;
-}
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+import {
+  assertClose, assertCountsBack, conv2dBackpropFilter, type ConvCase, convChain, dyShape, leakCounts, on, randoms,
+  type Shape4, size, webgpuSkip,
+} from './kernel-compare.js';
 
 // ---- the split-K plan: pure, no GPU ---------------------------------------------------------------------------------
 
@@ -73,70 +58,9 @@ describe('split-K plan', () => {
 
 // ---- on an adapter ----------------------------------------------------------------------------------------------
 
-const REQUIRED = process.env.DCGAN_REQUIRE_WEBGPU === '1';
-const noAdapter = await probeAdapter().then(() => undefined, (err: Error) => err.message);
-const skip = noAdapter && !REQUIRED
-  ? `no WebGPU adapter (${noAdapter}); scripts/install-lavapipe.sh installs a software one, DCGAN_REQUIRE_WEBGPU=1 fails here`
-  : false;
+const skip = await webgpuSkip(probeAdapter);
 
-// tfjs does not export its conv2dBackpropFilter op, so the kernel is run the way that op would run it.
-function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, strides: number | [number, number],
-  pad: Pad, dataFormat: 'NHWC' | 'NCHW' = 'NHWC', dimRoundingMode?: 'floor' | 'round' | 'ceil'): tf.Tensor4D {
-  const attrs = { strides, pad, dataFormat, dimRoundingMode, filterShape };
-  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
-
-interface Run {
-  outputs: { shape: number[]; values: Float32Array }[];
-  ms: number;
-}
-
-async function on(backend: 'webgpu' | 'cpu', f: () => tf.Tensor[]): Promise<Run> {
-  assert.ok(await tf.setBackend(backend));
-  const start = performance.now();
-  const outs = tf.tidy(f);
-  const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
-  const ms = performance.now() - start;
-  const outputs = outs.map((t, i) => ({ shape: t.shape, values: values[i] }));
-  tf.dispose(outs);
-  return { outputs, ms };
-}
-
-/** max |webgpu − cpu| / max |cpu| per output, which must stay under 1e-4 (fp32 sums in another order: ~1e-7). */
-function assertClose(gpu: Run, cpu: Run): number {
-  assert.equal(gpu.outputs.length, cpu.outputs.length);
-  let worst = 0;
-  for (let i = 0; i < cpu.outputs.length; i++) {
-    const [g, c] = [gpu.outputs[i], cpu.outputs[i]];
-    assert.deepEqual(g.shape, c.shape);
-    let maxAbs = 0;
-    let maxDiff = 0;
-    for (let j = 0; j < c.values.length; j++) {
-      maxAbs = Math.max(maxAbs, Math.abs(c.values[j]));
-      const d = Math.abs(c.values[j] - g.values[j]);
-      maxDiff = Number.isNaN(d) ? Infinity : Math.max(maxDiff, d);
-    }
-    assert.ok(maxAbs > 0, `output ${i} is all zeros, so it proves nothing`);
-    const relative = maxDiff / maxAbs;
-    assert.ok(relative < 1e-4, `output ${i}: max |webgpu - cpu| = ${maxDiff}, max |cpu| = ${maxAbs}`);
-    worst = Math.max(worst, relative);
-  }
-  return worst;
-}
-
-function dyShape(xShape: Shape4, filterShape: Shape4, strides: number | [number, number], pad: Pad,
-  dimRoundingMode?: 'floor' | 'round' | 'ceil', dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): Shape4 {
-  const format = dataFormat === 'NHWC' ? 'channelsLast' : 'channelsFirst';
-  return tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad, dimRoundingMode, false, format).outShape;
-}
-
-interface Case {
-  name: string;
-  x: Shape4;
-  filter: Shape4;
-  strides: number | [number, number];
-  pad: Pad;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface Case extends ConvCase {
   /** minKPerSplit for this case (the default plan does not split tiny K) */
   minKPerSplit?: number;
   /** how many K slices the plan must give */
@@ -250,14 +174,7 @@ describe('webgpu Conv2DBackpropFilter (split-K GEMM)', { skip }, () => {
   test('filter gradients of a conv2d → conv2dTranspose chain match cpu', async (t) => {
     // A discriminator-style conv then a generator-style transposed conv: both filter gradients go through
     // Conv2DBackpropFilter (the transposed conv's via the gradient of Conv2DBackpropInput).
-    const xShape: Shape4 = [2, 9, 7, 3];
-    const w1Shape: Shape4 = [4, 4, 3, 6];
-    const w2Shape: Shape4 = [4, 4, 2, 6];
-    const outShape: Shape4 = [2, 10, 8, 2];
-    const xs = randoms(size(xShape), 5);
-    const w1s = randoms(size(w1Shape), 6);
-    const w2s = randoms(size(w2Shape), 7);
-    const targets = randoms(size(outShape), 8);
+    const { xShape, w1Shape, w2Shape, outShape, xs, w1s, w2s, targets } = convChain(2, 5);
     const run = () => {
       const x = tf.tensor4d(xs, xShape);
       const target = tf.tensor4d(targets, outShape);
@@ -277,7 +194,6 @@ describe('webgpu Conv2DBackpropFilter (split-K GEMM)', { skip }, () => {
 
   test('leaves no tensors or buffers behind and its inputs intact, with and without split-K', async () => {
     assert.ok(await tf.setBackend('webgpu'));
-    const backend = tf.backend() as unknown as { numDataIds(): number };
     for (const [xShape, minKPerSplit] of [[[2, 8, 8, 3], 256], [[2, 16, 16, 3], 32]] as [Shape4, number][]) {
       setSplitKTuning({ minKPerSplit });
       try {
@@ -291,16 +207,15 @@ describe('webgpu Conv2DBackpropFilter (split-K GEMM)', { skip }, () => {
         await warm.data();
         warm.dispose();
         const reducedBefore = conv2DBackpropFilterCounts.reduced;
-        const before = { ...tf.memory(), dataIds: backend.numDataIds() };
+        const before = leakCounts();
         const dW = conv2dBackpropFilter(x, dyT, filter, 2, 'same');
         await dW.data();
-        const after = { ...tf.memory(), dataIds: backend.numDataIds() };
+        const after = leakCounts();
         assert.equal(conv2DBackpropFilterCounts.reduced, reducedBefore + (minKPerSplit === 32 ? 1 : 0));
         assert.equal(after.numTensors, before.numTensors + 1);
         assert.equal(after.dataIds, before.dataIds + 1, 'the partials were not released');
         dW.dispose();
-        assert.equal(tf.memory().numTensors, before.numTensors);
-        assert.equal(backend.numDataIds(), before.dataIds);
+        assertCountsBack(before);
         assert.deepEqual(await x.data(), xs);
         tf.dispose([x, dyT]);
       } finally {

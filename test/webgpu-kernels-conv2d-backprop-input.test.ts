@@ -11,31 +11,10 @@ import {
   registerWebgpuConv2DBackpropInput, tileTaps, webgpuConv2DBackpropInputRegistered, WIDE,
 } from '../src/backend/webgpu-kernels/conv2d-backprop-input.js';
 import { CUSTOM_KERNELS, parseTfjsKernels, registerWebgpuKernels } from '../src/backend/webgpu-kernels/index.js';
-
-type Shape4 = [number, number, number, number];
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-function randoms(n: number, seed: number): Float32Array {
-  // mulberry32
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 * 2 - 1;
-  }
-  return out;
-}
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-function convInfo(dx: Shape4, filter: Shape4, strides: number | [number, number], pad: Pad,
-  dimRoundingMode?: 'floor' | 'round' | 'ceil', dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): tf.backend_util.Conv2DInfo {
-  const format = dataFormat === 'NHWC' ? 'channelsLast' : 'channelsFirst';
-  return tf.backend_util.computeConv2DInfo(dx, filter, strides, 1, pad, dimRoundingMode, false, format);
-}
+import {
+  assertClose, assertCountsBack, conv2dBackpropInput, type ConvCase, convInfo, leakCounts, on, type Pad, randoms,
+  type Shape4, size, type Strides, webgpuSkip,
+} from './kernel-compare.js';
 
 // ---- the phase plan: pure, no GPU -----------------------------------------------------------------------------------
 
@@ -72,7 +51,7 @@ describe('phase plan', () => {
   });
 
   test('phases partition dx, with the taps of the wasm derivation', () => {
-    const cases: [Shape4, Shape4, number | [number, number], Pad][] = [
+    const cases: [Shape4, Shape4, Strides, Pad][] = [
       [[2, 7, 9, 3], [4, 4, 3, 5], 2, 'same'],
       [[1, 6, 5, 4], [1, 1, 4, 2], 2, 'valid'],
       [[1, 7, 6, 8], [3, 2, 8, 2], [2, 1], 'same'],
@@ -128,56 +107,7 @@ describe('phase plan', () => {
 
 // ---- on an adapter ----------------------------------------------------------------------------------------------
 
-const REQUIRED = process.env.DCGAN_REQUIRE_WEBGPU === '1';
-const noAdapter = await probeAdapter().then(() => undefined, (err: Error) => err.message);
-const skip = noAdapter && !REQUIRED
-  ? `no WebGPU adapter (${noAdapter}); scripts/install-lavapipe.sh installs a software one, DCGAN_REQUIRE_WEBGPU=1 fails here`
-  : false;
-
-// tfjs does not export its conv2DBackpropInput op, so the kernel is run the way that op would run it.
-function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: Shape4, strides: number | [number, number],
-  pad: Pad, dataFormat: 'NHWC' | 'NCHW' = 'NHWC', dimRoundingMode?: 'floor' | 'round' | 'ceil'): tf.Tensor4D {
-  const attrs = { inputShape, strides, pad, dataFormat, dimRoundingMode };
-  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
-
-interface Run {
-  outputs: { shape: number[]; values: Float32Array }[];
-  ms: number;
-}
-
-async function on(backend: 'webgpu' | 'cpu', f: () => tf.Tensor[]): Promise<Run> {
-  assert.ok(await tf.setBackend(backend));
-  const start = performance.now();
-  const outs = tf.tidy(f);
-  const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
-  const ms = performance.now() - start;
-  const outputs = outs.map((t, i) => ({ shape: t.shape, values: values[i] }));
-  tf.dispose(outs);
-  return { outputs, ms };
-}
-
-/** max |webgpu − cpu| / max |cpu| per output, which must stay under 1e-4 (fp32 sums in another order: ~1e-7). */
-function assertClose(gpu: Run, cpu: Run): number {
-  assert.equal(gpu.outputs.length, cpu.outputs.length);
-  let worst = 0;
-  for (let i = 0; i < cpu.outputs.length; i++) {
-    const [g, c] = [gpu.outputs[i], cpu.outputs[i]];
-    assert.deepEqual(g.shape, c.shape);
-    let maxAbs = 0;
-    let maxDiff = 0;
-    for (let j = 0; j < c.values.length; j++) {
-      maxAbs = Math.max(maxAbs, Math.abs(c.values[j]));
-      const d = Math.abs(c.values[j] - g.values[j]);
-      maxDiff = Number.isNaN(d) ? Infinity : Math.max(maxDiff, d);
-    }
-    assert.ok(maxAbs > 0, `output ${i} is all zeros, so it proves nothing`);
-    const relative = maxDiff / maxAbs;
-    assert.ok(relative < 1e-4, `output ${i}: max |webgpu - cpu| = ${maxDiff}, max |cpu| = ${maxAbs}`);
-    worst = Math.max(worst, relative);
-  }
-  return worst;
-}
+const skip = await webgpuSkip(probeAdapter);
 
 /**
  * Leaves freed GPU buffers of `elements` floats full of NaN in tfjs's pool, which hands them to the next outputs of
@@ -190,13 +120,9 @@ async function poison(elements: number): Promise<void> {
   tf.dispose(filled);
 }
 
-interface Case {
-  name: string;
+/** A ConvCase whose convolution input is named for what this kernel computes, dx. */
+interface Case extends Omit<ConvCase, 'x'> {
   dx: Shape4;
-  filter: Shape4;
-  strides: number | [number, number];
-  pad: Pad;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
 const cases: Case[] = [
@@ -311,7 +237,6 @@ describe('webgpu Conv2DBackpropInput (stride-phase GEMM)', { skip }, () => {
 
   test('leaves no tensors or buffers behind and its inputs intact', async () => {
     assert.ok(await tf.setBackend('webgpu'));
-    const backend = tf.backend() as unknown as { numDataIds(): number };
     for (const dx of [[2, 8, 8, 3], [2, 8, 8, 8]] as Shape4[]) {
       const filter: Shape4 = [4, 4, dx[3], 5];
       const dyShape = convInfo(dx, filter, 2, 'same').outShape;
@@ -323,14 +248,14 @@ describe('webgpu Conv2DBackpropInput (stride-phase GEMM)', { skip }, () => {
       const warm = conv2dBackpropInput(dy, w, dx, 2, 'same');
       await warm.data();
       warm.dispose();
-      const before = { ...tf.memory(), dataIds: backend.numDataIds() };
+      const before = leakCounts();
       const out = conv2dBackpropInput(dy, w, dx, 2, 'same');
       await out.data();
-      assert.equal(tf.memory().numTensors, before.numTensors + 1);
-      assert.equal(backend.numDataIds(), before.dataIds + 1);
+      const after = leakCounts();
+      assert.equal(after.numTensors, before.numTensors + 1);
+      assert.equal(after.dataIds, before.dataIds + 1);
       out.dispose();
-      assert.equal(tf.memory().numTensors, before.numTensors);
-      assert.equal(backend.numDataIds(), before.dataIds);
+      assertCountsBack(before);
       assert.deepEqual(await dy.data(), dys);
       assert.deepEqual(await w.data(), ws);
       tf.dispose([dy, w]);

@@ -2,10 +2,12 @@
 // starts every backend in turn, then leaves tfjs on cpu); formatInfo() only formats, so it is tested on fixed reports.
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from './index.js';
+import { packageVersion } from '../util/package-version.js';
+
+export { packageVersion };
 import { startTensorflow, TENSORFLOW_MODULES } from './tensorflow.js';
 import { type AdapterReport, probeAdapter, startWebgpu } from './webgpu.js';
 
@@ -64,20 +66,6 @@ export interface InfoReport {
 
 // ---- gathering ---------------------------------------------------------------------------------------------------------
 
-/** A package's version from its package.json, found along Node's search path (so "exports" cannot hide it). */
-export function packageVersion(name: string, from: string = import.meta.url): string {
-  const require = createRequire(from);
-  for (const dir of require.resolve.paths(name) ?? []) {
-    const file = join(dir, name, 'package.json');
-    if (!existsSync(file)) continue;
-    try {
-      return String((JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown version');
-    } catch {
-      return 'unreadable package.json';
-    }
-  }
-  return 'not installed';
-}
 
 /** One small op on the current backend, read back: a backend that initialises but cannot compute is no backend. */
 async function smokeTest(): Promise<void> {

@@ -189,7 +189,7 @@ function gemm(problem: Problem): tf.TensorInfo {
 function combined(problem: Problem): tf.TensorInfo {
   const { backend, dy, filterShape, info, temps } = problem;
   const { batchSize, inHeight, inWidth, inChannels: ci, strideHeight: sh, strideWidth: sw, padInfo } = info;
-  const [kh, kw, , co] = filterShape;
+  const [kh, kw] = filterShape;
   const [, outH, outW] = dy.shape;
   const ah = combinedAxis(inHeight, outH, kh, sh, padInfo.top);
   const aw = combinedAxis(inWidth, outW, kw, sw, padInfo.left);
@@ -236,7 +236,7 @@ function combined(problem: Problem): tf.TensorInfo {
 function split(problem: Problem): tf.TensorInfo {
   const { backend, dy, filterShape, info, temps } = problem;
   const { batchSize, inHeight, inWidth, inChannels: ci, strideHeight: sh, strideWidth: sw, padInfo } = info;
-  const [kh, kw, , co] = filterShape;
+  const [kh, kw] = filterShape;
   const [, outH, outW] = dy.shape;
   const parts: { h: ReturnType<typeof phaseAxis>; w: ReturnType<typeof phaseAxis>; out: tf.TensorInfo }[] = [];
   let covered = 0;

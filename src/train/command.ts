@@ -2,12 +2,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describeBackendFailure, initBackend, type BackendName } from '../backend/index.js';
 import { loadImageSet } from '../data/index.js';
 import { datasetOptionsFrom } from '../data/options.js';
 import type { ImageSize } from '../model/dcgan.js';
+import { packageVersion } from '../util/package-version.js';
 import { createProgress } from '../util/progress.js';
 import { hasCheckpoint, readState } from './checkpoint.js';
 import { readJson, runFiles, writeJson } from './run-folder.js';
@@ -59,14 +59,6 @@ function ownVersion(): string {
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
-  }
-}
-
-function packageVersion(name: string): string {
-  try {
-    return (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
-  } catch {
-    return 'not installed';
   }
 }
 

@@ -22,8 +22,10 @@ export async function writeJson(file: string, value: unknown): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
-export async function appendJsonl(file: string, record: object): Promise<void> {
-  await appendFile(file, JSON.stringify(record) + '\n');
+/** Appends records as lines, in one write. */
+export async function appendJsonl(file: string, records: object | object[]): Promise<void> {
+  const lines = (Array.isArray(records) ? records : [records]).map((r) => JSON.stringify(r) + '\n');
+  if (lines.length) await appendFile(file, lines.join(''));
 }
 
 /**

@@ -59,5 +59,3 @@ export function trainStep(gan: Gan, X: tf.Tensor4D, Z: tf.Tensor2D): tf.Tensor1D
     return stats;
   });
 }
-
-export const STEP_STATS = ['loss_D', 'loss_G', 'D_x', 'D_G_z'] as const;

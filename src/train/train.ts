@@ -1,7 +1,6 @@
 // The training loop: data order, noise, steps, per-epoch grids, metrics and checkpoints; stops cleanly when asked.
 import * as tf from '@tensorflow/tfjs';
 import { mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import type { BackendInfo } from '../backend/index.js';
 import type { ImageSet } from '../data/types.js';
 import { tileGrid, toUint8, writePng } from '../image/grid.js';
@@ -15,7 +14,7 @@ import { Adam } from './adam.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
 import { Rng } from './rng.js';
 import { appendJsonl, readFloats, runFiles, truncateJsonl, writeFloats } from './run-folder.js';
-import { STEP_STATS, trainStep, type Gan } from './step.js';
+import { trainStep, type Gan } from './step.js';
 
 export interface TrainOptions {
   out: string;
@@ -122,7 +121,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     io.log(`resuming ${o.out} at epoch ${state.epoch + 1}, step ${state.step}`);
   } else {
     if (await hasCheckpoint(o.out)) throw new Error(`${o.out} already holds a run; pass --resume to continue it`);
-    await mkdir(files.samples, { recursive: true });
+    await mkdir(o.out, { recursive: true });
     fixedNoise = new Rng(streamSeed(o.seed, 'fixed')).normals(o.gridImages * o.model.latent);
     await writeFloats(files.fixedNoise, fixedNoise);
     state = {
@@ -133,7 +132,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       noiseRng: new Rng(streamSeed(o.seed, 'noise')).state,
     };
   }
-  if (!existsSync(files.samples)) await mkdir(files.samples, { recursive: true });
+  await mkdir(files.samples, { recursive: true });
 
   const noiseRng = new Rng(state.noiseRng);
   const collapse = new CollapseMonitor(dataDiversity(data));
@@ -152,7 +151,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       const warnings: string[] = []; // printed after the progress bar, recorded in the epoch's metrics line
       const started = performance.now();
       const firstBatch = state.stepInEpoch;
-      let shown = { speed: '', losses: '' };
+      const shown = { speed: '', losses: '' };
 
       // Reads the losses of the steps since the last read (one device sync for all of them) and logs them.
       const drain = async () => {
@@ -161,15 +160,18 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         const values = (await tf.stack(batch.map((p) => p.stats)).data()) as Float32Array;
         tf.dispose([...batch.map((p) => p.stats)]);
         io.checkDevice?.(); // a failed GPU allocation only shows as an error event, and its reads return zeros
-        for (let i = 0; i < batch.length; i++) {
+        const records = batch.map(({ step }, i) => {
           const [lossD, lossG, dx, dgz] = values.subarray(4 * i, 4 * i + 4);
+          return { step, epoch: epoch + 1, loss_D: lossD, loss_G: lossG, D_x: dx, D_G_z: dgz };
+        });
+        await appendJsonl(files.steps, records); // one write per read, not one per step
+        for (const { step, loss_D: lossD, loss_G: lossG, D_x: dx, D_G_z: dgz } of records) {
           sums.loss_D += lossD; sums.loss_G += lossG; sums.D_x += dx; sums.D_G_z += dgz; sums.n++;
-          await appendJsonl(files.steps, { step: batch[i].step, epoch: epoch + 1, loss_D: lossD, loss_G: lossG, D_x: dx, D_G_z: dgz });
           if (!Number.isFinite(lossD) || !Number.isFinite(lossG)) {
-            throw new Error(`training diverged at step ${batch[i].step} (loss_D ${lossD}, loss_G ${lossG}); try a lower --lr`);
+            throw new Error(`training diverged at step ${step} (loss_D ${lossD}, loss_G ${lossG}); try a lower --lr`);
           }
           shown.losses = `D ${fmt(lossD)} G ${fmt(lossG)}`;
-          const warning = collapse.step(batch[i].step, dgz);
+          const warning = collapse.step(step, dgz);
           if (warning) warnings.push(warning);
         }
       };
@@ -239,4 +241,3 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
   }
 }
 
-export { STEP_STATS };

@@ -34,3 +34,24 @@ export function kernelCaller(backendName: string, owner: string): KernelCall {
     return kernel.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
   };
 }
+
+/**
+ * Puts `kernelFunc` in place of the kernel `backendName` registered for `kernelName`, keeping its setup and dispose
+ * functions, and returns the kernel it replaced (the fallback for cases ours does not take). Returns undefined when ours
+ * is already in place. `missing` says what to do when there is nothing to replace.
+ */
+export function replaceKernel(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc, missing: string): tf.KernelConfig | undefined {
+  const current = tf.getKernel(kernelName, backendName);
+  if (current == null) throw new Error(missing);
+  if (current.kernelFunc === kernelFunc) return undefined;
+  tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ ...current, kernelFunc });
+  return current;
+}
+
+/** Puts back the kernel that replaceKernel replaced, if `kernelFunc` (ours) is the one in place. */
+export function restoreKernel(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc, original: tf.KernelConfig | undefined): void {
+  if (original == null || tf.getKernel(kernelName, backendName)?.kernelFunc !== kernelFunc) return;
+  tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel(original);
+}

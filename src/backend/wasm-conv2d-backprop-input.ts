@@ -28,7 +28,7 @@
 // cached for the rearranged filter). Cases this does not handle (NCHW, non-float32, empty tensors) go to the
 // original kernel.
 import * as tf from '@tensorflow/tfjs';
-import { kernelCaller, type Conv2DBackpropInputAttrs as Attrs } from './kernel-util.js';
+import { kernelCaller, type Conv2DBackpropInputAttrs as Attrs, replaceKernel, restoreKernel } from './kernel-util.js';
 
 const BACKEND = 'wasm';
 const KERNEL = 'Conv2DBackpropInput';
@@ -318,24 +318,10 @@ const conv2DBackpropInput: tf.KernelFunc = (args) => {
  * setup, which the backend runs when it initialises) for the cases above. A second call leaves it alone.
  */
 export function registerWasmConv2DBackpropInput(): void {
-  const current = tf.getKernel(KERNEL, BACKEND);
-  if (current?.kernelFunc === conv2DBackpropInput) return;
-  if (current == null) throw new Error(`${KERNEL} (wasm): import @tensorflow/tfjs-backend-wasm before registering`);
-  original = current;
-  tf.unregisterKernel(KERNEL, BACKEND);
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName: BACKEND,
-    kernelFunc: conv2DBackpropInput,
-    setupFunc: current.setupFunc,
-    disposeFunc: current.disposeFunc,
-  });
+  original = replaceKernel(KERNEL, BACKEND, conv2DBackpropInput, `${KERNEL} (wasm): import @tensorflow/tfjs-backend-wasm before registering`) ?? original;
 }
 
 /** Puts the wasm backend's own kernel back (for before/after measurements); registering again re-installs this one. */
 export function unregisterWasmConv2DBackpropInput(): void {
-  const current = tf.getKernel(KERNEL, BACKEND);
-  if (current?.kernelFunc !== conv2DBackpropInput || original == null) return;
-  tf.unregisterKernel(KERNEL, BACKEND);
-  tf.registerKernel(original);
+  restoreKernel(KERNEL, BACKEND, conv2DBackpropInput, original);
 }

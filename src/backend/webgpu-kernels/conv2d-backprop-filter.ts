@@ -17,7 +17,7 @@
 //
 // docs/webgpu-kernels.md has the reasoning behind the tile sizes and the split count, and the predicted H100 cost.
 import * as tf from '@tensorflow/tfjs';
-import type { Conv2DBackpropFilterAttrs as Attrs } from '../kernel-util.js';
+import { replaceKernel, restoreKernel, type Conv2DBackpropFilterAttrs as Attrs } from '../kernel-util.js';
 import type { ProgramUniform, WebGPUBackendLike, WebGPUProgramLike } from './types.js';
 
 const KERNEL = 'Conv2DBackpropFilter';
@@ -339,7 +339,7 @@ function unsupported(x: tf.TensorInfo, dy: tf.TensorInfo, attrs: Attrs, info: tf
   return null;
 }
 
-let originalKernelFunc: tf.KernelFunc | undefined;
+let original: tf.KernelConfig | undefined;
 
 const conv2DBackpropFilter: tf.KernelFunc = (args) => {
   const { inputs, attrs } = args;
@@ -361,7 +361,7 @@ const conv2DBackpropFilter: tf.KernelFunc = (args) => {
   if (reason != null) {
     lastFallbackReason = reason;
     conv2DBackpropFilterCounts.fallback++;
-    return originalKernelFunc!(args);
+    return original!.kernelFunc(args);
   }
 
   // The programs see x and dy as flat arrays and write [splits·M, N] (shapes go in as uniforms). tfjs's pipeline-cache
@@ -402,18 +402,10 @@ const conv2DBackpropFilter: tf.KernelFunc = (args) => {
  * replace this one). A second call does nothing.
  */
 export function registerWebgpuConv2DBackpropFilter(): void {
-  const current = tf.getKernel(KERNEL, BACKEND);
-  if (current == null) throw new Error(`tfjs-backend-webgpu has registered no ${KERNEL} kernel to replace`);
-  if (current.kernelFunc === conv2DBackpropFilter) return;
-  originalKernelFunc = current.kernelFunc;
-  tf.unregisterKernel(KERNEL, BACKEND);
-  tf.registerKernel({ ...current, kernelFunc: conv2DBackpropFilter });
+  original = replaceKernel(KERNEL, BACKEND, conv2DBackpropFilter, `tfjs-backend-webgpu has registered no ${KERNEL} kernel to replace`) ?? original;
 }
 
 /** Puts tfjs's own kernel back (for comparisons). */
 export function unregisterWebgpuConv2DBackpropFilter(): void {
-  const current = tf.getKernel(KERNEL, BACKEND);
-  if (current == null || current.kernelFunc !== conv2DBackpropFilter || originalKernelFunc == null) return;
-  tf.unregisterKernel(KERNEL, BACKEND);
-  tf.registerKernel({ ...current, kernelFunc: originalKernelFunc });
+  restoreKernel(KERNEL, BACKEND, conv2DBackpropFilter, original);
 }

@@ -34,7 +34,7 @@
 //
 // docs/webgpu-kernels.md has the predicted H100 cost.
 import * as tf from '@tensorflow/tfjs';
-import type { Conv2DBackpropInputAttrs as Attrs } from '../kernel-util.js';
+import { replaceKernel, restoreKernel, type Conv2DBackpropInputAttrs as Attrs } from '../kernel-util.js';
 import type { ProgramUniform, WebGPUBackendLike, WebGPUProgramLike } from './types.js';
 
 const KERNEL = 'Conv2DBackpropInput';
@@ -432,7 +432,7 @@ function unsupported(dy: tf.TensorInfo, filter: tf.TensorInfo, attrs: Attrs, inf
   return null;
 }
 
-let originalKernelFunc: tf.KernelFunc | undefined;
+let original: tf.KernelConfig | undefined;
 
 const conv2DBackpropInput: tf.KernelFunc = (args) => {
   const { inputs, attrs } = args;
@@ -446,7 +446,7 @@ const conv2DBackpropInput: tf.KernelFunc = (args) => {
   if (reason != null) {
     lastFallbackReason = reason;
     conv2DBackpropInputCounts.fallback++;
-    return originalKernelFunc!(args);
+    return original!.kernelFunc(args);
   }
 
   // Flat views of dy and W (a TensorInfo with the same dataId and another shape, as tfjs's own Reshape makes): the
@@ -473,20 +473,12 @@ const conv2DBackpropInput: tf.KernelFunc = (args) => {
  * replace this one). A second call does nothing.
  */
 export function registerWebgpuConv2DBackpropInput(): void {
-  const current = tf.getKernel(KERNEL, BACKEND);
-  if (current == null) throw new Error(`tfjs-backend-webgpu has registered no ${KERNEL} kernel to replace`);
-  if (current.kernelFunc === conv2DBackpropInput) return;
-  originalKernelFunc = current.kernelFunc;
-  tf.unregisterKernel(KERNEL, BACKEND);
-  tf.registerKernel({ ...current, kernelFunc: conv2DBackpropInput });
+  original = replaceKernel(KERNEL, BACKEND, conv2DBackpropInput, `tfjs-backend-webgpu has registered no ${KERNEL} kernel to replace`) ?? original;
 }
 
 /** Puts tfjs's own kernel back (for comparisons). */
 export function unregisterWebgpuConv2DBackpropInput(): void {
-  const current = tf.getKernel(KERNEL, BACKEND);
-  if (current == null || current.kernelFunc !== conv2DBackpropInput || originalKernelFunc == null) return;
-  tf.unregisterKernel(KERNEL, BACKEND);
-  tf.registerKernel({ ...current, kernelFunc: originalKernelFunc });
+  restoreKernel(KERNEL, BACKEND, conv2DBackpropInput, original);
 }
 
 /** Whether this kernel is the one registered now. */

@@ -5,7 +5,8 @@ import { BACKEND_NAMES } from './backend/index.js';
 import { addDatasetOptions, naturalChannels } from './data/options.js';
 import { latestRun, sample } from './generate/sample.js';
 import { IMAGE_SIZES, type ImageSize } from './model/dcgan.js';
-import { trainCommand, UsageError } from './train/command.js';
+import { trainCommand } from './train/command.js';
+import { UsageError } from './util/errors.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber, unitInterval } from './util/parse.js';
 
 const backendOption = () =>

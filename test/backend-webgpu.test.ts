@@ -14,7 +14,7 @@ import {
 } from '../src/backend/webgpu.js';
 import { buildDiscriminator, buildGenerator, type ModelShape } from '../src/model/dcgan.js';
 import { Adam, type AdamOptions } from '../src/train/adam.js';
-import { Rng } from '../src/train/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { trainStep } from '../src/train/step.js';
 
 // ---- without a GPU: what decides software or hardware, the labels, the error messages ------------------------------

@@ -7,7 +7,7 @@ import { generate, latents, sample } from '../src/generate/sample.js';
 import { tileGrid } from '../src/image/grid.js';
 import { buildGenerator } from '../src/model/dcgan.js';
 import { loadModel, saveModel } from '../src/model/io.js';
-import { Rng } from '../src/train/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { tmpDir, useTestBackend } from './helpers.js';
 
 const shape = { imageSize: 16 as const, width: 4, latent: 8, channels: 3 as const };

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import type { ImageSet } from '../src/data/types.js';
-import { Rng } from '../src/train/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 export const tmpDir = (prefix = 'dcgan-test-') => mkdtemp(path.join(os.tmpdir(), prefix));
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { CollapseMonitor, dataDiversity } from '../src/metrics/collapse.js';
 import { meanPairwiseDistance, nearestDistances } from '../src/metrics/distance.js';
-import { Rng } from '../src/train/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { syntheticImageSet, useTestBackend } from './helpers.js';
 
 before(useTestBackend);

@@ -4,7 +4,7 @@ import {
   laplacianPyramid, normaliseDescriptors, pyrDown, pyrUp, reconstructLaplacian, slicedWasserstein, swd, swdResolutions, type Images,
 } from '../src/metrics/swd.js';
 import { RowSorter } from '../src/metrics/sort-rows.js';
-import { Rng } from '../src/train/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { maxAbsDiff, syntheticImageSet, tf, useTestBackend } from './helpers.js';
 
 before(useTestBackend);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mergeResumeOptions, UsageError } from '../src/train/command.js';
+import { mergeResumeOptions } from '../src/train/command.js';
+import { UsageError } from '../src/util/errors.js';
 
 const saved = { epochs: 20, width: 64, imageSize: 64, logEvery: 25, evalEvery: 2, backend: 'auto', lr: 0.005 };
 

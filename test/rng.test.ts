@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '../src/train/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 test('same seed, same stream; another seed, another stream', () => {
   assert.deepEqual(new Rng(7).normals(10), new Rng(7).normals(10));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { Rng } from '../src/train/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { trainStep } from '../src/train/step.js';
 import { batchTensor, createGan, disposeGan } from '../src/train/train.js';
 import { syntheticImageSet, tf, useTestBackend } from './helpers.js';

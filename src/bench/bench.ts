@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../backend/index.js';
 import type { ImageSize } from '../model/dcgan.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../util/rng.js';
 import { trainStep } from '../train/step.js';
 import { createGan, disposeGan } from '../train/train.js';
 

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { tileGrid, writePng, type RawImage } from '../image/grid.js';
-import { UsageError } from '../train/command.js';
+
+import { UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { generate, latents, loadGenerator } from './sample.js';
 

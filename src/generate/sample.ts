@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { tileGrid, toUint8, writePng } from '../image/grid.js';
 import { loadModel } from '../model/io.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../util/rng.js';
 
 export interface SampleOptions {
   run: string;

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { tileGrid, writePng } from '../image/grid.js';
 import { loadModel } from '../model/io.js';
-import { UsageError } from '../train/command.js';
+
+import { UsageError } from '../util/errors.js';
 import { generate, latents, loadGenerator } from './sample.js';
 
 export interface SearchOptions {

@@ -3,7 +3,7 @@
 // (mode collapse).
 // Each kind is reported once per training process.
 import type { ImageSet } from '../data/types.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../util/rng.js';
 import { meanPairwiseDistance } from './distance.js';
 
 export const COLLAPSE_LIMITS = {

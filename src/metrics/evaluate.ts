@@ -3,7 +3,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/types.js';
 import { generate, latents } from '../generate/sample.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../util/rng.js';
 import { nearestDistances } from './distance.js';
 import { swd, type Images } from './swd.js';
 

@@ -4,7 +4,7 @@
 // random unit directions, averaged. Values are reported ×10³, as in the paper.
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/types.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../util/rng.js';
 import { RowSorter } from './sort-rows.js';
 
 /** Square images, uint8, NHWC. */

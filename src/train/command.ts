@@ -7,14 +7,13 @@ import { describeBackendFailure, initBackend, type BackendName } from '../backen
 import { loadImageSet } from '../data/index.js';
 import { datasetOptionsFrom } from '../data/options.js';
 import type { ImageSize } from '../model/dcgan.js';
+import { UsageError } from '../util/errors.js';
 import { packageVersion } from '../util/package-version.js';
 import { createProgress } from '../util/progress.js';
 import { hasCheckpoint, readState } from './checkpoint.js';
 import { readJson, runFiles, writeJson } from './run-folder.js';
 import { train, type TrainOptions } from './train.js';
 
-/** A mistake in what the user asked for: printed as one line, exit code 2. */
-export class UsageError extends Error {}
 
 /** The flags that may change when a run is resumed; every other one is the run's own and must stay as it was. */
 const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'logEvery', 'resume', 'out', 'evalEvery', 'evalN']);

@@ -12,7 +12,7 @@ import { writeLossPlot } from '../report/plots.js';
 import { createProgress } from '../util/progress.js';
 import { Adam } from './adam.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import { appendJsonl, readFloats, runFiles, truncateJsonl, writeFloats } from './run-folder.js';
 import { trainStep, type Gan } from './step.js';
 

@@ -10,13 +10,12 @@ import * as tf from '@tensorflow/tfjs';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../src/backend/index.js';
 import { unregisterBatchNormGradient } from '../src/backend/batchnorm-grad.js';
 import { unregisterWasmConv2DBackpropInput } from '../src/backend/wasm-conv2d-backprop-input.js';
-import type { ImageSize } from '../src/model/dcgan.js';
 import { createGan, disposeGan } from '../src/train/train.js';
 import { trainStep } from '../src/train/step.js';
 
 const [backendArg = 'wasm', sizeArg = '32', widthArg = '32', batchArg = '64', runsArg = '5'] = process.argv.slice(2);
 if (!(BACKEND_NAMES as readonly string[]).includes(backendArg)) throw new Error(`unknown backend ${backendArg}`);
-const imageSize = Number(sizeArg) as ImageSize;
+const imageSize = Number(sizeArg);
 const width = Number(widthArg);
 const batch = Number(batchArg);
 const runs = Math.max(1, Number(runsArg));
@@ -43,7 +42,7 @@ if (process.env.ORIGINAL_BATCHNORM_GRAD === '1') {
 console.log(`backend ${info.name}: ${info.device}; image ${imageSize}, width ${width}, batch ${batch}, ${runs} runs` +
   (originals.length ? `; with ${originals.join(' and ')}` : ''));
 
-const gan = createGan({ model: { imageSize, width, latent: 100, channels: 3 }, seed: 1, lr: 0.005, beta1: 0.5, beta2: 0.999 });
+const gan = createGan({ arch: 'd2l', model: { imageSize, width, latent: 100, channels: 3, classes: 0 }, seed: 1, lr: 0.005, beta1: 0.5, beta2: 0.999 });
 const X = tf.randomUniform([batch, imageSize, imageSize, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
 const Z = tf.randomNormal([batch, 100], 0, 1, 'float32', 2) as tf.Tensor2D;
 

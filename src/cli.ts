@@ -3,11 +3,17 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_NAMES } from './backend/index.js';
 import { addDatasetOptions, naturalChannels } from './data/options.js';
-import { latestRun, sample } from './generate/sample.js';
-import { IMAGE_SIZES, type ImageSize } from './model/dcgan.js';
+import { sample } from './generate/sample.js';
+import { ARCH_NAMES, ARCHITECTURES, type ArchName } from './model/architectures.js';
+import { latestRun } from './run/runs.js';
 import { trainCommand } from './train/command.js';
 import { UsageError } from './util/errors.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber, unitInterval } from './util/parse.js';
+
+const archOption = () =>
+  new Option('--arch <name>', `architecture: ${ARCH_NAMES.map((n) => `${n} (${ARCHITECTURES[n].title})`).join('; ')}`)
+    .choices(ARCH_NAMES)
+    .default('d2l');
 
 const backendOption = () =>
   new Option('--backend <name>', 'compute backend (auto picks a GPU when there is one)').choices([...BACKEND_NAMES]).default('auto');
@@ -36,14 +42,15 @@ export function buildProgram(): Command {
     .description('train a DCGAN; writes sample grids and checkpoints to the run folder')
     .option('--out <dir>', 'run folder (default checkpoints/<dataset>-<size>)')
     .option('--resume', 'continue the run in --out exactly where its last checkpoint left it', false)
+    .addOption(archOption())
     .option('--epochs <n>', "the run's total number of epochs", positiveInt, 20)
-    .option('--batch-size <n>', 'images per step', positiveInt, 256)
-    .option('--lr <x>', 'Adam learning rate, both networks', positiveNumber, 0.005)
-    .option('--beta1 <x>', "Adam's β1", unitInterval, 0.5)
-    .option('--beta2 <x>', "Adam's β2", unitInterval, 0.999)
-    .option('--image-size <n>', `image side in pixels: ${IMAGE_SIZES.join(', ')}`, oneOf(IMAGE_SIZES), 64)
-    .option('--width <n>', 'n_G = n_D, channels of the outermost blocks', positiveInt, 64)
-    .option('--latent <n>', 'size of the noise vector z', positiveInt, 100)
+    .option('--batch-size <n>', "images per step (default: the architecture's; d2l 256)", positiveInt)
+    .option('--lr <x>', "learning rate, both networks (default: the architecture's; d2l 0.005)", positiveNumber)
+    .option('--beta1 <x>', "Adam's β1 (default: the architecture's; d2l 0.5)", unitInterval)
+    .option('--beta2 <x>', "Adam's β2 (default: the architecture's; d2l 0.999)", unitInterval)
+    .option('--image-size <n>', "image side in pixels (default: the architecture's; d2l 64 and 16, 32, 128)", positiveInt)
+    .option('--width <n>', "base width: channels of the outermost blocks (default: the architecture's; d2l 64)", positiveInt)
+    .option('--latent <n>', "size of the noise vector z (default: the architecture's; d2l 100)", positiveInt)
     .option('--channels <n>', "image channels: 3 (colour) or 1 (grey); default: the dataset's", oneOf([1, 3] as const))
     .option('--seed <n>', 'seed for weights, data order and noise', nonNegativeInt, 0)
     .option('--limit <n>', 'use only the first N images (smoke tests)', positiveInt)
@@ -133,10 +140,11 @@ export function buildProgram(): Command {
   program
     .command('bench')
     .description('measure training speed (images/s) on random data of the model\'s shape')
+    .addOption(archOption())
     .option('--batch-size <n>', 'images per step', positiveInt, 256)
-    .option('--image-size <n>', `image side: ${IMAGE_SIZES.join(', ')}`, oneOf(IMAGE_SIZES), 64)
-    .option('--width <n>', 'n_G = n_D', positiveInt, 64)
-    .option('--latent <n>', 'size of z', positiveInt, 100)
+    .option('--image-size <n>', "image side (default: the architecture's)", positiveInt)
+    .option('--width <n>', "base width (default: the architecture's)", positiveInt)
+    .option('--latent <n>', "size of z (default: the architecture's)", positiveInt)
     .option('--steps <n>', 'steps per timed window', positiveInt, 10)
     .option('--windows <n>', 'timed windows (the median is reported)', positiveInt, 3)
     .option('--warmup <n>', 'untimed steps first', nonNegativeInt, 3)
@@ -144,13 +152,15 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON on stdout', false)
     .addOption(backendOption())
     .action(async (opts: Record<string, unknown>) => {
+      const { withArchDefaults } = await import('./train/command.js');
+      const batchSize = Number(opts.batchSize);
+      const model = withArchDefaults({ ...opts, batchSize });
       const { initBackend } = await import('./backend/index.js');
       const { bench, formatBench } = await import('./bench/bench.js');
       const backend = await initBackend(opts.backend as never);
-      const batchSize = Number(opts.batchSize);
       const result = await bench(
         {
-          imageSize: opts.imageSize as ImageSize, width: Number(opts.width), latent: Number(opts.latent),
+          arch: model.arch as ArchName, imageSize: Number(model.imageSize), width: Number(model.width), latent: Number(model.latent),
           batchSize, steps: Number(opts.steps), windows: Number(opts.windows),
           warmup: Number(opts.warmup), topKernels: Number(opts.top),
         },

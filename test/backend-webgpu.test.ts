@@ -12,7 +12,9 @@ import {
   adapterLabel, type AdapterReport, describeGpuError, deviceLost, installNavigatorGpu, onDeviceLost, onGpuError,
   probeAdapter, reportAdapter, shutdownWebgpu, softwareReasons, startWebgpu, takeGpuError,
 } from '../src/backend/webgpu.js';
-import { buildDiscriminator, buildGenerator, type ModelShape } from '../src/model/dcgan.js';
+import type { ModelShape } from '../src/model/architecture.js';
+import { d2l } from '../src/model/d2l.js';
+import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { Adam, type AdamOptions } from '../src/train/adam.js';
 import { Rng } from '../src/util/rng.js';
 import { trainStep } from '../src/train/step.js';
@@ -263,7 +265,7 @@ async function waitFor<T>(get: () => T | undefined, ms = 5000): Promise<T> {
   }
 }
 
-const SHAPE: ModelShape = { imageSize: 16, width: 8, latent: 16, channels: 3 };
+const SHAPE: ModelShape = { imageSize: 16, width: 8, latent: 16, channels: 3, classes: 0 };
 const BATCH = 8;
 const STEPS = 3;
 const ADAM: AdamOptions = { lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 };
@@ -291,8 +293,8 @@ let initialWeights: { g: Float32Array[]; d: Float32Array[] } | undefined;
 
 async function modelsOn(backend: 'cpu' | 'webgpu') {
   assert.ok(await tf.setBackend(backend));
-  const G = buildGenerator(SHAPE, 7);
-  const D = buildDiscriminator(SHAPE, 7);
+  const G = buildGenerator(d2l, SHAPE, 7);
+  const D = buildDiscriminator(d2l, SHAPE, 7);
   if (!initialWeights) {
     assert.equal(backend, 'cpu', 'the initial weights come from the cpu backend');
     initialWeights = {

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
-import { hasCheckpoint, loadCheckpoint, readState, saveCheckpoint, type CrashPoint, type TrainState } from '../src/train/checkpoint.js';
+import { hasCheckpoint, loadCheckpoint, readState, saveCheckpoint, type CrashPoint } from '../src/run/checkpoint.js';
+import type { TrainState } from '../src/run/records.js';
 import { loadModel } from '../src/model/io.js';
 import { createGan, disposeGan } from '../src/train/train.js';
 import { tf, tmpDir, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
 
-const options = { model: { imageSize: 16 as const, width: 4, latent: 8, channels: 3 as const }, lr: 0.001, beta1: 0.5, beta2: 0.999 };
+const options = { arch: 'd2l' as const, model: { imageSize: 16, width: 4, latent: 8, channels: 3 as const, classes: 0 }, lr: 0.001, beta1: 0.5, beta2: 0.999 };
 const state = (step: number): TrainState => ({ epoch: step, stepInEpoch: 0, step, epochRng: [1, 2, 3, step], noiseRng: [4, 5, 6, step] });
 
 /** A checkpoint whose every part says which save wrote it: weights from seed `step`, Adam step `step`. */
@@ -82,3 +83,18 @@ for (const [crashAt, expected] of crashPoints) {
     assert.equal(await loadConsistent(dir), 3);
   });
 }
+
+test('a checkpoint from before optimizer.json (adam.json + moments.bin) still loads', async () => {
+  const dir = await tmpDir();
+  await save(dir, 4);
+  const opt = path.join(dir, 'optimizer');
+  const manifest = JSON.parse(await readFile(path.join(opt, 'optimizer.json'), 'utf8'));
+  for (const net of ['G', 'D']) {
+    delete manifest[net].kind;
+    delete manifest[net].slots;
+  }
+  await writeFile(path.join(opt, 'adam.json'), JSON.stringify(manifest));
+  await rename(path.join(opt, 'slots.bin'), path.join(opt, 'moments.bin'));
+  await rm(path.join(opt, 'optimizer.json'));
+  assert.equal(await loadConsistent(dir), 4);
+});

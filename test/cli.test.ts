@@ -27,7 +27,7 @@ test('dcgan train (tiny) writes a self-describing run folder', async () => {
   assert.match(r.stderr, /backend: wasm/);
   assert.match(r.stderr, /epoch 1\/1: loss_D/);
   for (const f of ['config.json', 'metrics.jsonl', 'steps.jsonl', 'state.json', 'fixed-noise.bin', 'generator/model.json',
-    'generator/weights.bin', 'discriminator/model.json', 'discriminator/weights.bin', 'optimizer/adam.json', 'optimizer/moments.bin']) {
+    'generator/weights.bin', 'discriminator/model.json', 'discriminator/weights.bin', 'optimizer/optimizer.json', 'optimizer/slots.bin']) {
     assert.ok(existsSync(path.join(runDir, f)), `${f} missing`);
   }
   const config = JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8'));
@@ -87,7 +87,7 @@ test('bad input: one clear line, non-zero exit, nothing written', async () => {
   const out = path.join(dir, 'new-run');
   assertRefused(['frobnicate'], /unknown command 'frobnicate'/);
   assertRefused(['train', '--frobnicate', '--out', out], /unknown option '--frobnicate'/);
-  assertRefused(['train', '--image-size', '48', '--out', out], /--image-size.*must be one of 16, 32, 64/);
+  assertRefused(['train', '--image-size', '48', '--out', out], /--image-size 48: --arch d2l builds 16, 32, 64 or 128 pixels/);
   assertRefused(['train', '--batch-size', '0', '--out', out], /--batch-size.*positive integer/);
   assertRefused(['train', '--lr', '-1', '--out', out], /--lr.*> 0/);
   assertRefused(['train', '--beta1', '1', '--out', out], /--beta1.*\[0, 1\)/);

@@ -3,20 +3,22 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { interpolate, outputKind, slerp, walkEnds, walkLatents } from '../src/generate/interpolate.js';
-import { generate, latents, sample } from '../src/generate/sample.js';
+import { sample } from '../src/generate/sample.js';
+import { asGenerator, generateImages, latents } from '../src/model/generator.js';
 import { tileGrid } from '../src/image/grid.js';
-import { buildGenerator } from '../src/model/dcgan.js';
+import { d2l } from '../src/model/d2l.js';
+import { buildGenerator } from '../src/model/build.js';
 import { loadModel, saveModel } from '../src/model/io.js';
 import { Rng } from '../src/util/rng.js';
 import { tmpDir, useTestBackend } from './helpers.js';
 
-const shape = { imageSize: 16 as const, width: 4, latent: 8, channels: 3 as const };
+const shape = { imageSize: 16, width: 4, latent: 8, channels: 3 as const, classes: 0 };
 let run: string;
 
 before(async () => {
   await useTestBackend();
   run = await tmpDir();
-  const G = buildGenerator(shape, 3);
+  const G = buildGenerator(d2l, shape, 3);
   await saveModel(G, path.join(run, 'generator'));
   G.dispose();
 });
@@ -75,10 +77,10 @@ test('a walk grid starts and ends on the images `dcgan sample` draws for the sam
 
 test('--out .webp and .gif: looping animations, forward then back, frame 0 the walks’ starts', async () => {
   const dir = await tmpDir();
-  const G = await loadModel(path.join(run, 'generator'));
+  const G = asGenerator(await loadModel(path.join(run, 'generator')));
   const { starts } = walkEnds(4, 2, shape.latent);
-  const expected = tileGrid(await generate(G, starts, 2), 2, 16, 3, 2);
-  G.dispose();
+  const expected = tileGrid(await generateImages(G, starts, 2), 2, 16, 3, 2);
+  G.model.dispose();
   for (const kind of ['webp', 'gif'] as const) {
     const out = path.join(dir, `walk.${kind}`);
     const r = await interpolate({ run, n: 2, steps: 4, seed: 4, out, cols: 2 });

@@ -2,21 +2,22 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
-import { generate, latents } from '../src/generate/sample.js';
+import { asGenerator, generateImages, latents } from '../src/model/generator.js';
 import { search, topIndices } from '../src/generate/search.js';
 import { tileGrid } from '../src/image/grid.js';
-import { buildDiscriminator, buildGenerator } from '../src/model/dcgan.js';
+import { d2l } from '../src/model/d2l.js';
+import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { loadModel, saveModel } from '../src/model/io.js';
 import { tf, tmpDir, useTestBackend } from './helpers.js';
 
-const shape = { imageSize: 16 as const, width: 4, latent: 8, channels: 3 as const };
+const shape = { imageSize: 16, width: 4, latent: 8, channels: 3 as const, classes: 0 };
 let run: string;
 
 before(async () => {
   await useTestBackend();
   run = await tmpDir();
-  const G = buildGenerator(shape, 5);
-  const D = buildDiscriminator(shape, 5);
+  const G = buildGenerator(d2l, shape, 5);
+  const D = buildDiscriminator(d2l, shape, 5);
   // N(0, 0.02) kernels leave every logit near 0; larger ones make the scores spread out enough to rank
   D.setWeights(D.getWeights().map((w) => (w.name.includes('kernel') ? w.mul(8) : w)));
   await saveModel(G, path.join(run, 'generator'));
@@ -50,7 +51,7 @@ test('--search keeps the candidates D scores highest, best first, as D.predict s
   // the grid holds exactly those images, best first
   const chosen = new Float32Array(n * shape.latent);
   result.kept.forEach((k, i) => chosen.set(z.subarray(k.index * shape.latent, (k.index + 1) * shape.latent), i * shape.latent));
-  const expected = tileGrid(await generate(G, chosen, n), n, 16, 3, 3);
+  const expected = tileGrid(await generateImages(asGenerator(G), chosen, n), n, 16, 3, 3);
   const written = await sharp(out).raw().toBuffer();
   assert.deepEqual(new Uint8Array(written), expected.data);
   G.dispose();
@@ -61,7 +62,7 @@ test('--search needs at least --n candidates and the run’s discriminator', asy
   const dir = await tmpDir();
   await assert.rejects(search({ run, n: 8, candidates: 4, seed: 1, out: path.join(dir, 'x.png'), cols: 7 }), /--search 4 draws fewer candidates than the --n 8/);
   const noD = await tmpDir();
-  const G = buildGenerator(shape, 1);
+  const G = buildGenerator(d2l, shape, 1);
   await saveModel(G, path.join(noD, 'generator'));
   G.dispose();
   await assert.rejects(search({ run: noD, n: 2, candidates: 4, seed: 1, out: path.join(dir, 'x.png'), cols: 7 }), /no discriminator in/);

@@ -1,50 +1,88 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { buildDiscriminator, buildGenerator, IMAGE_SIZES } from '../src/model/dcgan.js';
+import { architecture, ARCH_NAMES } from '../src/model/architectures.js';
+import { activationsPerImage, buildDiscriminator, buildGenerator } from '../src/model/build.js';
+import { d2l } from '../src/model/d2l.js';
+import { asDiscriminator, asGenerator } from '../src/model/generator.js';
 import { tf, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
 
+const shapeOf = (imageSize: number, width: number, latent = 100, channels: 1 | 3 = 3, classes = 0) => ({ imageSize, width, latent, channels, classes });
+const outputShapes = (m: tf.LayersModel, match: (name: string) => boolean) =>
+  m.layers.filter((l) => match(l.name)).map((l) => (l.outputShape as number[]).slice(1));
+
 test('generator at 64×64, width 64 is exactly d2l’s: 100 → 512·4² → 256·8² → 128·16² → 64·32² → 3·64²', () => {
-  const G = buildGenerator({ imageSize: 64, width: 64, latent: 100, channels: 3 }, 0);
-  const shapes = G.layers.filter((l) => l.name.endsWith('_relu') || l.name === 'g_tanh').map((l) => (l.outputShape as number[]).slice(1));
-  assert.deepEqual(shapes, [[4, 4, 512], [8, 8, 256], [16, 16, 128], [32, 32, 64], [64, 64, 3]]);
+  const G = buildGenerator(d2l, shapeOf(64, 64), 0);
+  assert.deepEqual(outputShapes(G, (n) => n.endsWith('_relu') || n === 'g_tanh'), [[4, 4, 512], [8, 8, 256], [16, 16, 128], [32, 32, 64], [64, 64, 3]]);
   // no bias anywhere, as in d2l (use_bias=False); batch norm carries the shifts
   for (const l of G.layers.filter((l) => l.getClassName() === 'Conv2DTranspose')) assert.equal(l.getWeights().length, 1, l.name);
+  // d2l's parameter count: ConvT 100·512·16 + 512·256·16 + 256·128·16 + 128·64·16 + 64·3·16, and γ, β per BN channel
+  const convs = 100 * 512 * 16 + 512 * 256 * 16 + 256 * 128 * 16 + 128 * 64 * 16 + 64 * 3 * 16;
+  assert.equal(G.countParams(), convs + 2 * (512 + 256 + 128 + 64) + 2 * (512 + 256 + 128 + 64));
   G.dispose();
 });
 
 test('discriminator at 64×64 mirrors it: 3·64² → 64·32² → 128·16² → 256·8² → 512·4² → 1 logit', () => {
-  const D = buildDiscriminator({ imageSize: 64, width: 64, latent: 100, channels: 3 }, 0);
-  const shapes = D.layers.filter((l) => l.name.endsWith('_lrelu')).map((l) => (l.outputShape as number[]).slice(1));
-  assert.deepEqual(shapes, [[32, 32, 64], [16, 16, 128], [8, 8, 256], [4, 4, 512]]);
+  const D = buildDiscriminator(d2l, shapeOf(64, 64), 0);
+  assert.deepEqual(outputShapes(D, (n) => n.endsWith('_lrelu')), [[32, 32, 64], [16, 16, 128], [8, 8, 256], [4, 4, 512]]);
   assert.deepEqual(D.outputs[0].shape, [null, 1]);
   D.dispose();
 });
 
-for (const imageSize of IMAGE_SIZES) {
+test('d2l at 128×128 adds one block: 4 → 8 → 16 → 32 → 64 → 128', () => {
+  const G = buildGenerator(d2l, shapeOf(128, 8), 0);
+  assert.deepEqual(outputShapes(G, (n) => n.endsWith('_relu')).map((s) => s[0]), [4, 8, 16, 32, 64]);
+  assert.deepEqual(G.outputs[0].shape, [null, 128, 128, 3]);
+  G.dispose();
+});
+
+for (const imageSize of [16, 32, 64]) {
   for (const channels of [1, 3] as const) {
     test(`G and D shapes at ${imageSize}×${imageSize}×${channels}, width 8`, () => {
-      const shape = { imageSize, width: 8, latent: 12, channels };
-      const G = buildGenerator(shape, 1);
-      const D = buildDiscriminator(shape, 1);
+      const shape = shapeOf(imageSize, 8, 12, channels);
+      const G = asGenerator(buildGenerator(d2l, shape, 1));
+      const D = asDiscriminator(buildDiscriminator(d2l, shape, 1));
+      assert.deepEqual([G.latent, G.imageSize, G.channels, G.classes], [12, imageSize, channels, 0]);
       tf.tidy(() => {
-        const images = G.predict(tf.randomNormal([2, 12])) as tf.Tensor;
+        const images = G.generate(tf.randomNormal([2, 12]));
         assert.deepEqual(images.shape, [2, imageSize, imageSize, channels]);
-        const logits = D.predict(images) as tf.Tensor;
-        assert.deepEqual(logits.shape, [2, 1]);
+        const { logits, classLogits } = D.judge(images);
+        assert.deepEqual(logits.shape, [2]);
+        assert.equal(classLogits, undefined);
       });
-      G.dispose();
-      D.dispose();
+      G.model.dispose();
+      D.model.dispose();
     });
   }
 }
 
+test('conditional: G takes (z, class), D adds class logits; the generator interface reads the classes back', () => {
+  const shape = shapeOf(16, 4, 8, 1, 10);
+  const G = asGenerator(buildGenerator(d2l, shape, 1));
+  const D = asDiscriminator(buildDiscriminator(d2l, shape, 1));
+  assert.equal(G.classes, 10);
+  assert.equal(D.classes, 10);
+  tf.tidy(() => {
+    const z = tf.randomNormal([3, 8]) as tf.Tensor2D;
+    assert.throws(() => G.generate(z), /conditional/);
+    const images = G.generate(z, tf.tensor1d([0, 4, 9], 'int32'));
+    assert.deepEqual(images.shape, [3, 16, 16, 1]);
+    // the class changes the image for the same z
+    const other = G.generate(z, tf.tensor1d([1, 4, 9], 'int32'));
+    assert.ok(images.slice([0], [1]).sub(other.slice([0], [1])).abs().max().dataSync()[0] > 0);
+    assert.equal(images.slice([1], [2]).sub(other.slice([1], [2])).abs().max().dataSync()[0], 0);
+    const { logits, classLogits } = D.judge(images);
+    assert.deepEqual(logits.shape, [3]);
+    assert.deepEqual(classLogits!.shape, [3, 10]);
+  });
+  G.model.dispose();
+  D.model.dispose();
+});
+
 test('weights start as N(0, 0.02) and the same seed gives the same weights', async () => {
-  const shape = { imageSize: 32 as const, width: 16, latent: 100, channels: 3 as const };
-  const a = buildGenerator(shape, 5);
-  const b = buildGenerator(shape, 5);
-  const c = buildGenerator(shape, 6);
+  const shape = shapeOf(32, 16);
+  const [a, b, c] = [5, 5, 6].map((seed) => buildGenerator(d2l, shape, seed));
   const kernel = async (m: tf.LayersModel) => (await m.getLayer('g1_deconv').getWeights()[0].data()) as Float32Array;
   const [ka, kb, kc] = await Promise.all([kernel(a), kernel(b), kernel(c)]);
   assert.deepEqual(ka, kb);
@@ -54,4 +92,16 @@ test('weights start as N(0, 0.02) and the same seed gives the same weights', asy
   assert.ok(Math.abs(mean) < 0.002, `mean ${mean}`);
   assert.ok(Math.abs(std - 0.02) < 0.002, `std ${std}`);
   for (const m of [a, b, c]) m.dispose();
+});
+
+test('activationsPerImage counts every layer output of both networks, per image', () => {
+  const G = buildGenerator(d2l, shapeOf(16, 2, 4, 1), 0);
+  // latent 4 | reshape 1·1·4 | ConvT, BN, ReLU at 4×4×4 | ConvT, BN, ReLU at 8×8×2 | ConvT 16×16×1, tanh
+  assert.equal(activationsPerImage(G), 4 + 4 + 3 * 64 + 3 * 128 + 2 * 256);
+  G.dispose();
+});
+
+test('the architecture table: every entry builds at its default size', () => {
+  assert.ok(ARCH_NAMES.includes('d2l'));
+  assert.throws(() => architecture('nope'), /unknown architecture "nope"/);
 });

@@ -4,10 +4,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
-import { readJsonl, reportFiles } from '../src/report/files.js';
+import { readJsonl, writeJson } from '../src/run/files.js';
+import { runFiles } from '../src/run/layout.js';
 import { latestEval, renderReport, timelineEpochs, type EpochRecord, type EvalEntry } from '../src/report/html.js';
 import { writeReport } from '../src/report/report.js';
-import { writeJson } from '../src/train/run-folder.js';
 import { train, type TrainOptions } from '../src/train/train.js';
 import { syntheticImageSet, tmpDir, useTestBackend } from './helpers.js';
 
@@ -20,7 +20,7 @@ before(async () => {
   runDir = await tmpDir();
   const o: TrainOptions = {
     out: runDir, resume: false, epochs: 3, batchSize: 8, lr: 0.002, beta1: 0.5, beta2: 0.999, seed: 1,
-    model: { imageSize: 16, width: 4, latent: 8, channels: 3 }, logEvery: 5, gridImages: 6, gridColumns: 3,
+    arch: 'd2l', model: { imageSize: 16, width: 4, latent: 8, channels: 3, classes: 0 }, logEvery: 5, gridImages: 6, gridColumns: 3,
     evalEvery: 2, evalN: 16,
   };
   await train(o, syntheticImageSet(32, 16), backend, { log: (l) => lines.push(l), progress: false });
@@ -32,7 +32,7 @@ before(async () => {
 });
 
 test('training redraws plot.png after each epoch and records diversity and, every --eval-every epochs and at the end, the figures', async () => {
-  const plot = await sharp(reportFiles(runDir).plot).metadata();
+  const plot = await sharp(runFiles(runDir).plot).metadata();
   assert.deepEqual([plot.format, plot.width, plot.height], ['png', 960, 640]);
   const epochs = await readJsonl<EpochRecord>(path.join(runDir, 'metrics.jsonl'));
   assert.deepEqual(epochs.map((e) => e.epoch), [1, 2, 3]);
@@ -47,7 +47,7 @@ test('training redraws plot.png after each epoch and records diversity and, ever
 
 test('report.html is one file whose images are inlined PNGs that decode', async () => {
   const file = await writeReport(runDir);
-  assert.equal(file, reportFiles(runDir).report);
+  assert.equal(file, runFiles(runDir).report);
   assert.ok(existsSync(file));
   const html = await readFile(file, 'utf8');
   assert.match(html, /^<!DOCTYPE html>/);

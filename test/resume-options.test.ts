@@ -25,9 +25,16 @@ test('a typed flag that contradicts the run is refused; the same value is fine',
 });
 
 test('the CPU backends cap the default batch where a WebAssembly heap runs out (d2l size: 128, measured)', async () => {
-  const { cpuBatchCap } = await import('../src/train/command.js');
-  assert.equal(cpuBatchCap(64, 64), 128); // 256 aborted on wasm, 128 trained
-  assert.equal(cpuBatchCap(32, 32), 1024); // the default 256 is left alone
-  assert.equal(cpuBatchCap(16, 8), 16384);
-  assert.equal(cpuBatchCap(64, 128), 64);
+  const { batchCap } = await import('../src/train/command.js');
+  const { architecture } = await import('../src/model/architectures.js');
+  const { activationsPerImageOf } = await import('../src/model/build.js');
+  const { initBackend } = await import('../src/backend/index.js');
+  const { hooks } = await initBackend('wasm');
+  const cap = (imageSize: number, width: number) =>
+    batchCap(hooks.activationBudget!, activationsPerImageOf(architecture('d2l'), { imageSize, width, latent: 100, channels: 3, classes: 0 }));
+  assert.equal(cap(64, 64), 128); // 256 aborted on wasm, 128 trained
+  assert.equal(cap(32, 32), 1024); // the default 256 is left alone
+  assert.equal(cap(64, 128), 64);
+  assert.equal(batchCap(1000, 10), 64); // a power of two, rounded down
+  assert.equal(batchCap(5, 10), 1);
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
-import { readState } from '../src/train/checkpoint.js';
+import { readState } from '../src/run/checkpoint.js';
 import { train, type TrainOptions } from '../src/train/train.js';
 import { syntheticImageSet, tmpDir, useTestBackend } from './helpers.js';
 
@@ -15,13 +15,13 @@ const quiet = { log: () => {}, progress: false };
 function options(out: string, epochs: number, resume: boolean): TrainOptions {
   return {
     out, resume, epochs, batchSize: 8, lr: 0.002, beta1: 0.5, beta2: 0.999, seed: 9,
-    model: { imageSize: 16, width: 8, latent: 16, channels: 3 }, logEvery: 3, gridImages: 6, gridColumns: 3,
+    arch: 'd2l', model: { imageSize: 16, width: 8, latent: 16, channels: 3, classes: 0 }, logEvery: 3, gridImages: 6, gridColumns: 3,
   };
 }
 
 /** Every byte a checkpoint holds: both networks (with batch-norm statistics), both Adam states, the training state. */
 async function checkpointBytes(dir: string): Promise<Record<string, Buffer>> {
-  const files = ['generator/weights.bin', 'discriminator/weights.bin', 'optimizer/moments.bin', 'optimizer/adam.json', 'state.json'];
+  const files = ['generator/weights.bin', 'discriminator/weights.bin', 'optimizer/slots.bin', 'optimizer/optimizer.json', 'state.json'];
   return Object.fromEntries(await Promise.all(files.map(async (f) => [f, await readFile(path.join(dir, f))] as const)));
 }
 

@@ -11,7 +11,8 @@ import {
 } from '../src/backend/wasm-conv2d-backprop-input.js';
 import { registerWasmConv2DBackpropFilter } from '../src/backend/wasm-conv2d-backprop-filter.js';
 import { registerBatchNormGradient } from '../src/backend/batchnorm-grad.js';
-import { buildDiscriminator, buildGenerator } from '../src/model/dcgan.js';
+import { d2l } from '../src/model/d2l.js';
+import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import {
   assertCountsBack, assertMatchesCpu, conv2dBackpropInput, type ConvCase, convChain, dyShape, leakCounts, on, type Pad,
   randoms, type Shape4, size, type Strides,
@@ -146,13 +147,13 @@ test('weight gradients of the whole DCGAN (batch norm in training mode) match cp
   // The generator's transposed convolutions (k4 s1 valid from 1×1, then k4 s2 same) and the discriminator's input
   // gradients all run Conv2DBackpropInput (all three strategies: gemm, split, combined). The batch-norm gradient
   // here is still tfjs-core's; the last test compares the replacement with it bit for bit.
-  const shape = { imageSize: 16, width: 8, latent: 10, channels: 3 } as const;
+  const shape = { imageSize: 16, width: 8, latent: 10, channels: 3, classes: 0 } as const;
   const zs = randoms(4 * 10, 31);
   const xs = randoms(4 * 16 * 16 * 3, 32);
   const calls = originalCalls;
   await assertMatchesCpu('wasm', () => {
-    const G = buildGenerator(shape, 1);
-    const D = buildDiscriminator(shape, 1);
+    const G = buildGenerator(d2l, shape, 1);
+    const D = buildDiscriminator(d2l, shape, 1);
     const z = tf.tensor2d(zs, [4, 10]);
     const x = tf.tensor4d(xs, [4, 16, 16, 3]);
     const vars = [...G.trainableWeights, ...D.trainableWeights].map((w) => w.read() as tf.Variable);

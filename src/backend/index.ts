@@ -1,7 +1,7 @@
 // Chooses and starts the tfjs backend. Every command goes through here, so the choice and its reasons live in one place.
 import * as tf from '@tensorflow/tfjs';
 import { startTensorflow } from './tensorflow.js';
-import { shutdownWebgpu, startWebgpu } from './webgpu.js';
+import { describeGpuError, onDeviceLost, shutdownWebgpu, startWebgpu, takeGpuError } from './webgpu.js';
 
 export const BACKEND_NAMES = ['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -13,7 +13,45 @@ export interface BackendInfo {
   device: string;
   /** when `auto` passed over a backend, why */
   skipped: { name: string; reason: string }[];
+  /** what a long job needs to know of the device it runs on */
+  hooks: BackendHooks;
 }
+
+export interface BackendHooks {
+  /**
+   * Throws when the device reported an error since the last call: a failed GPU allocation only shows as an error
+   * event, and reads after it return zeros. Call it after each read from the device.
+   */
+  checkDevice?: (batchSize: number) => void;
+  /** Calls `onLost` when the device is lost for good; returns a function that stops watching. */
+  watchDeviceLoss?: (onLost: (reason: string) => void) => () => void;
+  /**
+   * Floats of activation a training batch may hold (see activationsPerImage in model/build.ts), where memory is bounded
+   * and running out aborts: the default batch is capped by it. Undefined: no cap.
+   */
+  activationBudget?: number;
+}
+
+/**
+ * A WebAssembly heap stops at 4 GB however much memory the machine has. Measured on wasm: d2l's model at 64×64, width
+ * 64 (774,346 activation floats per image, G and D) trains at batch 128 and aborts at 256.
+ */
+const WASM_ACTIVATION_BUDGET = 128 * 774_346;
+
+const webgpuHooks: BackendHooks = {
+  checkDevice: (batchSize) => {
+    const error = takeGpuError();
+    if (error) throw new Error(describeGpuError(error, batchSize) ?? `WebGPU error: ${error.message}`);
+  },
+  watchDeviceLoss: (onLost) => onDeviceLost((info) => onLost(`${info.reason}: ${info.message}`)),
+};
+
+const HOOKS: Record<Exclude<BackendName, 'auto'>, BackendHooks> = {
+  webgpu: webgpuHooks,
+  tensorflow: {},
+  wasm: { activationBudget: WASM_ACTIVATION_BUDGET },
+  cpu: { activationBudget: WASM_ACTIVATION_BUDGET }, // tfjs's cpu backend holds it all in JavaScript arrays: no better
+};
 
 /** A backend that was asked for explicitly and could not start: the message says why and what to try. */
 export class BackendError extends Error {}
@@ -59,7 +97,7 @@ export async function initBackend(requested: BackendName): Promise<BackendInfo> 
   if (requested !== 'auto') {
     try {
       const { device, passedOver } = await starters[requested]({ explicit: true });
-      return { name: requested, device, skipped: passedOver ?? [] };
+      return { name: requested, device, skipped: passedOver ?? [], hooks: HOOKS[requested] };
     } catch (err) {
       throw new BackendError(`backend ${requested} is not available: ${(err as Error).message}${hint(requested)}`);
     }
@@ -68,7 +106,7 @@ export async function initBackend(requested: BackendName): Promise<BackendInfo> 
   for (const name of AUTO_ORDER) {
     try {
       const { device, passedOver } = await starters[name]({ explicit: false });
-      return { name, device, skipped: [...skipped, ...(passedOver ?? [])] };
+      return { name, device, skipped: [...skipped, ...(passedOver ?? [])], hooks: HOOKS[name] };
     } catch (err) {
       skipped.push({ name, reason: (err as Error).message });
     }

@@ -1,13 +1,14 @@
 // `dcgan bench`: training speed on random data of the model's shape, after a warm-up; no dataset, no disk.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../backend/index.js';
-import type { ImageSize } from '../model/dcgan.js';
+import type { ArchName } from '../model/architectures.js';
 import { Rng } from '../util/rng.js';
 import { trainStep } from '../train/step.js';
 import { createGan, disposeGan } from '../train/train.js';
 
 export interface BenchOptions {
-  imageSize: ImageSize;
+  arch: ArchName;
+  imageSize: number;
   width: number;
   latent: number;
   batchSize: number;
@@ -26,6 +27,7 @@ export interface KernelTime {
 }
 
 export interface BenchResult {
+  arch: string;
   backend: string;
   device: string;
   imageSize: number;
@@ -42,8 +44,8 @@ export interface BenchResult {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function bench(o: BenchOptions, backend: BackendInfo): Promise<BenchResult> {
-  const model = { imageSize: o.imageSize, width: o.width, latent: o.latent, channels: 3 as const };
-  const gan = createGan({ model, seed: 0, lr: 0.0002, beta1: 0.5, beta2: 0.999 });
+  const model = { imageSize: o.imageSize, width: o.width, latent: o.latent, channels: 3 as const, classes: 0 };
+  const gan = createGan({ arch: o.arch, model, seed: 0, lr: 0.0002, beta1: 0.5, beta2: 0.999 });
   const rng = new Rng(1);
   const X = tf.tidy(() => tf.tensor4d(rng.normals(o.batchSize * o.imageSize ** 2 * 3), [o.batchSize, o.imageSize, o.imageSize, 3]).tanh());
   const zs = [0, 1, 2, 3].map(() => tf.tensor2d(rng.normals(o.batchSize * o.latent), [o.batchSize, o.latent]));
@@ -67,7 +69,7 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
     }
     const msPerStep = median(windows);
     const result: BenchResult = {
-      backend: backend.name, device: backend.device, imageSize: o.imageSize, width: o.width, latent: o.latent,
+      arch: o.arch, backend: backend.name, device: backend.device, imageSize: o.imageSize, width: o.width, latent: o.latent,
       batchSize: o.batchSize, msPerStep, imagesPerSecond: (1000 * o.batchSize) / msPerStep, windowsMsPerStep: windows,
     };
     if (o.topKernels > 0) result.kernels = await profileKernels(() => steps(1), o.topKernels);

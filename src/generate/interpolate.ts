@@ -5,10 +5,12 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { tileGrid, writePng, type RawImage } from '../image/grid.js';
+import { generateImages, latents } from '../model/generator.js';
+import { loadGenerator } from '../run/runs.js';
 
 import { UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { generate, latents, loadGenerator } from './sample.js';
+
 
 export interface InterpolateOptions {
   run: string;
@@ -87,11 +89,10 @@ export async function interpolate(o: InterpolateOptions): Promise<{ width: numbe
   const kind = outputKind(o.out);
   const G = await loadGenerator(o.run);
   try {
-    const latent = (G.inputs[0].shape as number[])[1];
-    const [, size, , channels] = G.outputs[0].shape as [number, number, number, 1 | 3];
-    const { starts, ends } = walkEnds(o.seed, o.n, latent);
+    const { imageSize: size, channels } = G;
+    const { starts, ends } = walkEnds(o.seed, o.n, G.latent);
     const count = o.n * o.steps;
-    const pixels = await generate(G, walkLatents(starts, ends, o.n, o.steps), count);
+    const pixels = await generateImages(G, walkLatents(starts, ends, o.n, o.steps), count);
     if (kind === 'png') {
       const grid = tileGrid(pixels, count, size, channels, o.steps);
       await writePng(o.out, grid);
@@ -108,6 +109,6 @@ export async function interpolate(o: InterpolateOptions): Promise<{ width: numbe
     await writeAnimation(o.out, frames, delays, kind);
     return { width: frames[0].width, height: frames[0].height, frames: frames.length };
   } finally {
-    G.dispose();
+    G.model.dispose();
   }
 }

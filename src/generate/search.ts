@@ -1,13 +1,10 @@
 // `dcgan sample --search N`: draw N candidates and keep the n the run's discriminator finds most real — AnimeGAN's
 // recipe (gen_search_num 512 → gen_num 64). D runs in inference mode, like G: a candidate's score is its own.
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { tileGrid, writePng } from '../image/grid.js';
-import { loadModel } from '../model/io.js';
-
+import { generateImages, latents, type Discriminator, type Generator } from '../model/generator.js';
+import { loadDiscriminator, loadGenerator } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
-import { generate, latents, loadGenerator } from './sample.js';
 
 export interface SearchOptions {
   run: string;
@@ -31,21 +28,15 @@ export interface SearchResult {
 
 const BATCH = 256;
 
-export async function loadDiscriminator(run: string): Promise<tf.LayersModel> {
-  const dir = path.join(run, 'discriminator');
-  if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`no discriminator in ${run} (--search needs the run's discriminator)`);
-  return loadModel(dir);
-}
-
 /** D's probability that each G(z) is real, sigmoid(D(G(z))), in batches; `z` holds `count` latents. */
-export async function scoreLatents(G: tf.LayersModel, D: tf.LayersModel, z: Float32Array, count: number): Promise<Float32Array> {
-  const latent = z.length / count;
+export async function scoreLatents(G: Generator, D: Discriminator, z: Float32Array, count: number): Promise<Float32Array> {
+  const latent = G.latent;
   const scores = new Float32Array(count);
   for (let start = 0; start < count; start += BATCH) {
     const n = Math.min(BATCH, count - start);
     const s = tf.tidy(() => {
-      const images = G.predict(tf.tensor2d(z.subarray(start * latent, (start + n) * latent), [n, latent])) as tf.Tensor;
-      return tf.sigmoid(D.predict(images) as tf.Tensor).reshape([n]);
+      const images = G.generate(tf.tensor2d(z.subarray(start * latent, (start + n) * latent), [n, latent]));
+      return tf.sigmoid(D.judge(images).logits);
     });
     scores.set((await s.data()) as Float32Array, start);
     s.dispose();
@@ -68,17 +59,16 @@ export function checkSearch(candidates: number, n: number): void {
 export async function search(o: SearchOptions): Promise<SearchResult> {
   checkSearch(o.candidates, o.n);
   const G = await loadGenerator(o.run);
-  let D: tf.LayersModel | undefined;
+  let D: Discriminator | undefined;
   try {
     D = await loadDiscriminator(o.run);
-    const latent = (G.inputs[0].shape as number[])[1];
-    const [, size, , channels] = G.outputs[0].shape as [number, number, number, 1 | 3];
+    const { latent, imageSize: size, channels } = G;
     const z = latents(o.seed, o.candidates, latent);
     const scores = await scoreLatents(G, D, z, o.candidates);
     const best = topIndices(scores, o.n);
     const chosen = new Float32Array(o.n * latent);
     best.forEach((k, i) => chosen.set(z.subarray(k * latent, (k + 1) * latent), i * latent));
-    const grid = tileGrid(await generate(G, chosen, o.n), o.n, size, channels, Math.min(o.cols, o.n));
+    const grid = tileGrid(await generateImages(G, chosen, o.n), o.n, size, channels, Math.min(o.cols, o.n));
     await writePng(o.out, grid);
     return {
       width: grid.width, height: grid.height,
@@ -86,7 +76,7 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
       meanScore: scores.reduce((s, v) => s + v, 0) / scores.length,
     };
   } finally {
-    G.dispose();
-    D?.dispose();
+    G.model.dispose();
+    D?.model.dispose();
   }
 }

@@ -1,27 +1,11 @@
 // Quality figures of a generator against its data: ProGAN's SWD per pyramid level, and a memorisation check
 // (how close generated images come to training images, against how close unseen real images come).
-import type * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/types.js';
-import { generate, latents } from '../generate/sample.js';
+import { generateImages, latents, type Generator } from '../model/generator.js';
+import type { EvalFigures } from '../run/records.js';
 import { Rng } from '../util/rng.js';
 import { nearestDistances } from './distance.js';
 import { swd, type Images } from './swd.js';
-
-export interface EvalFigures {
-  /** images per set (the asked n, or fewer when the data has fewer) */
-  n: number;
-  seed: number;
-  /** SWD ×10³ per level, keyed by resolution, and their mean as `avg` */
-  swd_x1e3: Record<string, number>;
-  /** mean distance (RMS, pixels in [0, 1]) from generated images to their nearest reference image… */
-  nn_generated: number;
-  /** …and from held-out real images to theirs: generated ≪ real means G copies its training images */
-  nn_real: number;
-  /** images in the held-out query set and in the reference set */
-  nn_queries: number;
-  nn_reference: number;
-  seconds: number;
-}
 
 export interface EvalOptions {
   /** images per set for SWD */
@@ -42,9 +26,9 @@ const mean = (x: Float32Array) => x.reduce((s, v) => s + v, 0) / x.length;
 // A fifth of the data is held out from the reference set; the memorisation check asks for no more queries than that.
 const HELD_OUT_FRACTION = 5;
 
-export async function evaluateGenerator(G: tf.LayersModel, data: ImageSet, o: EvalOptions): Promise<EvalFigures> {
+export async function evaluateGenerator(G: Generator, data: ImageSet, o: EvalOptions): Promise<EvalFigures> {
   const started = performance.now();
-  const [, size, , channels] = G.outputs[0].shape as number[];
+  const { imageSize: size, channels } = G;
   if (size !== data.size || channels !== data.channels) {
     throw new Error(`the generator makes ${size}×${size}×${channels} images but the data is ${data.size}×${data.size}×${data.channels}`);
   }
@@ -52,8 +36,9 @@ export async function evaluateGenerator(G: tf.LayersModel, data: ImageSet, o: Ev
   const n = Math.min(o.n, data.count);
   const rng = new Rng(o.seed);
   const real = subset(data, rng.permutation(data.count).subarray(0, n));
-  const latent = (G.inputs[0].shape as number[])[1];
-  const fake: Images = { pixels: await generate(G, latents(o.seed, n, latent), n), count: n, size, channels: data.channels };
+  // a conditional G draws the classes in turn
+  const labels = G.classes ? Array.from({ length: n }, (_, i) => i % G.classes) : undefined;
+  const fake: Images = { pixels: await generateImages(G, latents(o.seed, n, G.latent), n, labels), count: n, size, channels: data.channels };
   const s = await swd(real, fake, { seed: o.seed });
 
   // Held-out real images measure how far a new image of the data lies from the rest; generated images should be as far.

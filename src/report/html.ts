@@ -1,37 +1,6 @@
 // report.html from what a run folder holds: one self-contained page (styles inline, images as data: URIs) that opens
 // from disk anywhere, no server and no network.
-import type { EvalFigures } from '../metrics/evaluate.js';
-
-/** One line of metrics.jsonl (fields added over time are optional: older runs lack them). */
-export interface EpochRecord {
-  epoch: number;
-  step: number;
-  loss_D: number | null;
-  loss_G: number | null;
-  D_x: number | null;
-  D_G_z: number | null;
-  images_per_s: number | null;
-  seconds: number | null;
-  backend?: string;
-  time?: string;
-  diversity?: number | null;
-  eval?: EvalFigures;
-  warning?: string;
-}
-
-export interface RunInfo {
-  backend?: string;
-  device?: string;
-  time?: string;
-}
-
-export interface RunConfig extends RunInfo {
-  options?: Record<string, unknown>;
-  dataset?: { description?: string; count?: number };
-  command?: string;
-  versions?: Record<string, string>;
-  resumes?: RunInfo[];
-}
+import type { EpochRecord, EvalFigures, RunConfig } from '../run/records.js';
 
 /** A set of quality figures and where they came from. */
 export interface EvalEntry {

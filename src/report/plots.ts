@@ -1,18 +1,9 @@
 // The run's figures: losses and D outputs per step (plot.png, after every epoch), and SWD over epochs (in the report).
 import { chartSvg, ema, svgToPng, type Panel, type Series } from '../image/plot.js';
+import { readJsonl } from '../run/files.js';
+import { runFiles } from '../run/layout.js';
+import type { StepRecord } from '../run/records.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { readJsonl, reportFiles } from './files.js';
-import { runFiles } from '../train/run-folder.js';
-
-/** One line of steps.jsonl; a non-finite value was written as null. */
-export interface StepRecord {
-  step: number;
-  epoch: number;
-  loss_D: number | null;
-  loss_G: number | null;
-  D_x: number | null;
-  D_G_z: number | null;
-}
 
 /** A point of the SWD-over-training figure. */
 export interface SwdPoint {
@@ -105,6 +96,6 @@ export async function lossPlotPng(steps: StepRecord[]): Promise<Buffer> {
 export async function writeLossPlot(runDir: string): Promise<boolean> {
   const steps = await readJsonl<StepRecord>(runFiles(runDir).steps);
   if (!steps.length) return false;
-  await writeFileAtomic(reportFiles(runDir).plot, await lossPlotPng(steps));
+  await writeFileAtomic(runFiles(runDir).plot, await lossPlotPng(steps));
   return true;
 }

@@ -1,15 +1,15 @@
 // `dcgan report`: gathers a run folder (config, metrics, steps, grids, evaluations) into report.html beside them.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { svgToPng } from '../image/plot.js';
-import type { EvalRecord } from '../metrics/command.js';
-import { listSampleGrids, readState } from '../train/checkpoint.js';
-import { readJson, runFiles } from '../train/run-folder.js';
+import { readState } from '../run/checkpoint.js';
+import { readJsonl } from '../run/files.js';
+import { runFiles } from '../run/layout.js';
+import type { EpochRecord, EvalRecord, StepRecord } from '../run/records.js';
+import { listSampleGrids, readConfig } from '../run/runs.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { readJsonl, reportFiles } from './files.js';
-import { renderReport, type EpochRecord, type EvalEntry, type ReportInput, type RunConfig } from './html.js';
-import { lossPlotPng, swdPlotSvg, type StepRecord } from './plots.js';
+import { renderReport, type EvalEntry, type ReportInput } from './html.js';
+import { lossPlotPng, swdPlotSvg } from './plots.js';
 
 /** Quality figures from both places they are written: epoch lines (--eval-every) and eval.jsonl (dcgan eval). */
 function evalEntries(epochs: EpochRecord[], evals: EvalRecord[]): EvalEntry[] {
@@ -22,20 +22,16 @@ function evalEntries(epochs: EpochRecord[], evals: EvalRecord[]): EvalEntry[] {
 
 export async function collectReport(runDir: string): Promise<ReportInput> {
   const files = runFiles(runDir);
-  if (!existsSync(files.config)) throw new Error(`${runDir} is not a run folder (no config.json)`);
-  const config = await readJson<RunConfig>(files.config);
+  const config = await readConfig(runDir);
   const epochs = await readJsonl<EpochRecord>(files.metrics);
   const steps = await readJsonl<StepRecord>(files.steps);
-  const evals = evalEntries(epochs, await readJsonl<EvalRecord>(reportFiles(runDir).evals));
+  const evals = evalEntries(epochs, await readJsonl<EvalRecord>(files.evals));
   // the SWD curve compares like with like: the training-time figures (one n), else those of dcgan eval
   const training = evals.filter((e) => e.source === 'training');
   const curve = training.length ? training : evals;
-  const grids = await Promise.all(
-    (await listSampleGrids(runDir)).map(async (file) => ({ epoch: Number(/(\d+)\.png$/.exec(file)![1]), png: await readFile(file) })),
-  );
-  grids.sort((a, b) => a.epoch - b.epoch);
+  const grids = await Promise.all((await listSampleGrids(runDir)).map(async ({ epoch, file }) => ({ epoch, png: await readFile(file) })));
   let state: ReportInput['state'];
-  if (existsSync(path.join(runDir, 'state.json'))) {
+  if (existsSync(files.state)) {
     const s = await readState(runDir);
     state = { epoch: s.epoch, step: s.step };
   }
@@ -55,7 +51,7 @@ export async function collectReport(runDir: string): Promise<ReportInput> {
 /** Writes report.html into the run folder and returns its path. */
 export async function writeReport(runDir: string): Promise<string> {
   const html = renderReport(await collectReport(runDir));
-  const file = reportFiles(runDir).report;
+  const file = runFiles(runDir).report;
   await writeFileAtomic(file, html);
   return file;
 }

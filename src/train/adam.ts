@@ -11,6 +11,8 @@ export interface AdamOptions {
 }
 
 export class Adam {
+  readonly kind = 'adam';
+  readonly slotNames = ['m', 'v'] as const;
   step = 0;
   readonly m: tf.Variable[];
   readonly v: tf.Variable[];

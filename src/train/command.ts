@@ -6,30 +6,45 @@ import path from 'node:path';
 import { describeBackendFailure, initBackend, type BackendName } from '../backend/index.js';
 import { loadImageSet } from '../data/index.js';
 import { datasetOptionsFrom } from '../data/options.js';
-import type { ImageSize } from '../model/dcgan.js';
+import { takesImageSize, type TrainingDefaults } from '../model/architecture.js';
+import { architecture, DEFAULT_ARCH, type ArchName } from '../model/architectures.js';
+import { activationsPerImageOf } from '../model/build.js';
+import { hasCheckpoint, readState } from '../run/checkpoint.js';
+import { readJson, writeJson } from '../run/files.js';
+import { runFiles } from '../run/layout.js';
+import type { RunConfig } from '../run/records.js';
 import { UsageError } from '../util/errors.js';
 import { packageVersion } from '../util/package-version.js';
 import { createProgress } from '../util/progress.js';
-import { hasCheckpoint, readState } from './checkpoint.js';
-import { readJson, runFiles, writeJson } from './run-folder.js';
 import { train, type TrainOptions } from './train.js';
 
 
 /** The flags that may change when a run is resumed; every other one is the run's own and must stay as it was. */
 const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'logEvery', 'resume', 'out', 'evalEvery', 'evalN']);
 
-interface SavedConfig {
-  options: Record<string, unknown>;
-  resumes?: unknown[];
+/** The largest power-of-two batch whose activations fit a backend's budget (BackendHooks.activationBudget). */
+export function batchCap(activationBudget: number, activationsPerImage: number): number {
+  return 2 ** Math.max(0, Math.floor(Math.log2(activationBudget / activationsPerImage)));
 }
 
+const TRAINING_DEFAULTS: (keyof TrainingDefaults)[] = ['imageSize', 'width', 'latent', 'batchSize', 'lr', 'beta1', 'beta2'];
+
 /**
- * The largest power-of-two batch whose activations fit the 4 GB WebAssembly heap, for the CPU backends' default. They
- * grow with batch × image side² × width; measured on wasm: 64×64, width 64 trains at batch 128 and aborts at 256.
+ * The flags with the architecture's recipe filled in where the user gave none (a run from before --arch is d2l's),
+ * and the image size checked against what the architecture builds.
  */
-export function cpuBatchCap(imageSize: number, width: number): number {
-  const fits = (128 * 64 * 64 * 64) / (imageSize * imageSize * width);
-  return 2 ** Math.max(0, Math.floor(Math.log2(fits)));
+export function withArchDefaults(opts: Record<string, unknown>): Record<string, unknown> {
+  let arch;
+  try {
+    arch = architecture(opts.arch as string | undefined);
+  } catch (err) {
+    throw new UsageError(`--arch: ${(err as Error).message}`);
+  }
+  const filled: Record<string, unknown> = { ...opts, arch: arch.name };
+  for (const key of TRAINING_DEFAULTS) filled[key] ??= arch.defaults[key];
+  const size = Number(filled.imageSize);
+  if (!takesImageSize(arch, size)) throw new UsageError(`--image-size ${size}: --arch ${arch.name} builds ${arch.imageSizesText} pixels`);
+  return filled;
 }
 
 export function defaultRunDir(opts: Record<string, unknown>): string {
@@ -62,13 +77,13 @@ function ownVersion(): string {
 }
 
 export async function trainCommand(given: Record<string, unknown>, explicit: Set<string>, log = (s: string) => console.error(s)): Promise<number> {
-  const out = String(given.out ?? defaultRunDir(given));
-  let opts = given;
-  let saved: SavedConfig | undefined;
+  let opts = withArchDefaults(given);
+  const out = String(given.out ?? defaultRunDir(opts));
+  let saved: RunConfig | undefined;
   if (given.resume) {
     if (!(await hasCheckpoint(out))) throw new UsageError(`no checkpoint to resume in ${out} (start a run without --resume)`);
-    saved = await readJson<SavedConfig>(runFiles(out).config);
-    opts = mergeResumeOptions(saved.options, given, explicit);
+    saved = await readJson<RunConfig>(runFiles(out).config);
+    opts = withArchDefaults(mergeResumeOptions({ arch: DEFAULT_ARCH, ...saved.options }, opts, explicit));
     const state = await readState(out);
     if (state.epoch >= Number(opts.epochs)) {
       throw new UsageError(`${out} has already trained ${state.epoch} epochs; pass a larger --epochs to train more`);
@@ -80,13 +95,18 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
   const backend = await initBackend(opts.backend as BackendName);
   log(`backend: ${backend.device}`);
   for (const s of backend.skipped) log(`  (skipped ${s.name}: ${s.reason})`);
-  const cap = cpuBatchCap(Number(opts.imageSize), Number(opts.width));
-  if (!opts.resume && !explicit.has('batchSize') && backend.name !== 'webgpu' && backend.name !== 'tensorflow' && Number(opts.batchSize) > cap) {
-    log(`batch size ${cap} instead of the default ${opts.batchSize}: on ${backend.name} a batch that large does not fit a WebAssembly heap (4 GB); --batch-size chooses`);
-    opts = { ...opts, batchSize: cap };
+  const channels = opts.channels as 1 | 3;
+  const arch = opts.arch as ArchName;
+  const model = { imageSize: Number(opts.imageSize), width: Number(opts.width), latent: Number(opts.latent), channels, classes: 0 };
+  const budget = backend.hooks.activationBudget;
+  if (budget && !opts.resume && !explicit.has('batchSize')) {
+    const cap = batchCap(budget, activationsPerImageOf(architecture(arch), model));
+    if (Number(opts.batchSize) > cap) {
+      log(`batch size ${cap} instead of the default ${opts.batchSize}: on ${backend.name} a batch that large does not fit a WebAssembly heap (4 GB); --batch-size chooses`);
+      opts = { ...opts, batchSize: cap };
+    }
   }
 
-  const channels = opts.channels as 1 | 3;
   const limit = opts.limit as number | undefined;
   const decoding = { bar: undefined as ReturnType<typeof createProgress> | undefined };
   const data = await loadImageSet({
@@ -108,7 +128,8 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
     beta1: Number(opts.beta1),
     beta2: Number(opts.beta2),
     seed: Number(opts.seed),
-    model: { imageSize: Number(opts.imageSize) as ImageSize, width: Number(opts.width), latent: Number(opts.latent), channels },
+    arch,
+    model,
     logEvery: Number(opts.logEvery),
     gridImages: 21,
     gridColumns: 7,
@@ -146,17 +167,12 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const gpu = backend.name === 'webgpu' ? await import('../backend/webgpu.js') : undefined;
-  const stopOnDeviceLost = gpu?.onDeviceLost((info) => {
-    log(`\nthe GPU device was lost (${info.reason}: ${info.message}); stopping`);
+  const stopOnDeviceLost = backend.hooks.watchDeviceLoss?.((reason) => {
+    log(`\nthe GPU device was lost (${reason}); stopping`);
     stop.abort();
   });
-  const checkDevice = gpu && (() => {
-    const error = gpu.takeGpuError();
-    if (error) throw new Error(gpu.describeGpuError(error, trainOptions.batchSize) ?? `WebGPU error: ${error.message}`);
-  });
   try {
-    const result = await train(trainOptions, data, backend, { log, signal: stop.signal, checkDevice });
+    const result = await train(trainOptions, data, backend, { log, signal: stop.signal, checkDevice: backend.hooks.checkDevice });
     if (result.interrupted) {
       const s = result.state;
       log(`stopped at epoch ${s.epoch + (s.stepInEpoch ? 1 : 0)}, step ${s.step}; checkpoint in ${out}`);

@@ -3,17 +3,22 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdir } from 'node:fs/promises';
 import type { BackendInfo } from '../backend/index.js';
 import type { ImageSet } from '../data/types.js';
-import { tileGrid, toUint8, writePng } from '../image/grid.js';
+import { tileGrid, writePng } from '../image/grid.js';
 import { CollapseMonitor, dataDiversity } from '../metrics/collapse.js';
 import { meanPairwiseDistance } from '../metrics/distance.js';
-import { evaluateGenerator, formatEval, type EvalFigures } from '../metrics/evaluate.js';
-import { buildDiscriminator, buildGenerator, type ModelShape } from '../model/dcgan.js';
+import { evaluateGenerator, formatEval } from '../metrics/evaluate.js';
+import type { ModelShape } from '../model/architecture.js';
+import { architecture, type ArchName } from '../model/architectures.js';
+import { buildDiscriminator, buildGenerator } from '../model/build.js';
+import { asGenerator, generateImages, type Generator } from '../model/generator.js';
 import { writeLossPlot } from '../report/plots.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
+import { appendJsonl, readFloats, truncateJsonl, writeFloats } from '../run/files.js';
+import { runFiles } from '../run/layout.js';
+import type { EpochRecord, EvalFigures, TrainState } from '../run/records.js';
 import { createProgress } from '../util/progress.js';
+import { deriveSeed, Rng } from '../util/rng.js';
 import { Adam } from './adam.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
-import { Rng } from '../util/rng.js';
-import { appendJsonl, readFloats, runFiles, truncateJsonl, writeFloats } from './run-folder.js';
 import { trainStep, type Gan } from './step.js';
 
 export interface TrainOptions {
@@ -26,6 +31,7 @@ export interface TrainOptions {
   beta1: number;
   beta2: number;
   seed: number;
+  arch: ArchName;
   model: ModelShape;
   /** steps between reads of the losses (each read waits for the device) */
   logEvery: number;
@@ -47,7 +53,7 @@ export interface TrainIO {
   /** false: no progress bars or lines */
   progress?: boolean;
   /** called after each read from the device; throws if the device reported an error (a GPU out of memory) */
-  checkDevice?: () => void;
+  checkDevice?: (batchSize: number) => void;
 }
 
 export interface TrainResult {
@@ -57,9 +63,10 @@ export interface TrainResult {
 
 export const ADAM_EPSILON = 1e-8;
 
-export function createGan(o: Pick<TrainOptions, 'model' | 'seed' | 'lr' | 'beta1' | 'beta2'>): Gan {
-  const G = buildGenerator(o.model, o.seed);
-  const D = buildDiscriminator(o.model, o.seed);
+export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr' | 'beta1' | 'beta2'>): Gan {
+  const arch = architecture(o.arch);
+  const G = buildGenerator(arch, o.model, o.seed);
+  const D = buildDiscriminator(arch, o.model, o.seed);
   const adam = { lr: o.lr, beta1: o.beta1, beta2: o.beta2, epsilon: ADAM_EPSILON };
   const vars = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.read() as tf.Variable);
   return { G, D, optG: new Adam(adam, vars(G)), optD: new Adam(adam, vars(D)) };
@@ -73,7 +80,7 @@ export function disposeGan(gan: Gan): void {
 }
 
 /** Seeds of the three random streams, apart so that changing one use never shifts another. */
-const streamSeed = (seed: number, stream: 'order' | 'noise' | 'fixed') => seed * 3 + { order: 0, noise: 1, fixed: 2 }[stream];
+const streamSeed = (seed: number, stream: 'order' | 'noise' | 'fixed') => deriveSeed(seed, stream);
 
 /** A batch as the network sees it: uint8 pixels gathered on the host, scaled to [-1, 1] on the device. */
 export function batchTensor(data: ImageSet, indices: ArrayLike<number>): tf.Tensor4D {
@@ -89,11 +96,10 @@ export function batchTensor(data: ImageSet, indices: ArrayLike<number>): tf.Tens
 }
 
 /** Writes the fixed-noise grid and returns its images (uint8 NHWC). */
-export async function writeSampleGrid(G: tf.LayersModel, fixedNoise: Float32Array, o: TrainOptions, file: string): Promise<Uint8Array> {
+export async function writeSampleGrid(G: Generator, fixedNoise: Float32Array, o: TrainOptions, file: string): Promise<Uint8Array> {
   const n = o.gridImages;
-  const images = tf.tidy(() => G.predict(tf.tensor2d(fixedNoise, [n, o.model.latent])) as tf.Tensor4D);
-  const pixels = toUint8((await images.data()) as Float32Array);
-  images.dispose();
+  const labels = G.classes ? Array.from({ length: n }, (_, i) => Math.floor(i / o.gridColumns) % G.classes) : undefined;
+  const pixels = await generateImages(G, fixedNoise, n, labels);
   await writePng(file, tileGrid(pixels, n, o.model.imageSize, o.model.channels, o.gridColumns));
   return pixels;
 }
@@ -159,7 +165,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         if (!batch.length) return;
         const values = (await tf.stack(batch.map((p) => p.stats)).data()) as Float32Array;
         tf.dispose([...batch.map((p) => p.stats)]);
-        io.checkDevice?.(); // a failed GPU allocation only shows as an error event, and its reads return zeros
+        io.checkDevice?.(o.batchSize); // a failed GPU allocation only shows as an error event, and its reads return zeros
         const records = batch.map(({ step }, i) => {
           const [lossD, lossG, dx, dgz] = values.subarray(4 * i, 4 * i + 4);
           return { step, epoch: epoch + 1, loss_D: lossD, loss_G: lossG, D_x: dx, D_G_z: dgz };
@@ -207,13 +213,14 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       state.stepInEpoch = 0;
       state.epochRng = orderRng.state;
       const mean = (x: number) => (sums.n ? x / sums.n : NaN);
-      const gridPixels = await writeSampleGrid(gan.G, fixedNoise, o, files.sampleGrid(epoch + 1));
+      const generator = asGenerator(gan.G);
+      const gridPixels = await writeSampleGrid(generator, fixedNoise, o, files.sampleGrid(epoch + 1));
       const diversity = o.gridImages > 1 ? meanPairwiseDistance(gridPixels, o.gridImages) : NaN;
       const diversityWarning = collapse.diversity(epoch + 1, diversity);
       if (diversityWarning) warnings.push(diversityWarning);
       // skipped once Ctrl-C was pressed: on a CPU the figures take a while, and the user asked to stop
       const evalDue = !!o.evalEvery && ((epoch + 1) % o.evalEvery === 0 || epoch + 1 === o.epochs) && !io.signal?.aborted;
-      const figures: EvalFigures | undefined = evalDue ? await evaluateGenerator(gan.G, data, { n: o.evalN ?? 512, seed: EVAL_SEED }) : undefined;
+      const figures: EvalFigures | undefined = evalDue ? await evaluateGenerator(generator, data, { n: o.evalN ?? 512, seed: EVAL_SEED }) : undefined;
       const record = {
         epoch: epoch + 1, step: state.step,
         loss_D: mean(sums.loss_D), loss_G: mean(sums.loss_G), D_x: mean(sums.D_x), D_G_z: mean(sums.D_G_z),
@@ -221,7 +228,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         diversity,
         ...(figures ? { eval: figures } : {}),
         ...(warnings.length ? { warning: warnings.join('; ') } : {}),
-      };
+      } satisfies EpochRecord;
       await appendJsonl(files.metrics, record);
       await saveCheckpoint(o.out, gan, state);
       await writeLossPlot(o.out);

@@ -61,3 +61,15 @@ export class Rng {
     return p;
   }
 }
+
+/**
+ * A seed for one use of the run's seed (`'order'`, `'noise'`, `'G'`, …), by hashing: streams stay apart for every seed
+ * up to 2^53 (arithmetic such as seed·3 + k loses precision above ~3e15 and makes two streams equal).
+ */
+export function deriveSeed(seed: number, purpose: string): number {
+  let h = 0x811c9dc5; // FNV-1a of the purpose
+  for (let i = 0; i < purpose.length; i++) h = Math.imul(h ^ purpose.charCodeAt(i), 0x01000193) >>> 0;
+  const rng = new Rng([h, seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0, 0x6a09e667]);
+  for (let i = 0; i < 16; i++) rng.nextUint32();
+  return rng.nextUint32() * 2 ** 21 + (rng.nextUint32() >>> 11); // 53 bits: a safe integer
+}

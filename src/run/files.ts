@@ -1,18 +1,8 @@
-// The run folder describes itself: config.json (every option, versions), metrics.jsonl (one line per epoch),
-// steps.jsonl (losses per step, for plots), samples/epoch-NNN.png, fixed-noise.bin, and the checkpoint.
+// Reading and writing the run folder's file kinds: JSON written atomically, JSONL appended a batch at a time and cut
+// back after a crash, raw float32 arrays.
 import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
-
-export const runFiles = (runDir: string) => ({
-  config: path.join(runDir, 'config.json'),
-  metrics: path.join(runDir, 'metrics.jsonl'),
-  steps: path.join(runDir, 'steps.jsonl'),
-  fixedNoise: path.join(runDir, 'fixed-noise.bin'),
-  samples: path.join(runDir, 'samples'),
-  sampleGrid: (epoch: number) => path.join(runDir, 'samples', `epoch-${String(epoch).padStart(3, '0')}.png`),
-});
 
 export async function readJson<T>(file: string): Promise<T> {
   return JSON.parse(await readFile(file, 'utf8')) as T;
@@ -26,6 +16,21 @@ export async function writeJson(file: string, value: unknown): Promise<void> {
 export async function appendJsonl(file: string, records: object | object[]): Promise<void> {
   const lines = (Array.isArray(records) ? records : [records]).map((r) => JSON.stringify(r) + '\n');
   if (lines.length) await appendFile(file, lines.join(''));
+}
+
+/** The records of a JSONL file ([] when it does not exist); a half-written last line (a crash mid-append) is skipped. */
+export async function readJsonl<T>(file: string): Promise<T[]> {
+  if (!existsSync(file)) return [];
+  const out: T[] = [];
+  for (const line of (await readFile(file, 'utf8')).split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      // skipped: see above
+    }
+  }
+  return out;
 }
 
 /**

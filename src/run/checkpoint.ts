@@ -7,24 +7,30 @@
 // load. Either way the folder holds one whole checkpoint.
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadWeightsInto, saveModel } from '../model/io.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { Adam } from './adam.js';
-import type { Gan } from './step.js';
+import type { TrainState } from './records.js';
 
-export interface TrainState {
-  /** epochs completed */
-  epoch: number;
-  /** batches already trained in the epoch under way (0 at an epoch boundary) */
-  stepInEpoch: number;
-  /** batches trained in all */
+/** An optimizer as a checkpoint sees it: a step count and, per variable, a few slots (Adam: m and v). */
+export interface OptimizerState {
+  /** 'adam', 'rmsprop': a resume refuses a checkpoint of another kind */
+  readonly kind: string;
+  readonly slotNames: readonly string[];
   step: number;
-  /** the shuffle RNG's state at the start of the epoch under way: replaying it gives that epoch's order again */
-  epochRng: number[];
-  /** the latent-noise RNG's state after the last step */
-  noiseRng: number[];
+  readonly variables: tf.Variable[];
+  /** every variable's slots, variable after variable, in slotNames order */
+  stateTensors(): tf.Tensor[];
+  restore(step: number, slots: Float32Array[]): void;
+}
+
+/** What a checkpoint holds: both networks and their optimizers. */
+export interface Checkpointed {
+  G: tf.LayersModel;
+  D: tf.LayersModel;
+  optG: OptimizerState;
+  optD: OptimizerState;
 }
 
 const STAGING = '.checkpoint-staging';
@@ -35,7 +41,7 @@ const PARTS = ['generator', 'discriminator', 'optimizer', 'state.json'] as const
 /** For tests: throw at a named point of the save, as a crash there would stop it. */
 export type CrashPoint = 'staged' | 'committed' | `moved:${(typeof PARTS)[number]}`;
 
-export async function saveCheckpoint(runDir: string, gan: Gan, state: TrainState, crashAt?: CrashPoint): Promise<void> {
+export async function saveCheckpoint(runDir: string, gan: Checkpointed, state: TrainState, crashAt?: CrashPoint): Promise<void> {
   await recoverCheckpoint(runDir);
   const staging = path.join(runDir, STAGING);
   await rm(staging, { recursive: true, force: true });
@@ -80,7 +86,7 @@ export async function readState(runDir: string): Promise<TrainState> {
 }
 
 /** Restores weights and optimizer states into `gan` (built with the run's shapes) and returns the training state. */
-export async function loadCheckpoint(runDir: string, gan: Gan): Promise<TrainState> {
+export async function loadCheckpoint(runDir: string, gan: Checkpointed): Promise<TrainState> {
   if (!(await hasCheckpoint(runDir))) throw new Error(`no checkpoint in ${runDir}`);
   await loadWeightsInto(gan.G, path.join(runDir, 'generator'));
   await loadWeightsInto(gan.D, path.join(runDir, 'discriminator'));
@@ -89,52 +95,58 @@ export async function loadCheckpoint(runDir: string, gan: Gan): Promise<TrainSta
 }
 
 interface OptimizerManifest {
-  [net: string]: { step: number; variables: { name: string; shape: number[] }[] };
+  [net: string]: { kind: string; step: number; slots: string[]; variables: { name: string; shape: number[] }[] };
 }
 
-// Both optimizers in one binary file (each variable's m then v, G's first) described by adam.json.
-async function saveOptimizers(dir: string, gan: Gan): Promise<void> {
+const MANIFEST = 'optimizer.json';
+const SLOTS = 'slots.bin';
+// before optimizers other than Adam: the same layout under other names
+const LEGACY_MANIFEST = 'adam.json';
+const LEGACY_SLOTS = 'moments.bin';
+
+const nets = (gan: Checkpointed) => [['G', gan.optG, gan.G], ['D', gan.optD, gan.D]] as const;
+
+// Both optimizers in one binary file (each variable's slots in turn, G's first) described by optimizer.json.
+async function saveOptimizers(dir: string, gan: Checkpointed): Promise<void> {
   await mkdir(dir, { recursive: true });
   const manifest: OptimizerManifest = {};
   const chunks: Uint8Array[] = [];
-  for (const [net, opt, model] of [['G', gan.optG, gan.G], ['D', gan.optD, gan.D]] as const) {
+  for (const [net, opt, model] of nets(gan)) {
     // the layers' own names: tfjs suffixes variable names (_1, _2) when a process builds a model twice
     const names = model.trainableWeights.map((w) => w.originalName);
-    manifest[net] = { step: opt.step, variables: opt.variables.map((v, i) => ({ name: names[i], shape: v.shape })) };
+    manifest[net] = {
+      kind: opt.kind, step: opt.step, slots: [...opt.slotNames],
+      variables: opt.variables.map((v, i) => ({ name: names[i], shape: v.shape })),
+    };
     for (const t of opt.stateTensors()) {
       const data = (await t.data()) as Float32Array; // data(), not dataSync(): GPU tensors in Node need the async read
       chunks.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     }
   }
-  await writeFile(path.join(dir, 'moments.bin'), Buffer.concat(chunks));
-  await writeFile(path.join(dir, 'adam.json'), JSON.stringify(manifest, null, 2) + '\n');
+  await writeFile(path.join(dir, SLOTS), Buffer.concat(chunks));
+  await writeFile(path.join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
 }
 
-async function loadOptimizers(dir: string, gan: Gan): Promise<void> {
-  const manifest = JSON.parse(await readFile(path.join(dir, 'adam.json'), 'utf8')) as OptimizerManifest;
-  const bytes = await readFile(path.join(dir, 'moments.bin'));
+async function loadOptimizers(dir: string, gan: Checkpointed): Promise<void> {
+  const legacy = !existsSync(path.join(dir, MANIFEST)) && existsSync(path.join(dir, LEGACY_MANIFEST));
+  const manifest = JSON.parse(await readFile(path.join(dir, legacy ? LEGACY_MANIFEST : MANIFEST), 'utf8')) as OptimizerManifest;
+  const bytes = await readFile(path.join(dir, legacy ? LEGACY_SLOTS : SLOTS));
   const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   let offset = 0;
-  for (const [net, opt] of [['G', gan.optG], ['D', gan.optD]] as [string, Adam][]) {
+  for (const [net, opt] of nets(gan)) {
     const saved = manifest[net];
-    const moments: Float32Array[] = [];
+    const kind = saved.kind ?? 'adam';
+    if (kind !== opt.kind) throw new Error(`the checkpoint's ${net} optimizer is ${kind}, the run's is ${opt.kind}`);
+    const slots: Float32Array[] = [];
     opt.variables.forEach((v, i) => {
       const shape = saved.variables[i]?.shape;
       if (!shape || !tf.util.arraysEqual(shape, v.shape)) {
         throw new Error(`optimizer state for ${net} does not match the model (variable ${i}: ${JSON.stringify(shape)} vs ${JSON.stringify(v.shape)})`);
       }
       const n = tf.util.sizeFromShape(v.shape);
-      moments.push(floats.slice(offset, offset + n), floats.slice(offset + n, offset + 2 * n));
-      offset += 2 * n;
+      for (let k = 0; k < opt.slotNames.length; k++, offset += n) slots.push(floats.slice(offset, offset + n));
     });
-    opt.restore(saved.step, moments);
+    opt.restore(saved.step, slots);
   }
-  if (offset !== floats.length) throw new Error(`optimizer/moments.bin has ${floats.length - offset} values too many`);
-}
-
-/** Lists a run folder's sample grids, oldest first. */
-export async function listSampleGrids(runDir: string): Promise<string[]> {
-  const dir = path.join(runDir, 'samples');
-  if (!existsSync(dir)) return [];
-  return (await readdir(dir)).filter((f) => /^epoch-\d+\.png$/.test(f)).sort().map((f) => path.join(dir, f));
+  if (offset !== floats.length) throw new Error(`optimizer/${legacy ? LEGACY_SLOTS : SLOTS} has ${floats.length - offset} values too many`);
 }

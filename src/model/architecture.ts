@@ -1,0 +1,81 @@
+// What an architecture is to the rest of dcgan: builders for G's and D's bodies, the image sizes it takes, and the
+// training recipe of its source. build.ts turns one into tfjs models (adding the class inputs and heads of a
+// conditional run); architectures.ts lists them.
+import * as tf from '@tensorflow/tfjs';
+import { deriveSeed } from '../util/rng.js';
+
+export type SymbolicTensor = tf.SymbolicTensor;
+type Initializer = ReturnType<typeof tf.initializers.randomNormal>;
+
+/** The sizes a model is built at; `classes` 0 means unconditional. */
+export interface ModelShape {
+  imageSize: number;
+  /** the architecture's base width: channels (or units) of its widest-resolution block */
+  width: number;
+  latent: number;
+  channels: 1 | 3;
+  classes: number;
+}
+
+/** The training recipe of the architecture's source; flags override each. */
+export interface TrainingDefaults {
+  imageSize: number;
+  width: number;
+  latent: number;
+  batchSize: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+}
+
+/** The layers of D between the image and its outputs: `features` once, then one `head` per output. */
+export interface DiscriminatorBody {
+  features: (x: SymbolicTensor) => SymbolicTensor;
+  /** an output of `units` logits per image ([n, units]) from the features; `name` prefixes its layers */
+  head: (features: SymbolicTensor, units: number, name: string) => SymbolicTensor;
+}
+
+export interface Architecture {
+  name: string;
+  /** for people: what it is and where it comes from */
+  title: string;
+  source: string;
+  /** the image sides it builds, or a check that says which it takes */
+  imageSizes: readonly number[] | ((size: number) => boolean);
+  /** how the accepted sizes read in a message ("16, 32, 64 or 128") */
+  imageSizesText: string;
+  defaults: TrainingDefaults;
+  /** G from its input ([n, latent]: z, or z combined with the class) to images in [-1, 1], NHWC */
+  generator: (shape: ModelShape, init: Init) => (z: SymbolicTensor) => SymbolicTensor;
+  discriminator: (shape: ModelShape, init: Init) => DiscriminatorBody;
+}
+
+export function takesImageSize(arch: Architecture, size: number): boolean {
+  return typeof arch.imageSizes === 'function' ? arch.imageSizes(size) : arch.imageSizes.includes(size);
+}
+
+/**
+ * Initialisers with seeds derived from the run's seed and the layer's position, so that a run's start is reproducible
+ * and G's and D's draws never overlap.
+ */
+export class Init {
+  private next = 0;
+  /** `purpose` keeps the networks' streams apart: 'G', 'D' */
+  constructor(private readonly seed: number, private readonly purpose: string) {}
+
+  private nextSeed(): number {
+    return deriveSeed(this.seed, `${this.purpose}/${this.next++}`);
+  }
+
+  normal(stddev: number, mean = 0): Initializer {
+    return tf.initializers.randomNormal({ mean, stddev, seed: this.nextSeed() });
+  }
+
+  glorotUniform(): Initializer {
+    return tf.initializers.glorotUniform({ seed: this.nextSeed() });
+  }
+
+  glorotNormal(): Initializer {
+    return tf.initializers.glorotNormal({ seed: this.nextSeed() });
+  }
+}

@@ -1,0 +1,67 @@
+// The DCGAN of Radford et al. in the shape "Dive into Deep Learning" teaches it (chapter "Deep Convolutional GANs"),
+// at 16, 32, 64 (d2l's own) or 128 px: one stride-2 block per doubling between 4×4 and the image.
+import * as tf from '@tensorflow/tfjs';
+import type { Architecture } from './architecture.js';
+
+// PyTorch's BatchNorm2d defaults (momentum 0.1, eps 1e-5), which d2l uses; Keras' would be 0.99 and 1e-3.
+const BN_MOMENTUM = 0.9;
+const BN_EPSILON = 1e-5;
+
+/** How many stride-2 blocks sit between 4×4 and the image: 64 → 3 (8, 16, 32), 32 → 2, 16 → 1, 128 → 4. */
+export const middleBlocks = (imageSize: number) => Math.log2(imageSize) - 3;
+
+export const d2l: Architecture = {
+  name: 'd2l',
+  title: 'DCGAN (Radford et al.) as "Dive into Deep Learning" teaches it: Pokémon at 64×64',
+  source: 'https://d2l.ai/chapter_generative-adversarial-networks/dcgan.html',
+  imageSizes: [16, 32, 64, 128],
+  imageSizesText: '16, 32, 64 or 128',
+  defaults: { imageSize: 64, width: 64, latent: 100, batchSize: 256, lr: 0.005, beta1: 0.5, beta2: 0.999 },
+
+  // 64 px, width 64, d2l's net_G:                           [n, 100]
+  generator: ({ imageSize, width, latent, channels }, init) => (z) => {
+    const blocks = middleBlocks(imageSize);
+    let filters = width * 2 ** blocks;
+    let h = tf.layers.reshape({ targetShape: [1, 1, latent], name: 'z' }).apply(z) as tf.SymbolicTensor; // [n, 1, 1, 100]
+    const block = (index: number, stride: number, padding: 'same' | 'valid') => {
+      h = tf.layers.conv2dTranspose({
+        filters, kernelSize: 4, strides: stride, padding, useBias: false, kernelInitializer: init.normal(0.02), name: `g${index}_deconv`,
+      }).apply(h) as tf.SymbolicTensor;
+      h = tf.layers.batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: `g${index}_bn` }).apply(h) as tf.SymbolicTensor;
+      h = tf.layers.reLU({ name: `g${index}_relu` }).apply(h) as tf.SymbolicTensor;
+    };
+    block(0, 1, 'valid'); //                                    [n, 4, 4, 512]
+    for (let i = 1; i <= blocks; i++) {
+      filters /= 2;
+      block(i, 2, 'same'); //                                   [n, 8, 8, 256] → [n, 16, 16, 128] → [n, 32, 32, 64]
+    }
+    h = tf.layers.conv2dTranspose({
+      filters: channels, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init.normal(0.02), name: 'g_out',
+    }).apply(h) as tf.SymbolicTensor; //                       [n, 64, 64, 3]
+    return tf.layers.activation({ activation: 'tanh', name: 'g_tanh' }).apply(h) as tf.SymbolicTensor;
+  },
+
+  // 64 px, width 64, d2l's net_D:                           [n, 64, 64, 3]
+  discriminator: ({ imageSize, width }, init) => ({
+    features: (x) => {
+      let h = x;
+      let filters = width;
+      for (let i = 0; i <= middleBlocks(imageSize); i++) { //   [n, 32, 32, 64] → [n, 16, 16, 128] → [n, 8, 8, 256] → [n, 4, 4, 512]
+        h = tf.layers.conv2d({
+          filters, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init.normal(0.02), name: `d${i}_conv`,
+        }).apply(h) as tf.SymbolicTensor;
+        h = tf.layers.batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: `d${i}_bn` }).apply(h) as tf.SymbolicTensor;
+        h = tf.layers.leakyReLU({ alpha: 0.2, name: `d${i}_lrelu` }).apply(h) as tf.SymbolicTensor;
+        filters *= 2;
+      }
+      return h;
+    },
+    // one logit per output unit: a 4×4 valid convolution over the last block, as d2l's last Conv2d(→1, k4)
+    head: (features, units, name) => {
+      const h = tf.layers.conv2d({
+        filters: units, kernelSize: 4, strides: 1, padding: 'valid', useBias: false, kernelInitializer: init.normal(0.02), name,
+      }).apply(features) as tf.SymbolicTensor; //                [n, 1, 1, units]
+      return tf.layers.flatten({ name: `${name}_logits` }).apply(h) as tf.SymbolicTensor; // [n, units]
+    },
+  }),
+};

@@ -78,4 +78,9 @@ export class Init {
   glorotNormal(): Initializer {
     return tf.initializers.glorotNormal({ seed: this.nextSeed() });
   }
+
+  /** a dropout layer's seed: its masks repeat from run to run */
+  seedForDropout(): number {
+    return this.nextSeed();
+  }
 }

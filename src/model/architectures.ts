@@ -1,8 +1,12 @@
 // The presets of `--arch`: one row per architecture, each built from one file.
 import type { Architecture } from './architecture.js';
+import { anime96 } from './anime96.js';
 import { d2l } from './d2l.js';
+import { dcgan28 } from './dcgan28.js';
+import { keras28 } from './keras28.js';
+import { mlp } from './mlp.js';
 
-export const ARCHITECTURES = { d2l } as const satisfies Record<string, Architecture>;
+export const ARCHITECTURES = { d2l, dcgan28, keras28, anime96, mlp } as const satisfies Record<string, Architecture>;
 export type ArchName = keyof typeof ARCHITECTURES;
 export const ARCH_NAMES = Object.keys(ARCHITECTURES) as ArchName[];
 export const DEFAULT_ARCH: ArchName = 'd2l';

@@ -318,7 +318,7 @@ async function runSteps(backend: 'cpu' | 'webgpu') {
   for (let s = 0; s < STEPS; s++) {
     const X = tf.tensor4d(data(BATCH * 16 * 16 * 3, 100 + s, true), [BATCH, 16, 16, 3]);
     const Z = tf.tensor2d(data(BATCH * SHAPE.latent, 200 + s), [BATCH, SHAPE.latent]);
-    const out = trainStep({ G, D, optG, optD }, X, Z);
+    const out = trainStep({ G, D, optG, optD, reduction: 'sum' }, X, Z);
     stats.push(Array.from(await out.data()));
     tf.dispose([X, Z, out]);
   }

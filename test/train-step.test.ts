@@ -60,3 +60,22 @@ test('tf.memory().numTensors stays flat across training steps', async () => {
   assert.deepEqual(counts, Array(5).fill(counts[0]), `tensor count changed across steps: ${counts}`);
   disposeGan(gan);
 });
+
+test('the loss reduction scales the gradients (sum: batch size × mean) but not the losses reported, per example', async () => {
+  const data = syntheticImageSet(8, 16);
+  const run = async (reduction: 'sum' | 'mean') => {
+    const gan = { ...createGan(options), reduction };
+    const stats = tf.tidy(() => trainStep(gan, batchTensor(data, [0, 1, 2, 3, 4, 5, 6, 7]), tf.tensor2d(new Rng(1).normals(8 * 16), [8, 16])));
+    const out = { stats: await stats.data(), mD: await gan.optD.m[0].data(), mG: await gan.optG.m[0].data() };
+    stats.dispose();
+    disposeGan(gan);
+    return out;
+  };
+  const [sum, mean] = [await run('sum'), await run('mean')];
+  sum.stats.forEach((v, i) => assert.ok(Math.abs(v - mean.stats[i]) < 1e-6, `stat ${i}: sum ${v}, mean ${mean.stats[i]}`));
+  for (const k of ['mD', 'mG'] as const) {
+    const scale = Math.max(...Array.from(sum[k], Math.abs));
+    assert.ok(scale > 0);
+    sum[k].forEach((v, i) => assert.ok(Math.abs(v - 8 * mean[k][i]) <= 1e-5 * scale, `${k}[${i}]: sum ${v}, 8 × mean ${8 * mean[k][i]}`));
+  }
+});

@@ -7,20 +7,30 @@ export interface Gan {
   D: tf.LayersModel;
   optG: Adam;
   optD: Adam;
+  /**
+   * How the batch's cross-entropies make the loss that is differentiated: d2l's BCEWithLogitsLoss(reduction='sum'),
+   * or their mean. Under Adam only ε sees the difference. The losses reported are per example either way.
+   */
+  reduction: 'sum' | 'mean';
 }
 
-/** Mean sigmoid cross-entropy of logits against a constant label. */
-function bce(logits: tf.Tensor, label: 0 | 1): tf.Scalar {
+/** Sigmoid cross-entropy of logits against a constant label, summed or averaged over the batch. */
+function bce(logits: tf.Tensor, label: 0 | 1, reduction: Gan['reduction']): tf.Scalar {
   const labels = label === 1 ? tf.onesLike(logits) : tf.zerosLike(logits);
-  return tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
+  // tfjs's default reduction, SUM_BY_NONZERO_WEIGHTS, is the mean when there are no weights
+  const tfReduction = reduction === 'sum' ? tf.Reduction.SUM : tf.Reduction.SUM_BY_NONZERO_WEIGHTS;
+  return tf.losses.sigmoidCrossEntropy(labels, logits, undefined, undefined, tfReduction) as tf.Scalar;
 }
+
+/** The loss as d2l reports it: per example (d2l divides its summed losses by the number of examples). */
+const perExample = (loss: tf.Tensor, gan: Gan, n: number) => (gan.reduction === 'sum' ? loss.div(n) : loss);
 
 const train = { training: true };
 const trainableVariables = (model: tf.LayersModel) => model.trainableWeights.map((w) => w.read() as tf.Variable);
 
 /** Discriminator: real images towards 1, generated ones towards 0. Returns [loss_D, mean D(x), mean D(G(z))]. */
 function updateD(gan: Gan, X: tf.Tensor, Z: tf.Tensor): tf.Tensor[] {
-  const { G, D, optD } = gan;
+  const { G, D, optD, reduction } = gan;
   const fakeX = G.apply(Z, train) as tf.Tensor; // computed outside the gradient: G is not updated here (detach)
   let meanDx!: tf.Scalar, meanDGz!: tf.Scalar;
   const { value, grads } = tf.variableGrads(() => {
@@ -28,21 +38,21 @@ function updateD(gan: Gan, X: tf.Tensor, Z: tf.Tensor): tf.Tensor[] {
     const fakeY = D.apply(fakeX, train) as tf.Tensor;
     meanDx = tf.keep(tf.sigmoid(realY).mean());
     meanDGz = tf.keep(tf.sigmoid(fakeY).mean());
-    return bce(realY, 1).add(bce(fakeY, 0)).div(2);
+    return bce(realY, 1, reduction).add(bce(fakeY, 0, reduction)).div(2);
   }, trainableVariables(D));
   optD.apply(grads);
-  return [value, meanDx, meanDGz];
+  return [perExample(value, gan, X.shape[0]), meanDx, meanDGz];
 }
 
 /** Generator: make D call a fresh G(z) real. Returns loss_G. */
 function updateG(gan: Gan, Z: tf.Tensor): tf.Tensor {
-  const { G, D, optG } = gan;
+  const { G, D, optG, reduction } = gan;
   const { value, grads } = tf.variableGrads(() => {
     const fakeY = D.apply(G.apply(Z, train) as tf.Tensor, train) as tf.Tensor;
-    return bce(fakeY, 1);
+    return bce(fakeY, 1, reduction);
   }, trainableVariables(G));
   optG.apply(grads);
-  return value;
+  return perExample(value, gan, Z.shape[0]);
 }
 
 /**

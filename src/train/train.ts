@@ -57,13 +57,13 @@ export interface TrainResult {
 
 export const ADAM_EPSILON = 1e-8;
 
-/** d2l's: torch.optim.Adam. */
+/** d2l's: torch.optim.Adam and BCEWithLogitsLoss(reduction='sum'). */
 export function createGan(o: Pick<TrainOptions, 'model' | 'seed' | 'lr' | 'beta1' | 'beta2'>): Gan {
   const G = buildGenerator(o.model, o.seed);
   const D = buildDiscriminator(o.model, o.seed);
   const adam = { lr: o.lr, beta1: o.beta1, beta2: o.beta2, epsilon: ADAM_EPSILON, form: 'torch' as const };
   const vars = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.read() as tf.Variable);
-  return { G, D, optG: new Adam(adam, vars(G)), optD: new Adam(adam, vars(D)) };
+  return { G, D, optG: new Adam(adam, vars(G)), optD: new Adam(adam, vars(D)), reduction: 'sum' };
 }
 
 export function disposeGan(gan: Gan): void {

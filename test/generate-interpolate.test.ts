@@ -8,7 +8,7 @@ import { tileGrid } from '../src/image/grid.js';
 import { buildGenerator } from '../src/model/dcgan.js';
 import { loadModel, saveModel } from '../src/model/io.js';
 import { Rng } from '../src/util/rng.js';
-import { tmpDir, useTestBackend } from './helpers.js';
+import { tmpDir, unshrinkBatchNorm, useTestBackend } from './helpers.js';
 
 const shape = { imageSize: 16 as const, width: 4, latent: 8, channels: 3 as const };
 let run: string;
@@ -17,6 +17,7 @@ before(async () => {
   await useTestBackend();
   run = await tmpDir();
   const G = buildGenerator(shape, 3);
+  unshrinkBatchNorm(G);
   await saveModel(G, path.join(run, 'generator'));
   G.dispose();
 });

@@ -1,6 +1,7 @@
 // The DCGAN of Radford et al. in the shape "Dive into Deep Learning" teaches it (chapter "Deep Convolutional GANs").
 // At image size 64 and width 64 the generator is exactly d2l's: 100 → 512·4² → 256·8² → 128·16² → 64·32² → 3·64².
 import * as tf from '@tensorflow/tfjs';
+import { torchBatchNormalization } from './batch-norm.js';
 
 export const IMAGE_SIZES = [16, 32, 64] as const;
 export type ImageSize = (typeof IMAGE_SIZES)[number];
@@ -22,6 +23,17 @@ function init(seed: number) {
   return tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed });
 }
 
+/**
+ * d2l's batch norm: PyTorch's running statistics (./batch-norm.ts), and γ and β drawn from N(0, 0.02) like every other
+ * parameter — d2l's train() initialises all of net_G.parameters() and net_D.parameters() so, not γ = 1, β = 0.
+ */
+function batchNorm(name: string, nextSeed: () => number) {
+  return torchBatchNormalization({
+    momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name,
+    gammaInitializer: init(nextSeed()), betaInitializer: init(nextSeed()),
+  });
+}
+
 /** How many stride-2 blocks sit between 4×4 and the image: 64 → 3 (8, 16, 32), 32 → 2, 16 → 1. */
 export function middleBlocks(imageSize: ImageSize): number {
   return Math.log2(imageSize) - 3;
@@ -40,7 +52,7 @@ export function buildGenerator(shape: ModelShape, seed: number): tf.Sequential {
       filters, kernelSize: 4, strides: stride, padding, useBias: false,
       kernelInitializer: init(nextSeed()), name: `g${index}_deconv`,
     }));
-    g.add(tf.layers.batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: `g${index}_bn` }));
+    g.add(batchNorm(`g${index}_bn`, nextSeed));
     g.add(tf.layers.reLU({ name: `g${index}_relu` }));
   };
   gBlock(0, 1, 'valid'); // 1×1 → 4×4
@@ -70,7 +82,7 @@ export function buildDiscriminator(shape: ModelShape, seed: number): tf.Sequenti
       kernelInitializer: init(nextSeed()), name: `d${i}_conv`,
       ...(i === 0 ? { inputShape: [imageSize, imageSize, channels] } : {}),
     }));
-    d.add(tf.layers.batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: `d${i}_bn` }));
+    d.add(batchNorm(`d${i}_bn`, nextSeed));
     d.add(tf.layers.leakyReLU({ alpha: 0.2, name: `d${i}_lrelu` }));
     filters *= 2;
   }

@@ -47,7 +47,7 @@ const X = tf.randomUniform([batch, imageSize, imageSize, 3], -1, 1, 'float32', 1
 const Z = tf.randomNormal([batch, 100], 0, 1, 'float32', 2) as tf.Tensor2D;
 
 const step = async () => {
-  const stats = trainStep(gan, X, Z);
+  const stats = trainStep(gan, { X, Z });
   await stats.data();
   stats.dispose();
 };

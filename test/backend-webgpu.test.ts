@@ -268,7 +268,7 @@ async function waitFor<T>(get: () => T | undefined, ms = 5000): Promise<T> {
 const SHAPE: ModelShape = { imageSize: 16, width: 8, latent: 16, channels: 3, classes: 0 };
 const BATCH = 8;
 const STEPS = 3;
-const ADAM: AdamOptions = { lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 };
+const ADAM: AdamOptions = { lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, form: 'torch' };
 /**
  * How far the webgpu update of a weight tensor may be from the cpu one, relative to the update's size, after STEPS.
  * Forward and backward passes agree to ~1e-6 relative (fp32, other reduction orders). Adam divides by sqrt(v): an
@@ -320,7 +320,7 @@ async function runSteps(backend: 'cpu' | 'webgpu') {
   for (let s = 0; s < STEPS; s++) {
     const X = tf.tensor4d(data(BATCH * 16 * 16 * 3, 100 + s, true), [BATCH, 16, 16, 3]);
     const Z = tf.tensor2d(data(BATCH * SHAPE.latent, 200 + s), [BATCH, SHAPE.latent]);
-    const out = trainStep({ G, D, optG, optD }, X, Z);
+    const out = trainStep({ G, D, optG, optD, recipe: { reduction: 'sum', step: 'd2l' } }, { X, Z });
     stats.push(Array.from(await out.data()));
     tf.dispose([X, Z, out]);
   }

@@ -6,8 +6,8 @@ import { useTestBackend } from './helpers.js';
 before(useTestBackend);
 
 test('bench times training steps and lists the kernels of one step', async () => {
-  const backend = { name: 'wasm' as const, device: 'wasm (test)', skipped: [] };
-  const r = await bench({ imageSize: 16, width: 4, latent: 8, batchSize: 4, steps: 2, windows: 3, warmup: 1, topKernels: 500 }, backend);
+  const backend = { name: 'wasm' as const, device: 'wasm (test)', skipped: [], hooks: {} };
+  const r = await bench({ arch: 'd2l', imageSize: 16, width: 4, latent: 8, batchSize: 4, steps: 2, windows: 3, warmup: 1, topKernels: 500 }, backend);
   assert.equal(r.windowsMsPerStep.length, 3);
   assert.ok(r.windowsMsPerStep.includes(r.msPerStep), 'the median is one of the windows');
   assert.ok(Math.abs(r.imagesPerSecond - (1000 * 4) / r.msPerStep) < 1e-9);

@@ -10,7 +10,7 @@ import { d2l } from '../src/model/d2l.js';
 import { buildGenerator } from '../src/model/build.js';
 import { loadModel, saveModel } from '../src/model/io.js';
 import { Rng } from '../src/util/rng.js';
-import { tmpDir, useTestBackend } from './helpers.js';
+import { tmpDir, unshrinkBatchNorm, useTestBackend } from './helpers.js';
 
 const shape = { imageSize: 16, width: 4, latent: 8, channels: 3 as const, classes: 0 };
 let run: string;
@@ -19,6 +19,7 @@ before(async () => {
   await useTestBackend();
   run = await tmpDir();
   const G = buildGenerator(d2l, shape, 3);
+  unshrinkBatchNorm(G);
   await saveModel(G, path.join(run, 'generator'));
   G.dispose();
 });

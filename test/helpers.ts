@@ -41,3 +41,14 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export { tf };
+
+/**
+ * d2l's γ, β ~ N(0, 0.02) scale an untrained network's output down (each batch norm by ~1/50): a generator draws one
+ * grey for every z. γ = 1, β = 0 let its images (and D's scores) differ, as a trained network's do.
+ */
+export function unshrinkBatchNorm(model: tf.LayersModel): void {
+  for (const layer of model.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
+    const [gamma, beta, ...moving] = layer.getWeights();
+    tf.tidy(() => layer.setWeights([tf.onesLike(gamma), tf.zerosLike(beta), ...moving]));
+  }
+}

@@ -10,8 +10,9 @@ import { tf, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
 
-const trainable = (m: tf.LayersModel) => m.trainableWeights.reduce((s, w) => s + w.shape.reduce((p, d) => p * d, 1), 0);
-const nonTrainable = (m: tf.LayersModel) => m.nonTrainableWeights.reduce((s, w) => s + w.shape.reduce((p, d) => p * d, 1), 0);
+const size = (shape: (number | null)[]) => shape.reduce<number>((p, d) => p * (d ?? 1), 1);
+const trainable = (m: tf.LayersModel) => m.trainableWeights.reduce((s, w) => s + size(w.shape), 0);
+const nonTrainable = (m: tf.LayersModel) => m.nonTrainableWeights.reduce((s, w) => s + size(w.shape), 0);
 const shapesOf = (m: tf.LayersModel, suffix: RegExp) =>
   m.layers.filter((l) => suffix.test(l.name)).map((l) => (l.outputShape as number[]).slice(1));
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { chartSvg, ema, niceTicks, svgToPng } from '../src/image/plot.js';
-import { lossPlotSvg, smoothingSpan, swdPlotSvg, type StepRecord } from '../src/report/plots.js';
+import { lossPlotSvg, smoothingSpan, swdPlotSvg } from '../src/report/plots.js';
+import type { StepRecord } from '../src/run/records.js';
 
 test('niceTicks steps by 1, 2 or 5 × 10^k and covers the range', () => {
   assert.deepEqual(niceTicks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);

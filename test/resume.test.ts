@@ -8,7 +8,7 @@ import { syntheticImageSet, tmpDir, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
 
-const backend = { name: 'wasm' as const, device: 'test', skipped: [] };
+const backend = { name: 'wasm' as const, device: 'test', skipped: [], hooks: {} };
 const data = syntheticImageSet(40, 16);
 const quiet = { log: () => {}, progress: false };
 

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { Rng } from '../src/util/rng.js';
+import type { Adam } from '../src/train/adam.js';
 import { trainStep } from '../src/train/step.js';
 import { batchTensor, createGan, disposeGan } from '../src/train/train.js';
 import { syntheticImageSet, tf, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
 
-const options = { model: { imageSize: 16 as const, width: 8, latent: 16, channels: 3 as const }, seed: 3, lr: 0.0002, beta1: 0.5, beta2: 0.999 };
+const options = { arch: 'd2l' as const, model: { imageSize: 16, width: 8, latent: 16, channels: 3 as const, classes: 0 }, seed: 3, lr: 0.0002, beta1: 0.5, beta2: 0.999 };
 
 test('a training step gives finite losses, D(x) and D(G(z)) in (0, 1), and changes both networks', async () => {
   const gan = createGan(options);
@@ -16,7 +17,7 @@ test('a training step gives finite losses, D(x) and D(G(z)) in (0, 1), and chang
   const beforeD = await gan.D.getWeights()[0].data();
   const X = batchTensor(data, [0, 1, 2, 3, 4, 5, 6, 7]);
   const Z = tf.tensor2d(new Rng(1).normals(8 * 16), [8, 16]);
-  const stats = trainStep(gan, X, Z);
+  const stats = trainStep(gan, { X, Z });
   const [lossD, lossG, dx, dgz] = await stats.data();
   for (const v of [lossD, lossG]) assert.ok(Number.isFinite(v) && v > 0, `loss ${v}`);
   for (const v of [dx, dgz]) assert.ok(v > 0 && v < 1, `D output ${v}`);
@@ -47,7 +48,7 @@ test('tf.memory().numTensors stays flat across training steps', async () => {
   const data = syntheticImageSet(8, 16);
   const rng = new Rng(2);
   const step = async () => {
-    const stats = tf.tidy(() => trainStep(gan, batchTensor(data, [0, 1, 2, 3, 4, 5, 6, 7]), tf.tensor2d(rng.normals(8 * 16), [8, 16])));
+    const stats = tf.tidy(() => trainStep(gan, { X: batchTensor(data, [0, 1, 2, 3, 4, 5, 6, 7]), Z: tf.tensor2d(rng.normals(8 * 16), [8, 16]) }));
     await stats.data();
     stats.dispose();
   };
@@ -59,4 +60,24 @@ test('tf.memory().numTensors stays flat across training steps', async () => {
   }
   assert.deepEqual(counts, Array(5).fill(counts[0]), `tensor count changed across steps: ${counts}`);
   disposeGan(gan);
+});
+
+test('the loss reduction scales the gradients (sum: batch size × mean) but not the losses reported, per example', async () => {
+  const data = syntheticImageSet(8, 16);
+  const run = async (reduction: 'sum' | 'mean') => {
+    const created = createGan(options);
+    const gan = { ...created, recipe: { ...created.recipe, reduction } };
+    const stats = tf.tidy(() => trainStep(gan, { X: batchTensor(data, [0, 1, 2, 3, 4, 5, 6, 7]), Z: tf.tensor2d(new Rng(1).normals(8 * 16), [8, 16]) }));
+    const out = { stats: await stats.data(), mD: await (gan.optD as Adam).m[0].data(), mG: await (gan.optG as Adam).m[0].data() };
+    stats.dispose();
+    disposeGan(gan);
+    return out;
+  };
+  const [sum, mean] = [await run('sum'), await run('mean')];
+  sum.stats.forEach((v, i) => assert.ok(Math.abs(v - mean.stats[i]) < 1e-6, `stat ${i}: sum ${v}, mean ${mean.stats[i]}`));
+  for (const k of ['mD', 'mG'] as const) {
+    const scale = Math.max(...Array.from(sum[k], Math.abs));
+    assert.ok(scale > 0);
+    sum[k].forEach((v, i) => assert.ok(Math.abs(v - 8 * mean[k][i]) <= 1e-5 * scale, `${k}[${i}]: sum ${v}, 8 × mean ${8 * mean[k][i]}`));
+  }
 });

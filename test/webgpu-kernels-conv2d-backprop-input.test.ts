@@ -223,7 +223,7 @@ describe('webgpu Conv2DBackpropInput (stride-phase GEMM)', { skip }, () => {
       const h = tf.conv2dTranspose(tf.tensor4d(zs, zShape), tf.tensor4d(w0s, w0Shape), [2, 4, 4, 8], 1, 'valid');
       const y = tf.conv2dTranspose(h, tf.tensor4d(w1s, w1Shape), [2, 8, 8, 3], 2, 'same');
       const w2 = tf.tensor4d(w2s, w2Shape);
-      const dx = tf.grad((x: tf.Tensor4D) => tf.conv2d(x, w2, 2, 'same'))(tf.tensor4d(xs, xShape), tf.tensor4d(dys, [2, 4, 4, 6]));
+      const dx = tf.grad((x: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w2, 2, 'same'))(tf.tensor4d(xs, xShape), tf.tensor4d(dys, [2, 4, 4, 6]));
       return [h, y, dx];
     };
     const before = { ...conv2DBackpropInputCounts };

@@ -54,7 +54,7 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
     let last: tf.Tensor | undefined;
     for (let i = 0; i < n; i++) {
       last?.dispose();
-      last = trainStep(gan, X as tf.Tensor4D, zs[i % zs.length] as tf.Tensor2D);
+      last = trainStep(gan, { X: X as tf.Tensor4D, Z: zs[i % zs.length] as tf.Tensor2D, Z2: zs[(i + 1) % zs.length] as tf.Tensor2D });
     }
     await last?.data();
     last?.dispose();

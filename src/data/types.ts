@@ -6,6 +6,10 @@ export interface ImageSet {
   channels: 1 | 3;
   /** for people: where the images came from */
   description: string;
+  /** the class of each image, where the source has classes (class folders, label files) */
+  labels?: Uint16Array;
+  /** class index → name */
+  classNames?: string[];
 }
 
 export interface PreprocessOptions {

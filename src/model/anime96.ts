@@ -12,6 +12,7 @@ export const anime96: Architecture = {
   imageSizes: [96],
   imageSizesText: '96',
   defaults: { imageSize: 96, width: 64, latent: 100, batchSize: 64, lr: 0.0002, beta1: 0.5, beta2: 0.999 },
+  recipe: { framework: 'pytorch', optimizer: 'adam', reduction: 'mean', step: 'pytorch-examples' },
 
   // width 64:                                                           [n, 100]
   generator: ({ width, latent, channels }, init) => (z) => {

@@ -28,6 +28,24 @@ export interface TrainingDefaults {
   beta2: number;
 }
 
+/**
+ * How the source trains: its framework (which fixes the optimizers' formulas and ε), optimizer, loss reduction and the
+ * order of its updates within a step (src/train/step.ts spells each out).
+ */
+export interface Recipe {
+  framework: 'pytorch' | 'keras';
+  optimizer: 'adam' | 'rmsprop';
+  /** how a batch's cross-entropies are combined: d2l sums them, the others average */
+  reduction: 'sum' | 'mean';
+  /**
+   * d2l: update_D on (x, G(z)), then update_G on a fresh G(z), the same z.
+   * pytorch-examples: one G(z); D on x and G(z).detach() (errD_real + errD_fake), then G through that same G(z).
+   * hands-on: D on the concatenation [G(z₁) in inference mode, x]; then G in training mode on a new z₂.
+   * keras-gan: D twice, on x then on G(z₁) in inference mode (two optimizer steps); then G on a new z₂.
+   */
+  step: 'd2l' | 'pytorch-examples' | 'hands-on' | 'keras-gan';
+}
+
 /** The layers of D between the image and its outputs: `features` once, then one `head` per output. */
 export interface DiscriminatorBody {
   features: (x: SymbolicTensor) => SymbolicTensor;
@@ -45,6 +63,7 @@ export interface Architecture {
   /** how the accepted sizes read in a message ("16, 32, 64 or 128") */
   imageSizesText: string;
   defaults: TrainingDefaults;
+  recipe: Recipe;
   /** G from its input ([n, latent]: z, or z combined with the class) to images in [-1, 1], NHWC */
   generator: (shape: ModelShape, init: Init) => (z: SymbolicTensor) => SymbolicTensor;
   discriminator: (shape: ModelShape, init: Init) => DiscriminatorBody;

@@ -1,11 +1,15 @@
 // The DCGAN of Radford et al. in the shape "Dive into Deep Learning" teaches it (chapter "Deep Convolutional GANs"),
 // at 16, 32, 64 (d2l's own) or 128 px: one stride-2 block per doubling between 4×4 and the image.
 import * as tf from '@tensorflow/tfjs';
-import type { Architecture } from './architecture.js';
+import type { Architecture, Init } from './architecture.js';
+import { torchBatchNorm } from './layers.js';
 
-// PyTorch's BatchNorm2d defaults (momentum 0.1, eps 1e-5), which d2l uses; Keras' would be 0.99 and 1e-3.
-const BN_MOMENTUM = 0.9;
-const BN_EPSILON = 1e-5;
+/**
+ * d2l's batch norm: PyTorch's BatchNorm2d, γ and β drawn from N(0, 0.02) like every other parameter — d2l's train()
+ * initialises all of net_G.parameters() and net_D.parameters() so, not γ = 1, β = 0.
+ */
+const batchNorm = (name: string, init: Init) => torchBatchNorm(name, init.normal(0.02), init.normal(0.02));
+
 
 /** How many stride-2 blocks sit between 4×4 and the image: 64 → 3 (8, 16, 32), 32 → 2, 16 → 1, 128 → 4. */
 export const middleBlocks = (imageSize: number) => Math.log2(imageSize) - 3;
@@ -17,6 +21,7 @@ export const d2l: Architecture = {
   imageSizes: [16, 32, 64, 128],
   imageSizesText: '16, 32, 64 or 128',
   defaults: { imageSize: 64, width: 64, latent: 100, batchSize: 256, lr: 0.005, beta1: 0.5, beta2: 0.999 },
+  recipe: { framework: 'pytorch', optimizer: 'adam', reduction: 'sum', step: 'd2l' },
 
   // 64 px, width 64, d2l's net_G:                           [n, 100]
   generator: ({ imageSize, width, latent, channels }, init) => (z) => {
@@ -27,7 +32,7 @@ export const d2l: Architecture = {
       h = tf.layers.conv2dTranspose({
         filters, kernelSize: 4, strides: stride, padding, useBias: false, kernelInitializer: init.normal(0.02), name: `g${index}_deconv`,
       }).apply(h) as tf.SymbolicTensor;
-      h = tf.layers.batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: `g${index}_bn` }).apply(h) as tf.SymbolicTensor;
+      h = batchNorm(`g${index}_bn`, init).apply(h) as tf.SymbolicTensor;
       h = tf.layers.reLU({ name: `g${index}_relu` }).apply(h) as tf.SymbolicTensor;
     };
     block(0, 1, 'valid'); //                                    [n, 4, 4, 512]
@@ -50,7 +55,7 @@ export const d2l: Architecture = {
         h = tf.layers.conv2d({
           filters, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init.normal(0.02), name: `d${i}_conv`,
         }).apply(h) as tf.SymbolicTensor;
-        h = tf.layers.batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: `d${i}_bn` }).apply(h) as tf.SymbolicTensor;
+        h = batchNorm(`d${i}_bn`, init).apply(h) as tf.SymbolicTensor;
         h = tf.layers.leakyReLU({ alpha: 0.2, name: `d${i}_lrelu` }).apply(h) as tf.SymbolicTensor;
         filters *= 2;
       }

@@ -11,6 +11,7 @@ export const dcgan28: Architecture = {
   imageSizes: [28],
   imageSizesText: '28',
   defaults: { imageSize: 28, width: 64, latent: 100, batchSize: 64, lr: 0.0002, beta1: 0.5, beta2: 0.999 },
+  recipe: { framework: 'pytorch', optimizer: 'adam', reduction: 'mean', step: 'pytorch-examples' },
 
   // width 64:                                                           [n, 100]
   generator: ({ width, latent, channels }, init) => (z) => {

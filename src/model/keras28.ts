@@ -13,6 +13,7 @@ export const keras28: Architecture = {
   imageSizes: [28],
   imageSizesText: '28',
   defaults: { imageSize: 28, width: 64, latent: 100, batchSize: 32, lr: 0.001, beta1: 0.9, beta2: 0.999 },
+  recipe: { framework: 'keras', optimizer: 'rmsprop', reduction: 'mean', step: 'hands-on' },
 
   // width 64:                                                           [n, 100]
   generator: ({ width, channels }, init) => (z) => {

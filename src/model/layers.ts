@@ -3,13 +3,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed } from '../util/rng.js';
 import type { Init, SymbolicTensor } from './architecture.js';
+import { torchBatchNormalization } from './batch-norm.js';
 
 type Initializer = ReturnType<typeof tf.initializers.randomNormal>;
 const apply = (layer: tf.layers.Layer, x: SymbolicTensor) => layer.apply(x) as SymbolicTensor;
 
-/** PyTorch's BatchNorm2d/1d (momentum 0.1, ε 1e-5), with the architecture's γ and β initialisers. */
+/**
+ * PyTorch's BatchNorm2d/1d (momentum 0.1, ε 1e-5, the moving variance from the unbiased batch variance), with the
+ * architecture's γ and β initialisers. Keras' momentum 0.9 is PyTorch's 0.1.
+ */
 export function torchBatchNorm(name: string, gamma: Initializer, beta: Initializer): tf.layers.Layer {
-  return tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, gammaInitializer: gamma, betaInitializer: beta, name });
+  return torchBatchNormalization({ momentum: 0.9, epsilon: 1e-5, gammaInitializer: gamma, betaInitializer: beta, name });
 }
 
 /** Keras' BatchNormalization: ε 1e-3, γ = 1, β = 0; momentum 0.99 unless the source sets it. */

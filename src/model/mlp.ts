@@ -12,6 +12,7 @@ export const mlp: Architecture = {
   imageSizes: (size) => Number.isInteger(size) && size >= 4 && size <= 256,
   imageSizesText: 'any size from 4 to 256',
   defaults: { imageSize: 28, width: 256, latent: 100, batchSize: 32, lr: 0.0002, beta1: 0.5, beta2: 0.999 },
+  recipe: { framework: 'keras', optimizer: 'adam', reduction: 'mean', step: 'keras-gan' },
 
   // width 256, 28×28×1:                                                 [n, 100]
   generator: ({ imageSize, width, channels }, init) => (z) => {

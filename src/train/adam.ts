@@ -8,6 +8,13 @@ export interface AdamOptions {
   beta1: number;
   beta2: number;
   epsilon: number;
+  /**
+   * Where ε sits. 'torch' (torch.optim.Adam, which d2l uses; tf.train.adam too): lr·m̂/(√v̂ + ε) with
+   * m̂ = m/(1−β1^t), v̂ = v/(1−β2^t). 'keras' (Keras' Adam; the "ε-hat" form of Kingma & Ba, section 2):
+   * lr·√(1−β2^t)/(1−β1^t)·m/(√v + ε), which is ε/√(1−β2^t) in the torch form (≈ 32ε at the first step). They differ
+   * where √v̂ is not far above ε: there the keras form moves a weight less.
+   */
+  form: 'torch' | 'keras';
 }
 
 export class Adam {
@@ -24,10 +31,11 @@ export class Adam {
 
   /** One update; `grads` is keyed by variable name as tf.variableGrads returns it. */
   apply(grads: Record<string, tf.Tensor>): void {
-    const { lr, beta1, beta2, epsilon } = this.options;
+    const { lr, beta1, beta2, epsilon, form } = this.options;
     this.step += 1;
-    // Bias correction folded into the step size, computed in float64 from the step count alone.
-    const alpha = (lr * Math.sqrt(1 - beta2 ** this.step)) / (1 - beta1 ** this.step);
+    // The bias corrections, in float64 from the step count alone.
+    const correction1 = 1 - beta1 ** this.step;
+    const sqrtCorrection2 = Math.sqrt(1 - beta2 ** this.step);
     tf.tidy(() => {
       this.variables.forEach((w, i) => {
         const g = grads[w.name];
@@ -36,7 +44,11 @@ export class Adam {
         const v = this.v[i].mul(beta2).add(g.square().mul(1 - beta2));
         this.m[i].assign(m);
         this.v[i].assign(v);
-        w.assign(w.sub(m.mul(alpha).div(v.sqrt().add(epsilon))));
+        // torch.optim.Adam's own order of operations: param − (lr/c1)·m / (√v/√c2 + ε)
+        const update = form === 'torch'
+          ? m.mul(lr / correction1).div(v.sqrt().div(sqrtCorrection2).add(epsilon))
+          : m.mul((lr * sqrtCorrection2) / correction1).div(v.sqrt().add(epsilon));
+        w.assign(w.sub(update));
       });
     });
   }

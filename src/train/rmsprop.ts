@@ -1,5 +1,7 @@
-// RMSprop as Keras has it (keras.optimizers.RMSprop, Keras ≥ 2.11: ρ 0.9, ε 1e-7, no momentum, not centred):
-//   v ← ρ·v + (1 − ρ)·g²,   w ← w − lr·g / √(v + ε)
+// RMSprop, no momentum, not centred, as either framework writes it:
+//   v ← ρ·v + (1 − ρ)·g², then
+//   keras (keras.optimizers.RMSprop, Keras ≥ 2.11; ρ 0.9, ε 1e-7):   w ← w − lr·g / √(v + ε)
+//   torch (torch.optim.RMSprop; α = ρ 0.99, ε 1e-8):                  w ← w − lr·g / (√v + ε)
 // Written out for the same reason as Adam: its whole state round-trips through a checkpoint bit for bit.
 import * as tf from '@tensorflow/tfjs';
 
@@ -7,6 +9,7 @@ export interface RmspropOptions {
   lr: number;
   rho: number;
   epsilon: number;
+  form: 'torch' | 'keras';
 }
 
 export class Rmsprop {
@@ -21,7 +24,7 @@ export class Rmsprop {
 
   /** One update; `grads` is keyed by variable name as tf.variableGrads returns it. */
   apply(grads: Record<string, tf.Tensor>): void {
-    const { lr, rho, epsilon } = this.options;
+    const { lr, rho, epsilon, form } = this.options;
     this.step += 1;
     tf.tidy(() => {
       this.variables.forEach((w, i) => {
@@ -29,7 +32,7 @@ export class Rmsprop {
         if (!g) throw new Error(`no gradient for ${w.name}`);
         const v = this.v[i].mul(rho).add(g.square().mul(1 - rho));
         this.v[i].assign(v);
-        w.assign(w.sub(g.mul(lr).div(v.add(epsilon).sqrt())));
+        w.assign(w.sub(g.mul(lr).div(form === 'keras' ? v.add(epsilon).sqrt() : v.sqrt().add(epsilon))));
       });
     });
   }

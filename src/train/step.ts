@@ -1,61 +1,190 @@
-// One DCGAN training step, d2l's update_D then update_G (Goodfellow et al.'s non-saturating loss).
+// One training step: D's update, then G's (Goodfellow et al.'s non-saturating loss), in the order and form of the
+// architecture's source (Recipe.step in model/architecture.ts). A conditional run (ACGAN, Odena et al. 2017) adds to
+// each real/fake term the cross-entropy of D's class head against the class of the image.
 import * as tf from '@tensorflow/tfjs';
-import type { Adam } from './adam.js';
+import type { Recipe } from '../model/architecture.js';
+import type { Optimizer } from './optimizer.js';
 
 export interface Gan {
   G: tf.LayersModel;
   D: tf.LayersModel;
-  optG: Adam;
-  optD: Adam;
+  optG: Optimizer;
+  optD: Optimizer;
+  recipe: Pick<Recipe, 'reduction' | 'step'>;
 }
 
-/** Mean sigmoid cross-entropy of logits against a constant label. */
-function bce(logits: tf.Tensor, label: 0 | 1): tf.Scalar {
-  const labels = label === 1 ? tf.onesLike(logits) : tf.zerosLike(logits);
-  return tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
+/** What one step trains on: real images and, for G, noise; on a conditional run the classes of both. */
+export interface Batch {
+  /** real images in [-1, 1], NHWC */
+  X: tf.Tensor4D;
+  /** latent noise [n, latent] */
+  Z: tf.Tensor2D;
+  /** a second draw of noise for G's update, where the source draws one (secondNoise) */
+  Z2?: tf.Tensor2D;
+  /** conditional: the real images' classes, and those asked of G for Z (and Z2) */
+  labels?: tf.Tensor1D;
+  fakeLabels?: tf.Tensor1D;
+  fakeLabels2?: tf.Tensor1D;
 }
 
-const train = { training: true };
+/** Whether the step form draws fresh noise for G's update (the Keras recipes) rather than reusing D's. */
+export const secondNoise = (step: Recipe['step']) => step === 'hands-on' || step === 'keras-gan';
+
+const TRAINING = { training: true };
+const INFERENCE = { training: false };
 const trainableVariables = (model: tf.LayersModel) => model.trainableWeights.map((w) => w.read() as tf.Variable);
 
-/** Discriminator: real images towards 1, generated ones towards 0. Returns [loss_D, mean D(x), mean D(G(z))]. */
-function updateD(gan: Gan, X: tf.Tensor, Z: tf.Tensor): tf.Tensor[] {
-  const { G, D, optD } = gan;
-  const fakeX = G.apply(Z, train) as tf.Tensor; // computed outside the gradient: G is not updated here (detach)
-  let meanDx!: tf.Scalar, meanDGz!: tf.Scalar;
-  const { value, grads } = tf.variableGrads(() => {
-    const realY = D.apply(X, train) as tf.Tensor;
-    const fakeY = D.apply(fakeX, train) as tf.Tensor;
-    meanDx = tf.keep(tf.sigmoid(realY).mean());
-    meanDGz = tf.keep(tf.sigmoid(fakeY).mean());
-    return bce(realY, 1).add(bce(fakeY, 0)).div(2);
-  }, trainableVariables(D));
-  optD.apply(grads);
-  return [value, meanDx, meanDGz];
+type Reduction = Recipe['reduction'];
+const tfReduction = (r: Reduction) => (r === 'sum' ? tf.Reduction.SUM : tf.Reduction.MEAN);
+
+/** Sigmoid cross-entropy of logits ([n, 1]) against labels (a constant, or one per image). */
+function bce(logits: tf.Tensor, label: 0 | 1 | tf.Tensor, reduction: Reduction): tf.Scalar {
+  const labels = typeof label === 'number' ? tf.fill(logits.shape, label) : label.reshape(logits.shape);
+  return tf.losses.sigmoidCrossEntropy(labels, logits, undefined, undefined, tfReduction(reduction)) as tf.Scalar;
 }
 
-/** Generator: make D call a fresh G(z) real. Returns loss_G. */
-function updateG(gan: Gan, Z: tf.Tensor): tf.Tensor {
-  const { G, D, optG } = gan;
-  const { value, grads } = tf.variableGrads(() => {
-    const fakeY = D.apply(G.apply(Z, train) as tf.Tensor, train) as tf.Tensor;
-    return bce(fakeY, 1);
-  }, trainableVariables(G));
-  optG.apply(grads);
-  return value;
+/** Softmax cross-entropy of class logits [n, k] against class indices [n]. */
+function classLoss(classLogits: tf.Tensor, classes: tf.Tensor1D, reduction: Reduction): tf.Scalar {
+  const onehot = tf.oneHot(classes.toInt(), classLogits.shape[1]!);
+  return tf.losses.softmaxCrossEntropy(onehot, classLogits, undefined, 0, tfReduction(reduction)) as tf.Scalar;
+}
+
+/** G on noise (and classes): training mode updates its batch-norm statistics, inference mode uses them. */
+function generate(G: tf.LayersModel, Z: tf.Tensor2D, classes: tf.Tensor1D | undefined, mode: typeof TRAINING): tf.Tensor4D {
+  return G.apply(classes ? [Z, classes.reshape([-1, 1]).toFloat()] : Z, mode) as tf.Tensor4D;
 }
 
 /**
- * X: real images in [-1, 1], NHWC; Z: latent noise [n, latent].
- * Returns [loss_D, loss_G, mean D(x), mean D(G(z))] as one small tensor, left on the device so that the caller can read
- * it when it suits (a read forces a GPU sync).
+ * One real/fake term of a loss: D (training mode) on `images`, cross-entropy against `label`, plus the class head's
+ * against `classes` when conditional. Also gives the mean of sigmoid(D) for the report.
  */
-export function trainStep(gan: Gan, X: tf.Tensor4D, Z: tf.Tensor2D): tf.Tensor1D {
+function term(D: tf.LayersModel, images: tf.Tensor, label: 0 | 1 | tf.Tensor, classes: tf.Tensor1D | undefined, reduction: Reduction) {
+  const out = D.apply(images, TRAINING) as tf.Tensor | tf.Tensor[];
+  const [logits, classLogits] = Array.isArray(out) ? out : [out];
+  let loss = bce(logits, label, reduction);
+  if (classes && classLogits) loss = loss.add(classLoss(classLogits, classes, reduction));
+  return { loss, logits };
+}
+
+/** Minimises loss() over the model's trainable weights with its optimizer; returns the loss. */
+function minimise(model: tf.LayersModel, optimizer: Optimizer, loss: () => tf.Scalar): tf.Scalar {
+  const { value, grads } = tf.variableGrads(loss, trainableVariables(model));
+  optimizer.apply(grads);
+  return value;
+}
+
+/** Runs f, then puts the model's batch-norm statistics back as they were: a forward pass the source does not make. */
+function keepingStatistics<T>(model: tf.LayersModel, f: () => T): T {
+  const saved = model.nonTrainableWeights.map((w) => w.read().clone());
+  try {
+    return f();
+  } finally {
+    model.nonTrainableWeights.forEach((w, i) => w.write(saved[i]));
+    tf.dispose(saved);
+  }
+}
+
+const meanSigmoid = (logits: tf.Tensor) => tf.sigmoid(logits).mean() as tf.Scalar;
+
+interface Update {
+  lossD: tf.Scalar;
+  lossG: tf.Scalar;
+  /** mean D(x), mean D(G(z)) during D's update */
+  dx: tf.Scalar;
+  dgz: tf.Scalar;
+}
+
+// d2l: update_D(X, Z) then update_G(Z): loss_D = (ℓ(D(x), 1) + ℓ(D(G(z)), 0)) / 2, G(z) recomputed for loss_G.
+function d2lStep({ G, D, optG, optD, recipe: { reduction } }: Gan, b: Batch): Update {
+  let dx!: tf.Scalar, dgz!: tf.Scalar;
+  const fake = generate(G, b.Z, b.fakeLabels, TRAINING); // outside the gradient: G is not updated here (detach)
+  const lossD = minimise(D, optD, () => {
+    const real = term(D, b.X, 1, b.labels, reduction);
+    const fakes = term(D, fake, 0, b.fakeLabels, reduction);
+    dx = tf.keep(meanSigmoid(real.logits));
+    dgz = tf.keep(meanSigmoid(fakes.logits));
+    return real.loss.add(fakes.loss).div(2);
+  });
+  const lossG = minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 1, b.fakeLabels, reduction).loss);
+  return { lossD, lossG, dx, dgz };
+}
+
+// pytorch/examples (and AnimeGAN): fake = G(z) once; errD = errD_real + errD_fake on fake.detach(); then errG through
+// that same fake. The fake is recomputed for G's gradient, and G's batch-norm statistics put back, so they move once.
+function pytorchExamplesStep({ G, D, optG, optD, recipe: { reduction } }: Gan, b: Batch): Update {
+  let dx!: tf.Scalar, dgz!: tf.Scalar;
+  const fake = generate(G, b.Z, b.fakeLabels, TRAINING);
+  const lossD = minimise(D, optD, () => {
+    const real = term(D, b.X, 1, b.labels, reduction);
+    const fakes = term(D, fake, 0, b.fakeLabels, reduction);
+    dx = tf.keep(meanSigmoid(real.logits));
+    dgz = tf.keep(meanSigmoid(fakes.logits));
+    return real.loss.add(fakes.loss);
+  });
+  const lossG = keepingStatistics(G, () =>
+    minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 1, b.fakeLabels, reduction).loss));
+  return { lossD, lossG, dx, dgz };
+}
+
+// Hands-on ML: D.train_on_batch on [G(z₁) (inference mode, as Keras calls a model), x] labelled [0…, 1…]; then
+// gan.train_on_batch(z₂, 1…) with D frozen.
+function handsOnStep({ G, D, optG, optD, recipe: { reduction } }: Gan, b: Batch): Update {
+  const n = b.X.shape[0];
+  let dx!: tf.Scalar, dgz!: tf.Scalar;
+  const fake = generate(G, b.Z, b.fakeLabels, INFERENCE);
+  const both = tf.concat([fake, b.X]);
+  const labels = tf.concat([tf.zeros([n]), tf.ones([n])]);
+  const classes = b.labels && b.fakeLabels ? (tf.concat([b.fakeLabels, b.labels]) as tf.Tensor1D) : undefined;
+  const lossD = minimise(D, optD, () => {
+    const t = term(D, both, labels, classes, reduction);
+    const probs = tf.sigmoid(t.logits).reshape([2 * n]);
+    dgz = tf.keep(probs.slice(0, n).mean() as tf.Scalar);
+    dx = tf.keep(probs.slice(n, n).mean() as tf.Scalar);
+    return t.loss;
+  });
+  const lossG = minimise(G, optG, () => term(D, generate(G, b.Z2!, b.fakeLabels2, TRAINING), 1, b.fakeLabels2, reduction).loss);
+  return { lossD, lossG, dx, dgz };
+}
+
+// Keras-GAN: d_loss_real = D.train_on_batch(x, 1…); d_loss_fake = D.train_on_batch(G.predict(z₁), 0…) — two updates
+// of D — reported as their mean; then combined.train_on_batch(z₂, 1…) with D frozen.
+function kerasGanStep({ G, D, optG, optD, recipe: { reduction } }: Gan, b: Batch): Update {
+  let dx!: tf.Scalar, dgz!: tf.Scalar;
+  const fake = generate(G, b.Z, b.fakeLabels, INFERENCE);
+  const lossReal = minimise(D, optD, () => {
+    const real = term(D, b.X, 1, b.labels, reduction);
+    dx = tf.keep(meanSigmoid(real.logits));
+    return real.loss;
+  });
+  const lossFake = minimise(D, optD, () => {
+    const fakes = term(D, fake, 0, b.fakeLabels, reduction);
+    dgz = tf.keep(meanSigmoid(fakes.logits));
+    return fakes.loss;
+  });
+  const lossG = minimise(G, optG, () => term(D, generate(G, b.Z2!, b.fakeLabels2, TRAINING), 1, b.fakeLabels2, reduction).loss);
+  return { lossD: lossReal.add(lossFake).div(2), lossG, dx, dgz };
+}
+
+const STEPS: Record<Recipe['step'], (gan: Gan, b: Batch) => Update> = {
+  'd2l': d2lStep,
+  'pytorch-examples': pytorchExamplesStep,
+  'hands-on': handsOnStep,
+  'keras-gan': kerasGanStep,
+};
+
+/**
+ * Returns [loss_D, loss_G, mean D(x), mean D(G(z))] as one small tensor, left on the device so that the caller can read
+ * it when it suits (a read forces a GPU sync). Losses are per example whatever the reduction (d2l divides its summed
+ * losses by the number of examples when it reports them).
+ */
+export function trainStep(gan: Gan, b: Batch): tf.Tensor1D {
+  if (secondNoise(gan.recipe.step) && !b.Z2) throw new Error(`the ${gan.recipe.step} step needs a second draw of noise (Batch.Z2)`);
   return tf.tidy(() => {
-    const [lossD, meanDx, meanDGz] = updateD(gan, X, Z);
-    const lossG = updateG(gan, Z);
-    const stats = tf.stack([lossD, lossG, meanDx, meanDGz]) as tf.Tensor1D;
-    tf.dispose([meanDx, meanDGz]); // kept out of variableGrads' scope with tf.keep, which every tidy then leaves alone
+    const { lossD, lossG, dx, dgz } = STEPS[gan.recipe.step](gan, b);
+    const n = b.X.shape[0];
+    const perExample = (loss: tf.Scalar) => (gan.recipe.reduction === 'sum' ? loss.div(n) : loss);
+    const stats = tf.stack([perExample(lossD), perExample(lossG), dx, dgz]) as tf.Tensor1D;
+    tf.dispose([dx, dgz]); // kept out of variableGrads' scope with tf.keep, which every tidy then leaves alone
     return stats;
   });
 }

@@ -11,6 +11,7 @@ import type { ModelShape } from '../model/architecture.js';
 import { architecture, type ArchName } from '../model/architectures.js';
 import { buildDiscriminator, buildGenerator } from '../model/build.js';
 import { asGenerator, generateImages, type Generator } from '../model/generator.js';
+import { setRandomStep } from '../model/layers.js';
 import { writeLossPlot } from '../report/plots.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
 import { appendJsonl, readFloats, truncateJsonl, writeFloats } from '../run/files.js';
@@ -18,8 +19,8 @@ import { runFiles } from '../run/layout.js';
 import type { EpochRecord, EvalFigures, TrainState } from '../run/records.js';
 import { createProgress } from '../util/progress.js';
 import { deriveSeed, Rng } from '../util/rng.js';
-import { Adam } from './adam.js';
-import { trainStep, type Gan } from './step.js';
+import { createOptimizer } from './optimizer.js';
+import { secondNoise, trainStep, type Batch, type Gan } from './step.js';
 
 export interface TrainOptions {
   out: string;
@@ -32,6 +33,8 @@ export interface TrainOptions {
   beta2: number;
   seed: number;
   arch: ArchName;
+  /** the optimizer, where it is not the architecture's (--optimizer) */
+  optimizer?: 'adam' | 'rmsprop';
   model: ModelShape;
   /** steps between reads of the losses (each read waits for the device) */
   logEvery: number;
@@ -61,15 +64,37 @@ export interface TrainResult {
   interrupted: boolean;
 }
 
-export const ADAM_EPSILON = 1e-8;
-
-export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr' | 'beta1' | 'beta2'>): Gan {
+/** G and D of the architecture with the optimizers and step of its source (`optimizer` overrides the recipe's). */
+export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr' | 'beta1' | 'beta2' | 'optimizer'>): Gan {
   const arch = architecture(o.arch);
+  const recipe = { ...arch.recipe, optimizer: o.optimizer ?? arch.recipe.optimizer };
   const G = buildGenerator(arch, o.model, o.seed);
   const D = buildDiscriminator(arch, o.model, o.seed);
-  const adam = { lr: o.lr, beta1: o.beta1, beta2: o.beta2, epsilon: ADAM_EPSILON };
   const vars = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.read() as tf.Variable);
-  return { G, D, optG: new Adam(adam, vars(G)), optD: new Adam(adam, vars(D)) };
+  return { G, D, optG: createOptimizer(recipe, o, vars(G)), optD: createOptimizer(recipe, o, vars(D)), recipe };
+}
+
+/**
+ * The step's inputs for images `indices`: the batch, noise (twice where the source draws again for G) and, on a
+ * conditional run, the images' classes and classes drawn uniformly for G. Noise and classes come from `noise`.
+ */
+export function drawBatch(gan: Gan, data: ImageSet, indices: ArrayLike<number>, noise: Rng, o: Pick<TrainOptions, 'model'>): Batch {
+  const n = indices.length;
+  const { latent, classes } = o.model;
+  const draw = () => ({
+    Z: tf.tensor2d(noise.normals(n * latent), [n, latent]),
+    fakeLabels: classes ? tf.tensor1d(noise.integers(n, classes), 'int32') : undefined,
+  });
+  const first = draw();
+  const second = secondNoise(gan.recipe.step) ? draw() : undefined;
+  return {
+    X: batchTensor(data, indices),
+    Z: first.Z,
+    fakeLabels: first.fakeLabels,
+    Z2: second?.Z,
+    fakeLabels2: second?.fakeLabels,
+    labels: classes ? tf.tensor1d(Array.from(indices, (k) => data.labels![k]), 'int32') : undefined,
+  };
 }
 
 export function disposeGan(gan: Gan): void {
@@ -184,9 +209,8 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
 
       for (let b = firstBatch; b < batchesPerEpoch; b++) {
         const stats = tf.tidy(() => {
-          const X = batchTensor(data, order.subarray(b * o.batchSize, (b + 1) * o.batchSize));
-          const Z = tf.tensor2d(noiseRng.normals(o.batchSize * o.model.latent), [o.batchSize, o.model.latent]);
-          return trainStep(gan, X, Z);
+          setRandomStep(state.step + 1); // dropout masks follow the step, so a resumed run draws the same
+          return trainStep(gan, drawBatch(gan, data, order.subarray(b * o.batchSize, (b + 1) * o.batchSize), noiseRng, o));
         });
         state.step++;
         state.stepInEpoch = b + 1;

@@ -48,6 +48,13 @@ export class Rng {
     return out;
   }
 
+  /** n integers uniform in [0, k) */
+  integers(n: number, k: number): Int32Array {
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = Math.floor(this.uniform() * k);
+    return out;
+  }
+
   /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
   permutation(n: number): Uint32Array {
     const p = new Uint32Array(n);

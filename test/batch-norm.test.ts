@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import { torchBatchNormalization } from '../src/model/batch-norm.js';
+import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
+import { d2l } from '../src/model/d2l.js';
+import { loadModel, saveModel } from '../src/model/io.js';
+import { tf, tmpDir, useTestBackend } from './helpers.js';
+
+before(useTestBackend);
+
+const ARGS = { momentum: 0.9, epsilon: 1e-5, name: 'bn' }; // Keras' 0.9 is PyTorch's momentum 0.1
+// batch 2, 1×1, two channels: channel 0 sees 1 and 3 (mean 2, biased variance 1, unbiased 2); channel 1 sees 0 and 4
+// (mean 2, biased variance 4, unbiased 8)
+const X = [1, 0, 3, 4];
+
+function model(): tf.Sequential {
+  const m = tf.sequential();
+  m.add(tf.layers.inputLayer({ inputShape: [1, 1, 2] }));
+  m.add(torchBatchNormalization(ARGS));
+  return m;
+}
+
+const weights = async (m: tf.LayersModel) => Promise.all(m.getLayer('bn').getWeights().map(async (w) => Array.from(await w.data())));
+
+test('training: the batch is normalised with its biased variance, the moving variance gets the unbiased one (PyTorch)', async () => {
+  const m = model();
+  const y = tf.tidy(() => m.apply(tf.tensor4d(X, [2, 1, 1, 2]), { training: true }) as tf.Tensor);
+  // (x − 2)/√(σ² + ε), γ = 1, β = 0
+  const expected = [-1 / Math.sqrt(1 + 1e-5), -2 / Math.sqrt(4 + 1e-5), 1 / Math.sqrt(1 + 1e-5), 2 / Math.sqrt(4 + 1e-5)];
+  const out = Array.from(await y.data());
+  out.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `output ${i}: ${v}, expected ${expected[i]}`));
+  const [gamma, beta, movingMean, movingVariance] = await weights(m);
+  assert.deepEqual([gamma, beta], [[1, 1], [0, 0]]);
+  // 0.9·0 + 0.1·2; 0.9·1 + 0.1·2 and 0.9·1 + 0.1·8 (tfjs-layers' own layer: 0.9·1 + 0.1·1 and 0.9·1 + 0.1·4)
+  [[0.2, 0.2], [1.1, 1.7]].forEach((exp, k) => {
+    const got = [movingMean, movingVariance][k];
+    exp.forEach((e, c) => assert.ok(Math.abs(got[c] - e) < 1e-6, `${['moving mean', 'moving variance'][k]}[${c}]: ${got[c]}, expected ${e}`));
+  });
+  y.dispose();
+  m.dispose();
+});
+
+test('inference uses the moving statistics and changes nothing', async () => {
+  const m = model();
+  m.getLayer('bn').setWeights([tf.tensor1d([2, 0.5]), tf.tensor1d([0.1, -0.1]), tf.tensor1d([0.2, 1]), tf.tensor1d([1.1, 4])]);
+  const y = tf.tidy(() => m.predict(tf.tensor4d(X, [2, 1, 1, 2])) as tf.Tensor);
+  const expected = [
+    2 * (1 - 0.2) / Math.sqrt(1.1 + 1e-5) + 0.1, 0.5 * (0 - 1) / Math.sqrt(4 + 1e-5) - 0.1,
+    2 * (3 - 0.2) / Math.sqrt(1.1 + 1e-5) + 0.1, 0.5 * (4 - 1) / Math.sqrt(4 + 1e-5) - 0.1,
+  ];
+  const out = Array.from(await y.data());
+  out.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `output ${i}: ${v}, expected ${expected[i]}`));
+  assert.deepEqual((await weights(m)).slice(2), [[Math.fround(0.2), 1], [Math.fround(1.1), 4]]);
+  y.dispose();
+  m.dispose();
+});
+
+test('a single value per channel is refused in training, as PyTorch refuses it', () => {
+  const m = model();
+  assert.throws(() => tf.tidy(() => m.apply(tf.zeros([1, 1, 1, 2]), { training: true }) as tf.Tensor), /more than 1 value per channel/);
+  m.dispose();
+});
+
+test('it saves as a plain BatchNormalization, which stock tf.loadLayersModel loads and runs identically', async () => {
+  const m = model();
+  tf.tidy(() => m.apply(tf.tensor4d(X, [2, 1, 1, 2]), { training: true }) as tf.Tensor); // moving statistics away from 0 and 1
+  const stock = tf.layers.batchNormalization(ARGS);
+  const ours = m.getLayer('bn');
+  assert.equal(ours.getClassName(), 'BatchNormalization');
+  assert.deepEqual(ours.getConfig(), stock.getConfig());
+  const dir = path.join(await tmpDir(), 'model');
+  await saveModel(m, dir);
+  const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
+  assert.deepEqual(json.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name), ['InputLayer', 'BatchNormalization']);
+  const loaded = await loadModel(dir); // tf.loadLayersModel
+  const loadedLayer = loaded.getLayer('bn');
+  assert.equal(loadedLayer.constructor, stock.constructor, 'loading built something other than tfjs-layers\' own layer');
+  const input = tf.tensor4d([0.5, -2, 7, 3], [2, 1, 1, 2]);
+  const [a, b] = [m.predict(input) as tf.Tensor, loaded.predict(input) as tf.Tensor];
+  assert.deepEqual(await b.data(), await a.data());
+  tf.dispose([input, a, b]);
+  m.dispose();
+  loaded.dispose();
+});
+
+test('d2l’s batch norms start with γ and β drawn from N(0, 0.02), reproducibly from the seed', async () => {
+  const shape = { imageSize: 64, width: 64, latent: 100, channels: 3 as const, classes: 0 };
+  const params = async (m: tf.LayersModel) => {
+    const bns = m.layers.filter((l) => l.name.endsWith('_bn'));
+    return Promise.all(bns.map(async (l) => (await Promise.all(l.getWeights().slice(0, 2).map((w) => w.data()))).flatMap((d) => Array.from(d))));
+  };
+  const [g, g2, g3, d] = [buildGenerator(d2l, shape, 5), buildGenerator(d2l, shape, 5), buildGenerator(d2l, shape, 6), buildDiscriminator(d2l, shape, 5)];
+  const [pg, pg2, pg3, pd] = await Promise.all([g, g2, g3, d].map(params));
+  assert.deepEqual(pg, pg2);
+  assert.notDeepEqual(pg, pg3);
+  const all = [...pg.flat(), ...pd.flat()]; // 2·(512 + 256 + 128 + 64) values in each network
+  const mean = all.reduce((s, x) => s + x, 0) / all.length;
+  const std = Math.sqrt(all.reduce((s, x) => s + (x - mean) ** 2, 0) / all.length);
+  assert.ok(Math.abs(mean) < 0.002, `mean ${mean}`);
+  assert.ok(Math.abs(std - 0.02) < 0.002, `std ${std}`);
+  // γ and β of one layer are drawn apart: no shared seed
+  const [gamma, beta] = g.getLayer('g1_bn').getWeights();
+  assert.notDeepEqual(await gamma.data(), await beta.data());
+  for (const m of [g, g2, g3, d]) m.dispose();
+});

@@ -98,7 +98,7 @@ export async function resizeIdx(
       }
     }
     onProgress?.(n, n);
-    return { pixels, count: n, skipped: [] };
+    return { pixels, count: n, skipped: [], kept: Uint32Array.from({ length: n }, (_, i) => i) };
   }
   const inputs = Array.from({ length: n }, (_, i) => ({
     name: `image ${i}`,

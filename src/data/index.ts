@@ -26,7 +26,7 @@ export interface LoadOptions extends PreprocessOptions {
   /**
    * A local source instead of the package or a download: for pokesprite and pokemon a folder (recursive) or .zip of
    * images, a class per folder; for mnist and fashion-mnist a folder holding train-images-idx3-ubyte[.gz] (or that
-   * file).
+   * file), and train-labels-idx1-ubyte[.gz] beside it for the classes.
    */
   data?: string;
   /** pokemon: the zip's URL (default: $DCGAN_POKEMON_URL, else d2l's); mnist, fashion-mnist: the file's or its folder's */

@@ -36,7 +36,7 @@ export function addDatasetOptions(cmd: Command): Command {
     )
     .option(
       '--data <path>',
-      'local images instead: a folder (recursive) or .zip of PNG/JPEG/GIF/WebP; with mnist/fashion-mnist, a folder holding train-images-idx3-ubyte.gz',
+      'local images instead: a folder (recursive) or .zip of PNG/JPEG/GIF/WebP, one subfolder per class; with mnist/fashion-mnist, a folder holding train-images-idx3-ubyte.gz (and train-labels-idx1-ubyte.gz)',
     )
     .option('--url <url>', `download from this mirror instead (pokemon: also $${POKEMON_URL_ENV}; mnist: the file or its folder)`)
     .option('--sha1 <hex>', "the download's expected SHA-1, for a mirror serving a different file")

@@ -6,6 +6,7 @@ import { shortList } from './classes.js';
 import type { DownloadOptions, OnDownload } from './download.js';
 import { DatasetError } from './errors.js';
 import { idxSource } from './mnist.js';
+import { mnist10kSource } from './mnist-10k.js';
 import { pathSource } from './path-source.js';
 import { pokemonSource } from './pokemon.js';
 import { pokespriteSource } from './pokesprite.js';
@@ -18,7 +19,7 @@ export { DatasetError } from './errors.js';
 export type { DownloadEvent, OnDownload } from './download.js';
 export type { ImageSet, Labelling, PreprocessOptions } from './types.js';
 
-export const DATASET_NAMES = ['pokesprite', 'pokemon', 'mnist', 'fashion-mnist'] as const;
+export const DATASET_NAMES = ['pokesprite', 'pokemon', 'mnist', 'mnist-10k', 'fashion-mnist'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export interface LoadOptions extends PreprocessOptions {
@@ -26,7 +27,7 @@ export interface LoadOptions extends PreprocessOptions {
   /**
    * A local source instead of the package or a download: for pokesprite and pokemon a folder (recursive) or .zip of
    * images, a class per folder; for mnist and fashion-mnist a folder holding train-images-idx3-ubyte[.gz] (or that
-   * file), and train-labels-idx1-ubyte[.gz] beside it for the classes.
+   * file), and train-labels-idx1-ubyte[.gz] beside it for the classes. mnist-10k takes none.
    */
   data?: string;
   /** pokemon: the zip's URL (default: $DCGAN_POKEMON_URL, else d2l's); mnist, fashion-mnist: the file's or its folder's */
@@ -109,6 +110,8 @@ function resolveSource(dataset: DatasetName, o: SourceOptions): Promise<Source> 
     case 'mnist':
     case 'fashion-mnist':
       return idxSource(dataset, o);
+    case 'mnist-10k':
+      return mnist10kSource(o);
     case 'pokemon':
       return o.data !== undefined ? pathSource(o.data, o) : pokemonSource(o);
     case 'pokesprite':

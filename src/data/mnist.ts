@@ -160,7 +160,7 @@ export async function idxSource(name: IdxSetName, o: SourceOptions, set: IdxSet 
         dest: path.join(o.cacheDir, 'downloads', name, file),
         hash: expected,
         onProgress: o.onDownload,
-        offlineHint: `train offline with --dataset pokesprite, or --data DIR holding ${TRAIN_IMAGES}`,
+        offlineHint: `train offline with --dataset mnist-10k or pokesprite, or --data DIR holding ${TRAIN_IMAGES}`,
         ...o.network,
       });
     getImages = () => download(url, TRAIN_IMAGES, hash);

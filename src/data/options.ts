@@ -30,7 +30,10 @@ function positiveNumber(value: string): number {
 export function addDatasetOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option('--dataset <name>', 'image source: pokesprite (offline), pokemon (d2l download), mnist, fashion-mnist')
+      new Option(
+        '--dataset <name>',
+        'image source: pokesprite (offline), pokemon (d2l download), mnist, mnist-10k (offline, 10,000 labelled digits), fashion-mnist',
+      )
         .choices([...DATASET_NAMES])
         .default('pokesprite'),
     )
@@ -88,5 +91,5 @@ export function datasetOptionsFrom(
 
 /** The channels a dataset naturally has, used when --channels is not given: grey for the MNISTs, RGB otherwise. */
 export function naturalChannels(opts: Record<string, unknown>): 1 | 3 {
-  return opts.dataset === 'mnist' || opts.dataset === 'fashion-mnist' ? 1 : 3;
+  return opts.dataset === 'mnist' || opts.dataset === 'mnist-10k' || opts.dataset === 'fashion-mnist' ? 1 : 3;
 }

@@ -44,10 +44,10 @@ export async function pokespriteSource(o: SourceOptions): Promise<Source> {
     kind: 'pokesprite',
     key: { source: 'pokesprite', files: filesIdentity(files), ...imageOptionsKey(o) },
     label: 'pokesprite-images',
-    decode: async (onProgress) => ({
-      ...(await decodeAll(files.map((f) => ({ name: f.rel, read: () => readFile(f.path) })), o, onProgress)),
-      whyNoLabels: NO_CLASSES,
-    }),
+    decode: async (onProgress) => {
+      const { pixels, count, skipped } = await decodeAll(files.map((f) => ({ name: f.rel, read: () => readFile(f.path) })), o, onProgress);
+      return { pixels, count, skipped, whyNoLabels: NO_CLASSES };
+    },
     describe: (count) => `pokesprite-images: ${count} sprites`,
   };
 }

@@ -130,3 +130,19 @@ for (const dataset of ['mnist', 'fashion-mnist']) {
     assert.match(JSON.stringify(G.modelTopology), /"filters":1,/); // the output layer makes one channel
   });
 }
+
+test('--dataset mnist-10k: trains offline on grey digits by default; --data with it is one error line', async (t) => {
+  const dir = await tempDir(t);
+  const out = path.join(dir, 'run');
+  const r = await cli(['train', '--dataset', 'mnist-10k', '--limit', '20', '--cache-dir', path.join(dir, 'cache'), '--out', out, ...tiny]);
+  assert.equal(r.status, 0, r.stderr);
+  const config = await runConfig(out);
+  assert.equal(config.options.channels, 1);
+  assert.equal(config.dataset.count, 20);
+
+  const bad = await cli(['train', '--dataset', 'mnist-10k', '--data', dir, '--cache-dir', path.join(dir, 'cache'), '--out', path.join(dir, 'bad'), ...tiny]);
+  assert.notEqual(bad.status, 0);
+  const errors = bad.stderr.trim().split('\n').filter((l) => l.startsWith('error:'));
+  assert.deepEqual(errors, ['error: --dataset mnist-10k comes with the mnist package and takes no --data (for your own IDX files: --dataset mnist --data DIR)'], bad.stderr);
+  assert.equal(existsSync(path.join(dir, 'bad')), false);
+});

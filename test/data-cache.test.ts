@@ -138,3 +138,97 @@ test('a cache folder that cannot be written is not fatal', async (t) => {
   assert.equal(result.count, 2);
   assert.match(logs[0], /^could not cache the decoded images in /);
 });
+
+test('labels and class names round-trip through the cache file; damaged or out-of-range labels are refused', async (t) => {
+  const dir = await tempDir(t);
+  const key = { source: 'x' };
+  const file = cachePath(dir, 'folder', key, 4, 1);
+  const labelled = { ...set(3, 4, 1), labels: Uint16Array.from([2, 0, 700]), classNames: ['a', 'b', 'c', ...Array.from({ length: 718 }, (_, i) => `p${i}`)] };
+  await writeCache(file, key, labelled);
+  // the layout, read by hand: the pixels, then one little-endian u16 per image
+  const bytes = await readFile(file);
+  assert.equal(bytes.readUInt32LE(8), 2, 'format version 2');
+  assert.deepEqual([bytes.readUInt16LE(bytes.length - 6), bytes.readUInt16LE(bytes.length - 4), bytes.readUInt16LE(bytes.length - 2)], [2, 0, 700]);
+  const back = await readCache(file, key);
+  assert.ok(back);
+  assert.deepEqual(back.pixels, labelled.pixels);
+  assert.deepEqual(back.labels, Uint16Array.from([2, 0, 700]));
+  assert.equal(back.classNames?.length, 721);
+  assert.equal(back.classNames?.[2], 'c');
+  assert.equal(back.whyNoLabels, undefined);
+
+  await truncate(file, bytes.length - 1);
+  assert.equal(await readCache(file, key), null, 'a label cut short');
+  const outOfRange = Buffer.from(bytes);
+  outOfRange.writeUInt16LE(721, bytes.length - 2);
+  await writeFile(file, outOfRange);
+  assert.equal(await readCache(file, key), null, 'a label past the class names');
+
+  const unlabelled = { ...set(3, 4, 1), whyNoLabels: 'its images lie directly in x' };
+  await writeCache(file, key, unlabelled);
+  const plain = await readCache(file, key);
+  assert.ok(plain);
+  assert.equal(plain.labels, undefined);
+  assert.equal(plain.whyNoLabels, 'its images lie directly in x');
+  const head = await readFile(file);
+  const pixelsAt = Math.ceil((16 + head.readUInt32LE(12)) / 8) * 8;
+  assert.equal(head.length, pixelsAt + 3 * 16, 'no label bytes after the pixels');
+});
+
+test('a version-1 cache file (before labels) is not misread', async (t) => {
+  const dir = await tempDir(t);
+  const key = { source: 'x' };
+  const file = cachePath(dir, 'folder', key, 4, 3);
+  await writeCache(file, key, set(2, 4, 3));
+  const bytes = await readFile(file);
+  bytes.writeUInt32LE(1, 8);
+  await writeFile(file, bytes);
+  assert.equal(await readCache(file, key), null);
+});
+
+async function classFolders(dir: string): Promise<string> {
+  const root = path.join(dir, 'classes');
+  for (const [name, colour] of [['b/x.png', [0, 255, 0]], ['a/y.png', [255, 0, 0]], ['a/z.png', [255, 0, 0]]] as const) {
+    await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+    await writeFile(path.join(root, name), await solid('png', [...colour] as [number, number, number]));
+  }
+  return root;
+}
+
+test('a cached set gives back its labels and class names', async (t) => {
+  const dir = await tempDir(t);
+  const root = await classFolders(dir);
+  const first = await loadImageSet(opts(root, dir));
+  // sorted paths a/y, a/z, b/x: classes a, b
+  assert.deepEqual(first.labels, Uint16Array.from([0, 0, 1]));
+  assert.deepEqual(first.classNames, ['a', 'b']);
+  let decoded = 0;
+  const second = await loadImageSet(opts(root, dir, { onProgress: () => decoded++ }));
+  assert.equal(decoded, 0);
+  assert.match(second.description, /\(cached\)$/);
+  assert.deepEqual(second.labels, first.labels);
+  assert.deepEqual(second.classNames, first.classNames);
+  assert.deepEqual(second.pixels, first.pixels);
+
+  // a set without classes keeps its reason through the cache
+  const flat = await loadImageSet(opts(path.join(root, 'a'), dir));
+  const flatAgain = await loadImageSet(opts(path.join(root, 'a'), dir));
+  assert.match(flatAgain.description, /\(cached\)$/);
+  assert.equal(flatAgain.labels, undefined);
+  assert.ok(flat.whyNoLabels);
+  assert.equal(flatAgain.whyNoLabels, flat.whyNoLabels);
+});
+
+test('a new class folder beyond --limit makes a new cache: the class names changed, the kept files did not', async (t) => {
+  const dir = await tempDir(t);
+  const root = await classFolders(dir);
+  const before = await loadImageSet(opts(root, dir, { limit: 2 }));
+  assert.deepEqual(before.classNames, ['a', 'b']);
+  await mkdir(path.join(root, 'c'));
+  await writeFile(path.join(root, 'c', 'w.png'), await solid('png', [0, 0, 255]));
+  let decoded = 0;
+  const after = await loadImageSet(opts(root, dir, { limit: 2, onProgress: () => decoded++ }));
+  assert.equal(decoded, 2);
+  assert.deepEqual(after.classNames, ['a', 'b', 'c']);
+  assert.deepEqual(after.labels, Uint16Array.from([0, 0]));
+});

@@ -38,6 +38,8 @@ export interface DecodeResult {
   count: number;
   /** names of the inputs that did not decode, in input order */
   skipped: string[];
+  /** for each decoded image, the index of its input: what keeps per-input labels aligned after a skip */
+  kept: Uint32Array;
 }
 
 /**
@@ -80,13 +82,19 @@ export async function decodeAll(
   // close the gaps left by skipped inputs, in place
   let count = 0;
   const skipped: string[] = [];
+  const kept = new Uint32Array(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
     if (!ok[i]) {
       skipped.push(inputs[i].name);
       continue;
     }
     if (count !== i) pixels.copyWithin(count * imageBytes, i * imageBytes, (i + 1) * imageBytes);
-    count++;
+    kept[count++] = i;
   }
-  return { pixels: count === inputs.length ? pixels : pixels.subarray(0, count * imageBytes), count, skipped };
+  return {
+    pixels: count === inputs.length ? pixels : pixels.subarray(0, count * imageBytes),
+    count,
+    skipped,
+    kept: kept.subarray(0, count),
+  };
 }

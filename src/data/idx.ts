@@ -1,4 +1,5 @@
-// IDX image files (MNIST's format): big-endian header, then count·rows·cols uint8 pixels; usually gzipped.
+// IDX files (MNIST's format), usually gzipped: images (big-endian header, then count·rows·cols uint8 pixels) and their
+// labels (header, then count uint8 classes).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -6,7 +7,7 @@ import zlib from 'node:zlib';
 import { DatasetError } from './errors.js';
 
 export const IDX_IMAGES_MAGIC = 2051; // 0x00000803: unsigned bytes, 3 dimensions
-const IDX_LABELS_MAGIC = 2049;
+export const IDX_LABELS_MAGIC = 2049; // 0x00000801: unsigned bytes, 1 dimension
 // A gzip bomb is refused here: the 60,000-image training file is 47 MB inflated.
 const MAX_INFLATED = 1024 * 1024 * 1024;
 
@@ -42,9 +43,43 @@ export function parseIdxImages(data: Uint8Array, label: string): IdxImages {
   return { count, rows, cols, pixels: data.subarray(16) };
 }
 
+/**
+ * Parses an (already inflated) IDX label file: one class per image, each below `classes`. `label` names it in
+ * messages.
+ */
+export function parseIdxLabels(data: Uint8Array, label: string, classes: number): Uint8Array {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (data.length < 4) throw new DatasetError(`${label} is too short to be an IDX file (${data.length} bytes)`);
+  const magic = view.getUint32(0);
+  if (magic !== IDX_LABELS_MAGIC) {
+    const what = magic === IDX_IMAGES_MAGIC ? 'an IDX image file' : 'not an IDX label file';
+    throw new DatasetError(`${label} is ${what} (magic number ${magic}, expected ${IDX_LABELS_MAGIC})`);
+  }
+  if (data.length < 8) throw new DatasetError(`${label} is truncated: its IDX header is incomplete`);
+  const count = view.getUint32(4);
+  if (data.length !== 8 + count) {
+    const how = data.length < 8 + count ? 'truncated' : 'longer than its header says';
+    throw new DatasetError(`${label} is ${how}: the header says ${count} labels (${8 + count} bytes), the file has ${data.length} bytes`);
+  }
+  const labels = data.subarray(8);
+  const bad = labels.findIndex((c) => c >= classes);
+  if (bad >= 0) {
+    throw new DatasetError(`${label} gives image ${bad} the class ${labels[bad]}, but there are only ${classes} classes (0–${classes - 1})`);
+  }
+  return labels;
+}
+
 /** Reads an IDX image file, gzipped (by its magic bytes, whatever its name) or not. */
 export async function readIdxImages(file: string): Promise<IdxImages> {
-  const label = path.basename(file);
+  return parseIdxImages(await readIdxFile(file), path.basename(file));
+}
+
+/** Reads an IDX label file of `classes` classes, gzipped or not. */
+export async function readIdxLabels(file: string, classes: number): Promise<Uint8Array> {
+  return parseIdxLabels(await readIdxFile(file), path.basename(file), classes);
+}
+
+async function readIdxFile(file: string): Promise<Buffer> {
   let data: Buffer;
   try {
     data = await readFile(file);
@@ -55,8 +90,8 @@ export async function readIdxImages(file: string): Promise<IdxImages> {
     try {
       data = await promisify(zlib.gunzip)(data, { maxOutputLength: MAX_INFLATED });
     } catch (err) {
-      throw new DatasetError(`${label} is not a readable gzip file (${(err as Error).message})`);
+      throw new DatasetError(`${path.basename(file)} is not a readable gzip file (${(err as Error).message})`);
     }
   }
-  return parseIdxImages(data, label);
+  return data;
 }

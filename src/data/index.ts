@@ -2,28 +2,32 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { cachePath, readCache, writeCache } from './cache.js';
+import { shortList } from './classes.js';
 import type { DownloadOptions, OnDownload } from './download.js';
 import { DatasetError } from './errors.js';
 import { idxSource } from './mnist.js';
+import { mnist10kSource } from './mnist-10k.js';
 import { pathSource } from './path-source.js';
 import { pokemonSource } from './pokemon.js';
 import { pokespriteSource } from './pokesprite.js';
 import type { Source, SourceOptions } from './source.js';
-import type { ImageSet, PreprocessOptions } from './types.js';
+import type { ImageSet, Labelling, PreprocessOptions } from './types.js';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip.js';
 
+export { requireClasses } from './classes.js';
 export { DatasetError } from './errors.js';
 export type { DownloadEvent, OnDownload } from './download.js';
-export type { ImageSet, PreprocessOptions } from './types.js';
+export type { ImageSet, Labelling, PreprocessOptions } from './types.js';
 
-export const DATASET_NAMES = ['pokesprite', 'pokemon', 'mnist', 'fashion-mnist'] as const;
+export const DATASET_NAMES = ['pokesprite', 'pokemon', 'mnist', 'mnist-10k', 'fashion-mnist'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export interface LoadOptions extends PreprocessOptions {
   dataset: DatasetName;
   /**
    * A local source instead of the package or a download: for pokesprite and pokemon a folder (recursive) or .zip of
-   * images; for mnist and fashion-mnist a folder holding train-images-idx3-ubyte[.gz] (or that file).
+   * images, a class per folder; for mnist and fashion-mnist a folder holding train-images-idx3-ubyte[.gz] (or that
+   * file), and train-labels-idx1-ubyte[.gz] beside it for the classes. mnist-10k takes none.
    */
   data?: string;
   /** pokemon: the zip's URL (default: $DCGAN_POKEMON_URL, else d2l's); mnist, fashion-mnist: the file's or its folder's */
@@ -47,8 +51,6 @@ export interface LoadOptions extends PreprocessOptions {
   log?: (line: string) => void;
 }
 
-const SKIPPED_NAMES_SHOWN = 3;
-
 /** Where the decoded set for these options lives, and the key it must carry (the loader's first step, exposed). */
 export async function cacheEntryFor(o: LoadOptions): Promise<{ source: Source; key: Record<string, unknown>; file: string }> {
   checkOptions(o);
@@ -58,40 +60,49 @@ export async function cacheEntryFor(o: LoadOptions): Promise<{ source: Source; k
     zipLimits: { ...DEFAULT_ZIP_LIMITS, ...o.zipLimits },
   };
   const source = await resolveSource(o.dataset, so);
-  const key = { v: 1, kind: source.kind, ...source.key, size: o.size, channels: o.channels, limit: o.limit ?? null };
+  // v2: the set carries its labels
+  const key = { v: 2, kind: source.kind, ...source.key, size: o.size, channels: o.channels, limit: o.limit ?? null };
   return { source, key, file: cachePath(so.cacheDir, source.kind, key, o.size, o.channels) };
 }
 
 export async function loadImageSet(o: LoadOptions): Promise<ImageSet> {
   const { source, key, file } = await cacheEntryFor(o);
-  const set = (pixels: Uint8Array, count: number, note = ''): ImageSet => ({
+  const set = (pixels: Uint8Array, count: number, classes: Labelling, note = ''): ImageSet => ({
     pixels,
     count,
     size: o.size,
     channels: o.channels,
     description: source.describe(count) + note,
+    ...(classes.labels !== undefined && classes.classNames !== undefined
+      ? { labels: classes.labels, classNames: classes.classNames }
+      : { whyNoLabels: classes.whyNoLabels }),
   });
 
   if (o.cache !== false) {
     const hit = await readCache(file, key);
-    if (hit) return set(hit.pixels, hit.count, ' (cached)');
+    if (hit) return set(hit.pixels, hit.count, hit, ' (cached)');
   }
 
   await checkBackground(o.background);
   const r = await source.decode(o.onProgress);
   if (r.skipped.length > 0) o.log?.(skippedLine(r.skipped));
   if (r.count === 0) {
-    throw new DatasetError(`none of the ${r.skipped.length} image files in ${source.label} could be decoded (${names(r.skipped)})`);
+    throw new DatasetError(`none of the ${r.skipped.length} image files in ${source.label} could be decoded (${shortList(r.skipped)})`);
   }
   if (o.cache !== false) {
     try {
-      await writeCache(file, key, { pixels: r.pixels, count: r.count, size: o.size, channels: o.channels });
+      await writeCache(file, key, { ...r, size: o.size, channels: o.channels });
     } catch (err) {
       // the images are fine; only the next run will be slower
       o.log?.(`could not cache the decoded images in ${file}: ${(err as Error).message}`);
     }
   }
-  return set(r.pixels, r.count);
+  return set(r.pixels, r.count, r);
+}
+
+/** How the user named the set, for messages: `--data PATH` or `--dataset NAME`. */
+export function sourceName(o: Pick<LoadOptions, 'dataset' | 'data'>): string {
+  return o.data !== undefined ? `--data ${o.data}` : `--dataset ${o.dataset}`;
 }
 
 function resolveSource(dataset: DatasetName, o: SourceOptions): Promise<Source> | Source {
@@ -99,6 +110,8 @@ function resolveSource(dataset: DatasetName, o: SourceOptions): Promise<Source> 
     case 'mnist':
     case 'fashion-mnist':
       return idxSource(dataset, o);
+    case 'mnist-10k':
+      return mnist10kSource(o);
     case 'pokemon':
       return o.data !== undefined ? pathSource(o.data, o) : pokemonSource(o);
     case 'pokesprite':
@@ -126,12 +139,7 @@ async function checkBackground(colour: string): Promise<void> {
   }
 }
 
-function names(list: string[]): string {
-  const shown = list.slice(0, SKIPPED_NAMES_SHOWN).join(', ');
-  return list.length > SKIPPED_NAMES_SHOWN ? `${shown}, …` : shown;
-}
-
 export function skippedLine(skipped: string[]): string {
   const n = skipped.length;
-  return `skipped ${n} unreadable file${n === 1 ? '' : 's'}: ${names(skipped)}`;
+  return `skipped ${n} unreadable file${n === 1 ? '' : 's'}: ${shortList(skipped)}`;
 }

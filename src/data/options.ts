@@ -30,13 +30,16 @@ function positiveNumber(value: string): number {
 export function addDatasetOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option('--dataset <name>', 'image source: pokesprite (offline), pokemon (d2l download), mnist, fashion-mnist')
+      new Option(
+        '--dataset <name>',
+        'image source: pokesprite (offline), pokemon (d2l download), mnist, mnist-10k (offline, 10,000 labelled digits), fashion-mnist',
+      )
         .choices([...DATASET_NAMES])
         .default('pokesprite'),
     )
     .option(
       '--data <path>',
-      'local images instead: a folder (recursive) or .zip of PNG/JPEG/GIF/WebP; with mnist/fashion-mnist, a folder holding train-images-idx3-ubyte.gz',
+      'local images instead: a folder (recursive) or .zip of PNG/JPEG/GIF/WebP, one subfolder per class; with mnist/fashion-mnist, a folder holding train-images-idx3-ubyte.gz (and train-labels-idx1-ubyte.gz)',
     )
     .option('--url <url>', `download from this mirror instead (pokemon: also $${POKEMON_URL_ENV}; mnist: the file or its folder)`)
     .option('--sha1 <hex>', "the download's expected SHA-1, for a mirror serving a different file")
@@ -88,5 +91,5 @@ export function datasetOptionsFrom(
 
 /** The channels a dataset naturally has, used when --channels is not given: grey for the MNISTs, RGB otherwise. */
 export function naturalChannels(opts: Record<string, unknown>): 1 | 3 {
-  return opts.dataset === 'mnist' || opts.dataset === 'fashion-mnist' ? 1 : 3;
+  return opts.dataset === 'mnist' || opts.dataset === 'mnist-10k' || opts.dataset === 'fashion-mnist' ? 1 : 3;
 }

@@ -1,12 +1,14 @@
-// `--data PATH`: a folder of images (recursive) or a .zip of them.
+// `--data PATH`: a folder of images (recursive) or a .zip of them; a class is a folder (see folderClasses).
+import { createHash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { folderClasses, folderLabels, type FolderClasses } from './classes.js';
 import { decodeAll, type DecodeResult } from './decode.js';
 import { hashFile } from './download.js';
 import { DatasetError } from './errors.js';
 import { IMAGE_EXTENSIONS } from './filter.js';
 import { filesIdentity, listImageFiles } from './folder.js';
-import { applyLimit, imageOptionsKey, type Source, type SourceOptions } from './source.js';
+import { applyLimit, imageOptionsKey, type DecodedSet, type Source, type SourceOptions } from './source.js';
 import { zipImages, type ZipLimits } from './zip.js';
 import { fileSource, type ByteSource } from './zip-reader.js';
 
@@ -48,14 +50,34 @@ async function folderSource(abs: string, label: string, o: SourceOptions): Promi
     throw new DatasetError(`cannot read the folder ${label}: ${(err as Error).message}`);
   }
   if (files.length === 0) throw noImagesError(label);
-  files = applyLimit(files, o.limit);
+  // the classes come from every file, so a class keeps its number whatever --limit keeps
+  const classes = folderClasses(files.map((f) => f.rel));
+  const kept = applyLimit(files, o.limit);
   return {
     kind: 'folder',
-    key: { source: 'folder', files: filesIdentity(files), ...imageOptionsKey(o) },
+    // the kept files' identity decides their pixels; the class names depend on the others too
+    key: { source: 'folder', files: filesIdentity(kept), classes: classesIdentity(classes), ...imageOptionsKey(o) },
     label,
-    decode: (onProgress) => decodeAll(files.map((f) => ({ name: f.rel, read: () => readFile(f.path) })), o, onProgress),
+    decode: async (onProgress) => {
+      const r = await decodeAll(kept.map((f) => ({ name: f.rel, read: () => readFile(f.path) })), o, onProgress);
+      return withFolderLabels(r, classes, (i) => kept[i].rel, label);
+    },
     describe: (count) => `${label}: ${count} images`,
   };
+}
+
+function classesIdentity(c: FolderClasses): string {
+  return createHash('sha256').update([c.root, ...c.classNames].join('\n')).digest('hex');
+}
+
+function withFolderLabels(
+  r: DecodeResult,
+  classes: FolderClasses,
+  nameOf: (input: number) => string,
+  where: string,
+): DecodedSet {
+  const { kept, ...decoded } = r;
+  return { ...decoded, ...folderLabels(classes, kept, nameOf, where) };
 }
 
 async function zipSource(abs: string, label: string, o: SourceOptions): Promise<Source> {
@@ -69,14 +91,17 @@ async function zipSource(abs: string, label: string, o: SourceOptions): Promise<
   };
 }
 
-/** Opens the archive, checks it, and decodes its (limited) image entries, reading each into memory in turn. */
+/**
+ * Opens the archive, checks it, and decodes its (limited) image entries, reading each into memory in turn; the classes
+ * are the entries' folders.
+ */
 export async function decodeZip(
   file: string,
   label: string,
   o: SourceOptions,
   limits: ZipLimits,
   onProgress?: (done: number, total: number) => void,
-): Promise<DecodeResult> {
+): Promise<DecodedSet> {
   let src: ByteSource;
   try {
     src = await fileSource(file);
@@ -86,7 +111,9 @@ export async function decodeZip(
   try {
     const { entries } = await zipImages(src, label, limits);
     if (entries.length === 0) throw noImagesError(label);
-    return await decodeAll(applyLimit(entries, o.limit), o, onProgress);
+    const classes = folderClasses(entries.map((e) => e.name));
+    const kept = applyLimit(entries, o.limit);
+    return withFolderLabels(await decodeAll(kept, o, onProgress), classes, (i) => kept[i].name, label);
   } finally {
     await src.close();
   }

@@ -10,6 +10,12 @@ import { applyLimit, imageOptionsKey, type Source, type SourceOptions } from './
 // of a Pokémon on a transparent box. The loose files at the top (eggs, "unknown", the mega icon) are not Pokémon.
 export const POKESPRITE_FOLDERS = ['pokemon-gen8/regular', 'pokemon-gen8/shiny', 'pokemon-gen7x/regular', 'pokemon-gen7x/shiny'];
 
+// Its folders are art generations and colourings of the same Pokémon, not what the sprites show; the species is only
+// in the file name (about five sprites each, with forms such as -mega or -galar beside them). So: no classes.
+const NO_CLASSES =
+  'its folders sort the sprites by art generation and colouring (regular, shiny), not by what they show; ' +
+  'mnist-10k, mnist, fashion-mnist and pokemon have classes, and so does --data PATH with one folder per class';
+
 export function pokespriteRoot(): string {
   const require = createRequire(import.meta.url);
   return path.dirname(require.resolve('pokesprite-images/package.json'));
@@ -38,7 +44,10 @@ export async function pokespriteSource(o: SourceOptions): Promise<Source> {
     kind: 'pokesprite',
     key: { source: 'pokesprite', files: filesIdentity(files), ...imageOptionsKey(o) },
     label: 'pokesprite-images',
-    decode: (onProgress) => decodeAll(files.map((f) => ({ name: f.rel, read: () => readFile(f.path) })), o, onProgress),
+    decode: async (onProgress) => {
+      const { pixels, count, skipped } = await decodeAll(files.map((f) => ({ name: f.rel, read: () => readFile(f.path) })), o, onProgress);
+      return { pixels, count, skipped, whyNoLabels: NO_CLASSES };
+    },
     describe: (count) => `pokesprite-images: ${count} sprites`,
   };
 }

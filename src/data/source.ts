@@ -2,7 +2,7 @@
 import type { DecodeResult } from './decode.js';
 import type { DownloadOptions, OnDownload } from './download.js';
 import type { ZipLimits } from './zip.js';
-import type { PreprocessOptions } from './types.js';
+import type { Labelling, PreprocessOptions } from './types.js';
 
 /** What sources need from LoadOptions (kept here so sources do not import the loader). */
 export interface SourceOptions extends PreprocessOptions {
@@ -20,15 +20,18 @@ export interface SourceOptions extends PreprocessOptions {
   onDownload?: OnDownload;
 }
 
+/** What a source decodes to: the pixels, the files it skipped, and the images' classes or why there are none. */
+export type DecodedSet = Omit<DecodeResult, 'kept'> & Labelling;
+
 export interface Source {
   /** a short name, the cache file's prefix */
   kind: string;
-  /** everything besides size, channels and limit that decides the pixels: the bytes' identity, and preprocessing */
+  /** everything besides size, channels and limit that decides the pixels and labels: the bytes' identity, and preprocessing */
   key: Record<string, unknown>;
   /** where the images come from, for messages */
   label: string;
   /** reads and decodes the (limited) set; called only when the cache has no copy */
-  decode(onProgress?: (done: number, total: number) => void): Promise<DecodeResult>;
+  decode(onProgress?: (done: number, total: number) => void): Promise<DecodedSet>;
   /** for people, e.g. "pokemon (d2l): 40597 sprites" */
   describe(count: number): string;
 }

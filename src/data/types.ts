@@ -1,5 +1,5 @@
 /** Every dataset ends as this: N square images of the model's size and channels, uint8, NHWC, row-major. */
-export interface ImageSet {
+export interface ImageSet extends Labelling {
   pixels: Uint8Array;
   count: number;
   size: number;
@@ -10,6 +10,19 @@ export interface ImageSet {
   labels?: Uint16Array;
   /** class index → name */
   classNames?: string[];
+}
+
+/** The class side of an ImageSet: labels and their names together, or neither and why. */
+export interface Labelling {
+  /**
+   * Each image's class, an index into `classNames`, in the pixels' order. 16 bits because a byte is too small for
+   * real folder sets (d2l's Pokémon has 721 classes) and 65,536 classes is more than any of ours will have.
+   */
+  labels?: Uint16Array;
+  /** class index → name, for every class of the source (a --limit may leave some without images) */
+  classNames?: string[];
+  /** when there are no labels: why, in words that finish "<source> has no classes: …" */
+  whyNoLabels?: string;
 }
 
 export interface PreprocessOptions {

@@ -43,6 +43,8 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'run folder (default checkpoints/<dataset>-<size>)')
     .option('--resume', 'continue the run in --out exactly where its last checkpoint left it', false)
     .addOption(archOption())
+    .option('--conditional', "class-conditional training (ACGAN): G draws the class it is asked for, D names the class; needs a dataset with classes", false)
+    .addOption(new Option('--optimizer <name>', "adam or rmsprop, in the architecture's framework's form (default: the architecture's)").choices(['adam', 'rmsprop']))
     .option('--epochs <n>', "the run's total number of epochs", positiveInt, 20)
     .option('--batch-size <n>', "images per step (default: the architecture's; d2l 256)", positiveInt)
     .option('--lr <x>', "learning rate, both networks (default: the architecture's; d2l 0.005)", positiveNumber)
@@ -74,6 +76,7 @@ export function buildProgram(): Command {
     .option('--cols <n>', 'images per row', positiveInt, 7)
     .option('--interpolate <k>', 'K images per walk between random latents (slerp), --n walks; --out .png (rows = walks), .gif or .webp', positiveInt)
     .option('--search <N>', 'draw N candidates and keep the --n that the run\'s discriminator scores highest', positiveInt)
+    .option('--class <name>', 'conditional runs: the class to draw (a name or index), or all (a row of --n images per class); default: the classes in turn')
     .addOption(backendOption())
     .action(async (opts: Record<string, unknown>) => {
       const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
@@ -88,17 +91,18 @@ export function buildProgram(): Command {
       const backend = await initBackend(opts.backend as never);
       const seed = (opts.seed as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
       if (opts.interpolate !== undefined) {
-        const r = await interpolate({ run, n, steps: Number(opts.interpolate), out, seed, cols });
+        const r = await interpolate({ run, n, steps: Number(opts.interpolate), out, seed, cols, class: opts.class as string | undefined });
         const what = r.frames > 1 ? `${r.frames} frames` : 'a grid';
         console.error(`${out}: ${n} walks of ${opts.interpolate} steps from ${run}, ${what} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
       } else if (opts.search !== undefined) {
-        const r = await search({ run, n, candidates: Number(opts.search), out, seed, cols });
+        const r = await search({ run, n, candidates: Number(opts.search), out, seed, cols, class: opts.class as string | undefined });
         const scores = r.kept.map((k) => k.score);
         console.error(`${out}: the ${n} of ${opts.search} candidates D scores highest (D ${Math.min(...scores).toFixed(3)}–${Math.max(...scores).toFixed(3)}; ` +
           `all candidates ${r.meanScore.toFixed(3)} on average) from ${run} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
       } else {
-        const { width, height } = await sample({ run, n, out, seed, cols });
-        console.error(`${out}: ${n} images from ${run} (${width}×${height}, seed ${seed}, ${backend.device})`);
+        const { width, height, rows } = await sample({ run, n, out, seed, cols, class: opts.class as string | undefined });
+        const what = rows ? `${rows} rows of ${n} images, a class each` : `${n} images${opts.class !== undefined ? ` of class ${opts.class}` : ''}`;
+        console.error(`${out}: ${what} from ${run} (${width}×${height}, seed ${seed}, ${backend.device})`);
       }
       await exitWith(0);
     });

@@ -6,10 +6,11 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tileGrid, writePng, type RawImage } from '../image/grid.js';
 import { generateImages, latents } from '../model/generator.js';
-import { loadGenerator } from '../run/runs.js';
+import { loadGenerator, readClassNames } from '../run/runs.js';
 
 import { UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { chooseClass, classesFor } from './classes.js';
 
 
 export interface InterpolateOptions {
@@ -23,6 +24,8 @@ export interface InterpolateOptions {
   out: string;
   /** walks per row of an animation frame */
   cols: number;
+  /** --class on a conditional run: one class for every walk (else walk i keeps class i mod classes) */
+  class?: string;
 }
 
 export type OutputKind = 'png' | 'gif' | 'webp';
@@ -92,7 +95,11 @@ export async function interpolate(o: InterpolateOptions): Promise<{ width: numbe
     const { imageSize: size, channels } = G;
     const { starts, ends } = walkEnds(o.seed, o.n, G.latent);
     const count = o.n * o.steps;
-    const pixels = await generateImages(G, walkLatents(starts, ends, o.n, o.steps), count);
+    const choice = chooseClass(o.class, G, await readClassNames(o.run));
+    if (choice === 'all') throw new UsageError('--class all does not combine with --interpolate: name one class (or leave --class out: walk i keeps class i)');
+    const walkClasses = classesFor(choice, o.n, G);
+    const labels = walkClasses && Array.from({ length: count }, (_, i) => walkClasses[Math.floor(i / o.steps)]);
+    const pixels = await generateImages(G, walkLatents(starts, ends, o.n, o.steps), count, labels);
     if (kind === 'png') {
       const grid = tileGrid(pixels, count, size, channels, o.steps);
       await writePng(o.out, grid);

@@ -3,8 +3,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { tileGrid, writePng } from '../image/grid.js';
 import { generateImages, latents, type Discriminator, type Generator } from '../model/generator.js';
-import { loadDiscriminator, loadGenerator } from '../run/runs.js';
+import { loadDiscriminator, loadGenerator, readClassNames } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
+import { chooseClass, classesFor } from './classes.js';
 
 export interface SearchOptions {
   run: string;
@@ -15,6 +16,8 @@ export interface SearchOptions {
   seed: number;
   out: string;
   cols: number;
+  /** --class on a conditional run: every candidate of this class (else candidate i has class i mod classes) */
+  class?: string;
 }
 
 export interface SearchResult {
@@ -28,14 +31,15 @@ export interface SearchResult {
 
 const BATCH = 256;
 
-/** D's probability that each G(z) is real, sigmoid(D(G(z))), in batches; `z` holds `count` latents. */
-export async function scoreLatents(G: Generator, D: Discriminator, z: Float32Array, count: number): Promise<Float32Array> {
+/** D's probability that each G(z) is real, sigmoid(D(G(z))), in batches; `z` holds `count` latents (`labels`: their classes). */
+export async function scoreLatents(G: Generator, D: Discriminator, z: Float32Array, count: number, labels?: number[]): Promise<Float32Array> {
   const latent = G.latent;
   const scores = new Float32Array(count);
   for (let start = 0; start < count; start += BATCH) {
     const n = Math.min(BATCH, count - start);
     const s = tf.tidy(() => {
-      const images = G.generate(tf.tensor2d(z.subarray(start * latent, (start + n) * latent), [n, latent]));
+      const classes = labels && tf.tensor1d(labels.slice(start, start + n), 'int32');
+      const images = G.generate(tf.tensor2d(z.subarray(start * latent, (start + n) * latent), [n, latent]), classes);
       return tf.sigmoid(D.judge(images).logits);
     });
     scores.set((await s.data()) as Float32Array, start);
@@ -63,12 +67,16 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
   try {
     D = await loadDiscriminator(o.run);
     const { latent, imageSize: size, channels } = G;
+    const choice = chooseClass(o.class, G, await readClassNames(o.run));
+    if (choice === 'all') throw new UsageError('--class all does not combine with --search: name one class (or leave --class out: candidate i has class i)');
+    const labels = classesFor(choice, o.candidates, G);
     const z = latents(o.seed, o.candidates, latent);
-    const scores = await scoreLatents(G, D, z, o.candidates);
+    const scores = await scoreLatents(G, D, z, o.candidates, labels);
     const best = topIndices(scores, o.n);
     const chosen = new Float32Array(o.n * latent);
     best.forEach((k, i) => chosen.set(z.subarray(k * latent, (k + 1) * latent), i * latent));
-    const grid = tileGrid(await generateImages(G, chosen, o.n), o.n, size, channels, Math.min(o.cols, o.n));
+    const pixels = await generateImages(G, chosen, o.n, labels && best.map((k) => labels[k]));
+    const grid = tileGrid(pixels, o.n, size, channels, Math.min(o.cols, o.n));
     await writePng(o.out, grid);
     return {
       width: grid.width, height: grid.height,

@@ -6,7 +6,7 @@ import { readState } from '../run/checkpoint.js';
 import { appendJsonl } from '../run/files.js';
 import { runFiles } from '../run/layout.js';
 import type { EvalRecord } from '../run/records.js';
-import { loadGenerator, readConfig } from '../run/runs.js';
+import { loadDiscriminator, loadGenerator, readConfig } from '../run/runs.js';
 import { createProgress } from '../util/progress.js';
 import { evaluateGenerator } from './evaluate.js';
 
@@ -32,7 +32,8 @@ export async function evalCommand(o: EvalCommandOptions, log: (line: string) => 
     bar?.stop();
     log(`data: ${data.description} (${data.size}×${data.size}×${data.channels})`);
     const state = await readState(o.run);
-    const figures = await evaluateGenerator(G, data, { n: o.n, seed: o.seed });
+    const D = G.classes ? await loadDiscriminator(o.run) : undefined;
+    const figures = await evaluateGenerator(G, data, { n: o.n, seed: o.seed }, D).finally(() => D?.model.dispose());
     const record: EvalRecord = { epoch: state.epoch, step: state.step, time: new Date().toISOString(), ...figures };
     await appendJsonl(runFiles(o.run).evals, record);
     return record;

@@ -1,7 +1,8 @@
 // Quality figures of a generator against its data: ProGAN's SWD per pyramid level, and a memorisation check
 // (how close generated images come to training images, against how close unseen real images come).
+import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/types.js';
-import { generateImages, latents, type Generator } from '../model/generator.js';
+import { generateImages, latents, type Discriminator, type Generator } from '../model/generator.js';
 import type { EvalFigures } from '../run/records.js';
 import { Rng } from '../util/rng.js';
 import { nearestDistances } from './distance.js';
@@ -26,7 +27,29 @@ const mean = (x: Float32Array) => x.reduce((s, v) => s + v, 0) / x.length;
 // A fifth of the data is held out from the reference set; the memorisation check asks for no more queries than that.
 const HELD_OUT_FRACTION = 5;
 
-export async function evaluateGenerator(G: Generator, data: ImageSet, o: EvalOptions): Promise<EvalFigures> {
+/**
+ * The share of images whose class D's head names as `labels` says (its arg max), from uint8 pixels, in batches:
+ * how well G draws the class it is asked for, as D sees it.
+ */
+export async function classAgreement(D: Discriminator, pixels: Uint8Array, count: number, size: number, channels: number, labels: number[]): Promise<number> {
+  const imageBytes = size * size * channels;
+  let agree = 0;
+  for (let start = 0; start < count; start += 256) {
+    const n = Math.min(256, count - start);
+    const predicted = tf.tidy(() => {
+      const images = tf.tensor4d(pixels.subarray(start * imageBytes, (start + n) * imageBytes), [n, size, size, channels], 'int32').toFloat().div(127.5).sub(1);
+      const { classLogits } = D.judge(images as tf.Tensor4D);
+      if (!classLogits) throw new Error('the discriminator has no class head');
+      return classLogits.argMax(1);
+    });
+    const classes = await predicted.data();
+    predicted.dispose();
+    for (let i = 0; i < n; i++) if (classes[i] === labels[start + i]) agree++;
+  }
+  return agree / count;
+}
+
+export async function evaluateGenerator(G: Generator, data: ImageSet, o: EvalOptions, D?: Discriminator): Promise<EvalFigures> {
   const started = performance.now();
   const { imageSize: size, channels } = G;
   if (size !== data.size || channels !== data.channels) {
@@ -53,9 +76,11 @@ export async function evaluateGenerator(G: Generator, data: ImageSet, o: EvalOpt
   const swd_x1e3: Record<string, number> = {};
   s.resolutions.forEach((r, l) => (swd_x1e3[r] = s.levels[l]));
   swd_x1e3.avg = s.average;
+  const agreement = labels && D ? await classAgreement(D, fake.pixels, n, size, data.channels, labels) : undefined;
   return {
     n, seed: o.seed, swd_x1e3,
     nn_generated: mean(nnGenerated), nn_real: mean(nnReal), nn_queries: queries, nn_reference: reference.count,
+    ...(agreement !== undefined ? { class_agreement: agreement } : {}),
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -68,5 +93,8 @@ export function formatEval(f: EvalFigures): string[] {
     `SWD ×10³ (${f.n} generated vs ${f.n} real images): ` + levels.map(([r, v]) => `${r}px ${v.toFixed(2)}`).join(', ') + `; average ${f.swd_x1e3.avg.toFixed(2)}`,
     `nearest training image: generated ${f.nn_generated.toFixed(4)}, held-out real ${f.nn_real.toFixed(4)} ` +
       `(ratio ${ratio.toFixed(2)}; well under 1 suggests memorisation; ${f.nn_queries} queries, ${f.nn_reference} reference images)`,
+    ...(f.class_agreement !== undefined
+      ? [`class agreement: D's class head names the class asked for in ${(100 * f.class_agreement).toFixed(1)}% of the generated images`]
+      : []),
   ];
 }

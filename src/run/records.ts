@@ -70,6 +70,8 @@ export interface EvalFigures {
   /** images in the held-out query set and in the reference set */
   nn_queries: number;
   nn_reference: number;
+  /** conditional runs: the share of generated images whose class D's class head names as the class asked for */
+  class_agreement?: number;
   seconds: number;
 }
 

@@ -4,19 +4,20 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describeBackendFailure, initBackend, type BackendName } from '../backend/index.js';
-import { loadImageSet } from '../data/index.js';
+import { loadImageSet, requireClasses, sourceName } from '../data/index.js';
 import { datasetOptionsFrom } from '../data/options.js';
-import { takesImageSize, type TrainingDefaults } from '../model/architecture.js';
+import { takesImageSize, type ModelShape, type TrainingDefaults } from '../model/architecture.js';
 import { architecture, DEFAULT_ARCH, type ArchName } from '../model/architectures.js';
 import { activationsPerImageOf } from '../model/build.js';
 import { hasCheckpoint, readState } from '../run/checkpoint.js';
 import { readJson, writeJson } from '../run/files.js';
 import { runFiles } from '../run/layout.js';
 import type { RunConfig } from '../run/records.js';
+import { readClassNames } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
 import { packageVersion } from '../util/package-version.js';
 import { createProgress } from '../util/progress.js';
-import { train, type TrainOptions } from './train.js';
+import { GRID_CLASS_ROWS, train, type TrainOptions } from './train.js';
 
 
 /** The flags that may change when a run is resumed; every other one is the run's own and must stay as it was. */
@@ -97,7 +98,7 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
   for (const s of backend.skipped) log(`  (skipped ${s.name}: ${s.reason})`);
   const channels = opts.channels as 1 | 3;
   const arch = opts.arch as ArchName;
-  const model = { imageSize: Number(opts.imageSize), width: Number(opts.width), latent: Number(opts.latent), channels, classes: 0 };
+  const model: ModelShape = { imageSize: Number(opts.imageSize), width: Number(opts.width), latent: Number(opts.latent), channels, classes: 0 };
   const budget = backend.hooks.activationBudget;
   if (budget && !opts.resume && !explicit.has('batchSize')) {
     const cap = batchCap(budget, activationsPerImageOf(architecture(arch), model));
@@ -109,8 +110,9 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
 
   const limit = opts.limit as number | undefined;
   const decoding = { bar: undefined as ReturnType<typeof createProgress> | undefined };
+  const datasetOptions = datasetOptionsFrom(opts, Number(opts.imageSize), channels, limit);
   const data = await loadImageSet({
-    ...datasetOptionsFrom(opts, Number(opts.imageSize), channels, limit),
+    ...datasetOptions,
     onProgress: (done, total) => {
       decoding.bar ??= createProgress({ total, label: 'decoding images' });
       decoding.bar.update(done);
@@ -118,6 +120,17 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
   });
   decoding.bar?.stop();
   log(`data: ${data.description} (${data.size}×${data.size}×${data.channels})`);
+  let classNames: string[] | undefined;
+  if (opts.conditional) {
+    ({ classNames } = requireClasses(data, sourceName(datasetOptions)));
+    const savedNames = saved ? await readClassNames(out) : undefined;
+    if (saved && JSON.stringify(savedNames) !== JSON.stringify(classNames)) {
+      throw new UsageError(`the data's classes (${classNames.length}) are not those ${out} was trained on (${savedNames?.length ?? 'none'}, classes.json)`);
+    }
+    model.classes = classNames.length;
+    const shown = classNames.length > GRID_CLASS_ROWS ? `; the per-epoch grids show the first ${GRID_CLASS_ROWS}, a row each` : '; a row each in the per-epoch grids';
+    log(`classes: ${classNames.length} (${classNames.slice(0, 5).join(', ')}${classNames.length > 5 ? ', …' : ''})${shown}`);
+  }
 
   const trainOptions: TrainOptions = {
     out,
@@ -129,6 +142,7 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
     beta2: Number(opts.beta2),
     seed: Number(opts.seed),
     arch,
+    optimizer: opts.optimizer as TrainOptions['optimizer'],
     model,
     logEvery: Number(opts.logEvery),
     gridImages: 21,
@@ -138,6 +152,7 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
   };
 
   await mkdir(out, { recursive: true });
+  if (classNames && !saved) await writeJson(runFiles(out).classes, { names: classNames });
   const runInfo = { backend: backend.name, device: backend.device, time: new Date().toISOString() };
   if (saved) {
     await writeJson(runFiles(out).config, { ...saved, options: { ...opts, resume: undefined }, resumes: [...(saved.resumes ?? []), runInfo] });

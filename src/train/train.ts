@@ -10,7 +10,7 @@ import { evaluateGenerator, formatEval } from '../metrics/evaluate.js';
 import type { ModelShape } from '../model/architecture.js';
 import { architecture, type ArchName } from '../model/architectures.js';
 import { buildDiscriminator, buildGenerator } from '../model/build.js';
-import { asGenerator, generateImages, type Generator } from '../model/generator.js';
+import { asDiscriminator, asGenerator, generateImages, type Generator } from '../model/generator.js';
 import { setRandomStep } from '../model/layers.js';
 import { writeLossPlot } from '../report/plots.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
@@ -120,13 +120,29 @@ export function batchTensor(data: ImageSet, indices: ArrayLike<number>): tf.Tens
   );
 }
 
-/** Writes the fixed-noise grid and returns its images (uint8 NHWC). */
-export async function writeSampleGrid(G: Generator, fixedNoise: Float32Array, o: TrainOptions, file: string): Promise<Uint8Array> {
-  const n = o.gridImages;
-  const labels = G.classes ? Array.from({ length: n }, (_, i) => Math.floor(i / o.gridColumns) % G.classes) : undefined;
-  const pixels = await generateImages(G, fixedNoise, n, labels);
-  await writePng(file, tileGrid(pixels, n, o.model.imageSize, o.model.channels, o.gridColumns));
-  return pixels;
+/** A conditional run's grid shows one row per class, this many at most (the first ones). */
+export const GRID_CLASS_ROWS = 10;
+
+/**
+ * The per-epoch grid's latents and classes from the run's fixed noise: 21 latents in rows of 7; on a conditional run
+ * one row per class (the first 10), the same 7 latents in every row, so a column shows one z across the classes.
+ */
+export function gridInputs(fixedNoise: Float32Array, o: Pick<TrainOptions, 'gridImages' | 'gridColumns' | 'model'>): { z: Float32Array; count: number; labels?: number[] } {
+  const { latent, classes } = o.model;
+  if (!classes) return { z: fixedNoise, count: o.gridImages };
+  const rows = Math.min(classes, GRID_CLASS_ROWS);
+  const cols = o.gridColumns;
+  const z = new Float32Array(rows * cols * latent);
+  for (let r = 0; r < rows; r++) z.set(fixedNoise.subarray(0, cols * latent), r * cols * latent);
+  return { z, count: rows * cols, labels: Array.from({ length: rows * cols }, (_, i) => Math.floor(i / cols)) };
+}
+
+/** Writes the fixed-noise grid and returns its images (uint8 NHWC) and how many. */
+export async function writeSampleGrid(G: Generator, fixedNoise: Float32Array, o: TrainOptions, file: string): Promise<{ pixels: Uint8Array; count: number }> {
+  const { z, count, labels } = gridInputs(fixedNoise, o);
+  const pixels = await generateImages(G, z, count, labels);
+  await writePng(file, tileGrid(pixels, count, o.model.imageSize, o.model.channels, o.gridColumns));
+  return { pixels, count };
 }
 
 /** The seed of the figures computed during training: that of `dcgan eval`'s default, so the two compare. */
@@ -238,13 +254,13 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       state.epochRng = orderRng.state;
       const mean = (x: number) => (sums.n ? x / sums.n : NaN);
       const generator = asGenerator(gan.G);
-      const gridPixels = await writeSampleGrid(generator, fixedNoise, o, files.sampleGrid(epoch + 1));
-      const diversity = o.gridImages > 1 ? meanPairwiseDistance(gridPixels, o.gridImages) : NaN;
+      const grid = await writeSampleGrid(generator, fixedNoise, o, files.sampleGrid(epoch + 1));
+      const diversity = grid.count > 1 ? meanPairwiseDistance(grid.pixels, grid.count) : NaN;
       const diversityWarning = collapse.diversity(epoch + 1, diversity);
       if (diversityWarning) warnings.push(diversityWarning);
       // skipped once Ctrl-C was pressed: on a CPU the figures take a while, and the user asked to stop
       const evalDue = !!o.evalEvery && ((epoch + 1) % o.evalEvery === 0 || epoch + 1 === o.epochs) && !io.signal?.aborted;
-      const figures: EvalFigures | undefined = evalDue ? await evaluateGenerator(generator, data, { n: o.evalN ?? 512, seed: EVAL_SEED }) : undefined;
+      const figures: EvalFigures | undefined = evalDue ? await evaluateGenerator(generator, data, { n: o.evalN ?? 512, seed: EVAL_SEED }, o.model.classes ? asDiscriminator(gan.D) : undefined) : undefined;
       const record = {
         epoch: epoch + 1, step: state.step,
         loss_D: mean(sums.loss_D), loss_G: mean(sums.loss_G), D_x: mean(sums.D_x), D_G_z: mean(sums.D_G_z),

@@ -237,6 +237,7 @@ test('dcgan serve prints its address, serves the page on 127.0.0.1 and stops cle
   assert.equal((await fetch(new URL('lib/tfjs-backend-wasm.wasm', url))).headers.get('content-type'), 'application/wasm');
   assert.equal((await fetch(`${url}..%2f..%2f..%2fetc%2fpasswd`)).status, 403);
   assert.equal((await fetch(new URL('nothing-here', url))).status, 404);
+  assertRefused(['serve', '--run', plainRun, '--port', new URL(url).port], new RegExp(`--port ${new URL(url).port}: already in use`));
   const folder = stderr.match(/serving .* from (\S+) at/)?.[1];
   assert.ok(folder && existsSync(folder), stderr);
   child.kill('SIGINT');
@@ -287,7 +288,10 @@ async function open(rel: string): Promise<Opened> {
   await openSite();
   const page = await browser!.newPage();
   const problems: string[] = [], offsite: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    // the browser's own request for /favicon.ico (the README's snippet names no icon) is not the page's
+    if (m.type() === 'error' && !m.location().url?.endsWith('/favicon.ico')) problems.push(`console: ${m.text()} ${m.location().url ?? ''}`);
+  });
   page.on('pageerror', (e) => problems.push(`exception: ${(e as Error).message}`));
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
   await page.setRequestInterception(true);

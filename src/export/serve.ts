@@ -57,9 +57,13 @@ export async function serveFolder(root: string, port: number): Promise<StaticSer
       reply(404, 'not found');
     }
   });
+  if (port > 65535) throw new UsageError(`--port ${port}: a port is at most 65535`);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new UsageError(`--port ${port}: already in use (pass another, or 0 for any free port)`) : err));
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new UsageError(`--port ${port}: already in use (pass another, or 0 for any free port)`));
+      else if (err.code === 'EACCES') reject(new UsageError(`--port ${port}: not allowed here (pass one above 1023, or 0 for any free port)`));
+      else reject(err);
+    });
     server.listen(port, '127.0.0.1', () => resolve());
   });
   const address = server.address();

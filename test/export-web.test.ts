@@ -414,3 +414,36 @@ browserTest('errors show on the page and in data-state: a folder without its gen
   assert.deepEqual(bad.problems, []);
   await bad.page.close();
 });
+
+// ---- the README's snippets that load generator/ ----
+
+/** The README's fenced block of `lang` that contains `marker`. */
+async function readmeSnippet(lang: string, marker: string): Promise<string> {
+  const readme = await readFile('README.md', 'utf8');
+  const block = [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]).find((b) => b.includes(marker));
+  assert.ok(block, `no \`\`\`${lang} block with ${marker} in README.md`);
+  return block;
+}
+
+test("the README's Node snippet loads generator/ in plain tfjs and runs it", async () => {
+  const snippet = (await readmeSnippet('js', 'tf.io.fromMemory')).replace(/'checkpoints\/[^']+\/generator'/, JSON.stringify(path.join(plainRun, 'generator')));
+  assert.ok(snippet.includes(plainRun), 'the snippet names no generator folder to replace');
+  const r = spawnSync(process.execPath, ['--input-type=module', '--eval', snippet], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\[ 4, 16, 16, 3 \]/);
+});
+
+browserTest("the README's page snippet loads generator/ from an exported folder and draws", async () => {
+  await openSite();
+  await writeFile(path.join(root, 'site', 'plain', 'snippet.html'), await readmeSnippet('html', "tf.loadLayersModel('generator/model.json')"));
+  const { page, problems, offsite } = await open('plain/snippet.html');
+  await page.waitForFunction(() => document.querySelector('canvas')!.width === 16, { timeout: 10_000 });
+  const drawn = await page.evaluate(() => {
+    const c = document.querySelector('canvas')!;
+    return Array.from(c.getContext('2d')!.getImageData(0, 0, 16, 16).data).filter((v, i) => i % 4 !== 3 && v !== 0).length;
+  });
+  assert.ok(drawn > 100, `the canvas is blank (${drawn} non-zero values)`);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(offsite, []);
+  await page.close();
+});

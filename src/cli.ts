@@ -142,6 +142,38 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('export')
+    .description("write a run's generator as a static web page that runs it in the browser (TensorFlow.js, offline)")
+    .requiredOption('--web <dir>', 'folder to write the page into (a previous export there is replaced)')
+    .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
+    .action(async (opts: Record<string, unknown>) => {
+      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
+      if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
+      const { exportWeb } = await import('./export/web.js');
+      const r = await exportWeb({ run, dir: String(opts.web) });
+      console.error(`${opts.web}: a page for the generator of ${run}${r.classes ? ` (${r.classes.length} classes)` : ''}, ` +
+        `${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MB; serve the folder over http, e.g. dcgan serve --run ${run}`);
+      await exitWith(0);
+    });
+
+  program
+    .command('serve')
+    .description("serve a run's web page (dcgan export --web) on 127.0.0.1 until Ctrl-C")
+    .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
+    .option('--port <n>', 'port (0: any free one)', nonNegativeInt, 8080)
+    .action(async (opts: Record<string, unknown>) => {
+      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
+      if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
+      const { serve } = await import('./export/serve.js');
+      await serve({ run, port: Number(opts.port) }, (url, exported) => {
+        console.log(url);
+        console.error(`serving the generator of ${run} from ${exported.dir} at ${url} (Ctrl-C stops)`);
+      });
+      console.error('stopped');
+      await exitWith(0);
+    });
+
+  program
     .command('bench')
     .description('measure training speed (images/s) on random data of the model\'s shape')
     .addOption(archOption())

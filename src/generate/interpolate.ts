@@ -10,8 +10,8 @@ import { loadGenerator, readClassNames } from '../run/runs.js';
 
 import { UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { slerp } from '../util/slerp.js';
 import { chooseClass, classesFor } from './classes.js';
-
 
 export interface InterpolateOptions {
   run: string;
@@ -34,22 +34,6 @@ export function outputKind(file: string): OutputKind {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.png' || ext === '.gif' || ext === '.webp') return ext.slice(1) as OutputKind;
   throw new UsageError(`--out ${file}: an interpolation is written as .png (a grid), .gif or .webp (an animation)`);
-}
-
-/** Spherical interpolation from a (t = 0) to b (t = 1); nearly parallel vectors fall back to a straight line. */
-export function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  const omega = Math.acos(Math.min(1, Math.max(-1, dot / Math.sqrt(na * nb))));
-  const sin = Math.sin(omega);
-  const [wa, wb] = sin < 1e-6 ? [1 - t, t] : [Math.sin((1 - t) * omega) / sin, Math.sin(t * omega) / sin];
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = wa * a[i] + wb * b[i];
-  return out;
 }
 
 /**

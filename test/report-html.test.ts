@@ -91,3 +91,9 @@ test('the latest figures are those of the highest step, from training or dcgan e
   const html = renderReport({ runDir: 'r', config: {} as RunConfig, epochs: [], evals: [], grids: [], generatedAt: 'now' });
   assert.match(html, /No quality figures yet: train with <code>--eval-every K<\/code>/);
 });
+
+test('a conditional run’s report shows the class agreement', () => {
+  const figures = { n: 10, seed: 0, swd_x1e3: { 16: 1, avg: 1 }, nn_generated: 0.2, nn_real: 0.2, nn_queries: 2, nn_reference: 8, class_agreement: 0.375, seconds: 1 };
+  const html = renderReport({ runDir: 'r', config: {} as RunConfig, epochs: [], evals: [{ epoch: 1, step: 5, source: 'dcgan eval', figures }], grids: [], generatedAt: 'now' });
+  assert.match(html, /Class agreement: D's class head names the class G was asked for in <b>37\.5%<\/b>/);
+});

@@ -99,6 +99,9 @@ function qualitySection(input: ReportInput): string {
     `<p class="note">RMS pixel distance (pixels in [0, 1]) to the closest of ${f.nn_reference} training images, for ${f.nn_queries} images each. ` +
       'A ratio well under 1 means generated images sit much closer to training images than new real images do: memorisation.</p>',
   ];
+  if (f.class_agreement !== undefined) {
+    parts.push(`<p>Class agreement: D's class head names the class G was asked for in <b>${fixed(100 * f.class_agreement, 1)}%</b> of the generated images (chance: 1 in the number of classes).</p>`);
+  }
   if (input.swdPlot) parts.push(`<p><img src="${dataUri(input.swdPlot)}" alt="SWD over epochs"></p>`);
   if (input.evals.length > 1) {
     parts.push('<details><summary>All quality figures</summary>' + table(

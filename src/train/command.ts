@@ -76,6 +76,51 @@ function ownVersion(): string {
   }
 }
 
+export interface Stopper {
+  onSignal: (sig: NodeJS.Signals) => void;
+  /** stops the run as a first Ctrl-C does (a lost GPU) */
+  abort: () => void;
+  signal: AbortSignal;
+  /** the trainer says when a checkpoint is being written */
+  checkpointing: (writing: boolean) => void;
+  /** 130 after SIGINT, 143 after SIGTERM (128 + the signal's number, as shells report them) */
+  exitCode: () => number;
+}
+
+/**
+ * What Ctrl-C (or SIGTERM) does. First: finish the step under way, save a checkpoint, stop. Again: quit at once — the
+ * last whole checkpoint stays, since checkpoints are committed atomically — except while a checkpoint is being written:
+ * then it says so and waits, and only a third quits.
+ */
+export function createStopper(o: { log: (line: string) => void; exit: (code: number) => void; runDir: string }): Stopper {
+  const controller = new AbortController();
+  let first: NodeJS.Signals | undefined;
+  let writing = false;
+  let toldWriting = false;
+  const code = (sig: NodeJS.Signals | undefined) => (sig === 'SIGTERM' ? 143 : 130);
+  return {
+    signal: controller.signal,
+    abort: () => controller.abort(),
+    checkpointing: (w) => {
+      writing = w;
+    },
+    exitCode: () => code(first),
+    onSignal: (sig) => {
+      if (!first) {
+        first = sig;
+        o.log(`${sig}: stopping after this step and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to quit at once)`);
+        controller.abort();
+      } else if (writing && !toldWriting) {
+        toldWriting = true;
+        o.log(`${sig}: the checkpoint is being written and is nearly done; waiting for it (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to quit anyway: the previous checkpoint stays whole)`);
+      } else {
+        o.log(`${sig}: quitting now; ${o.runDir} keeps its last whole checkpoint`);
+        o.exit(code(sig));
+      }
+    },
+  };
+}
+
 export async function trainCommand(given: Record<string, unknown>, explicit: Set<string>, log = (s: string) => console.error(s)): Promise<number> {
   let opts = withArchDefaults(given);
   const out = String(given.out ?? defaultRunDir(opts));
@@ -156,28 +201,22 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
     });
   }
 
-  // First Ctrl-C: finish the step, checkpoint, stop. Second: leave at once (the staged checkpoint write stays safe).
-  const stop = new AbortController();
-  let signalName: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (signalName) process.exit(130);
-    signalName = sig;
-    log(`\n${sig}: stopping after this step and saving a checkpoint (again to quit now)`);
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stopper = createStopper({ log, exit: (code) => process.exit(code), runDir: out });
+  process.on('SIGINT', stopper.onSignal);
+  process.on('SIGTERM', stopper.onSignal);
   const stopOnDeviceLost = backend.hooks.watchDeviceLoss?.((reason) => {
     log(`\nthe GPU device was lost (${reason}); stopping`);
-    stop.abort();
+    stopper.abort();
   });
   try {
-    const result = await train(trainOptions, data, backend, { log, signal: stop.signal, checkDevice: backend.hooks.checkDevice });
+    const result = await train(trainOptions, data, backend, {
+      log, signal: stopper.signal, checkDevice: backend.hooks.checkDevice, onCheckpoint: stopper.checkpointing,
+    });
     if (result.interrupted) {
       const s = result.state;
       log(`stopped at epoch ${s.epoch + (s.stepInEpoch ? 1 : 0)}, step ${s.step}; checkpoint in ${out}`);
       log(`resume with: dcgan train --out ${out} --resume --epochs ${trainOptions.epochs}`);
-      return signalName === 'SIGTERM' ? 143 : 130;
+      return stopper.exitCode();
     }
     log(`done: ${result.state.epoch} epochs in ${out}; sample with: dcgan sample --run ${out} --n 21 --out grid.png`);
     return 0;
@@ -188,7 +227,7 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
     throw new Error(`${failure}. The last checkpoint in ${out} is intact: dcgan train --out ${out} --resume`);
   } finally {
     stopOnDeviceLost?.();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', stopper.onSignal);
+    process.off('SIGTERM', stopper.onSignal);
   }
 }

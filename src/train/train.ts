@@ -48,6 +48,8 @@ export interface TrainIO {
   log: (line: string) => void;
   /** aborted → finish the step under way, checkpoint, return { interrupted: true } */
   signal?: AbortSignal;
+  /** told when a checkpoint write starts (true) and ends (false): a second Ctrl-C then waits for it */
+  onCheckpoint?: (writing: boolean) => void;
   /** called after each step with the total step count */
   onStep?: (step: number) => void;
   /** false: no progress bars or lines */
@@ -107,6 +109,13 @@ export async function writeSampleGrid(G: Generator, fixedNoise: Float32Array, o:
 /** The seed of the figures computed during training: that of `dcgan eval`'s default, so the two compare. */
 const EVAL_SEED = 0;
 
+/**
+ * Lets the event loop run once. On wasm and cpu a step is synchronous JavaScript and a loss read resolves without
+ * waiting, so without this a Ctrl-C (whose handler runs from the event loop) would only be seen at the end of the
+ * epoch. On a GPU the step only queues work, and this waits for none of it.
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 
 export async function train(o: TrainOptions, data: ImageSet, backend: BackendInfo, io: TrainIO): Promise<TrainResult> {
@@ -144,6 +153,14 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
   const collapse = new CollapseMonitor(dataDiversity(data));
   const pending: { step: number; stats: tf.Tensor1D }[] = [];
   let interrupted = false;
+  const checkpoint = async () => {
+    io.onCheckpoint?.(true);
+    try {
+      await saveCheckpoint(o.out, gan, state);
+    } finally {
+      io.onCheckpoint?.(false);
+    }
+  };
   try {
     for (let epoch = state.epoch; epoch < o.epochs && !interrupted; epoch++) {
       const orderRng = new Rng(state.epochRng);
@@ -196,6 +213,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         shown.speed = `${((b + 1 - firstBatch) * o.batchSize / seconds).toFixed(1)} img/s`;
         progress.update(b + 1, shown);
         io.onStep?.(state.step);
+        await yieldToEventLoop();
         if (io.signal?.aborted) {
           interrupted = true;
           break;
@@ -230,7 +248,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         ...(warnings.length ? { warning: warnings.join('; ') } : {}),
       } satisfies EpochRecord;
       await appendJsonl(files.metrics, record);
-      await saveCheckpoint(o.out, gan, state);
+      await checkpoint();
       await writeLossPlot(o.out);
       io.log(
         `epoch ${epoch + 1}/${o.epochs}: loss_D ${fmt(record.loss_D)}, loss_G ${fmt(record.loss_G)}, ` +
@@ -240,7 +258,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       if (figures) for (const line of formatEval(figures)) io.log(`  ${line}`);
       for (const w of warnings) io.log(`warning: ${w}`);
     }
-    if (interrupted && state.stepInEpoch > 0) await saveCheckpoint(o.out, gan, state);
+    if (interrupted && state.stepInEpoch > 0) await checkpoint();
     return { state, interrupted };
   } finally {
     tf.dispose(pending.map((p) => p.stats));

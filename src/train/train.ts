@@ -239,7 +239,8 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     // the step rate of this process, for the ETAs (a resumed run's earlier steps say nothing of this machine)
     const session = { steps: 0, seconds: 0 };
     let firstRead = true;
-    for (let epoch = state.epoch; epoch < o.epochs && !interrupted; epoch++) {
+    const firstEpoch = state.epoch;
+    for (let epoch = firstEpoch; epoch < o.epochs && !interrupted; epoch++) {
       const orderRng = new Rng(state.epochRng);
       const order = orderRng.permutation(data.count);
       const firstBatch = Math.min(state.stepInEpoch, batchesPerEpoch);
@@ -250,7 +251,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         fields: ['eta', 'speed', 'losses'],
       });
       // the epoch's loss sums, carried over from before a stop in its middle
-      const carried = epoch === state.epoch ? resumed : { sums: noSums(), timed: true };
+      const carried = epoch === firstEpoch ? resumed : { sums: noSums(), timed: true };
       const sums = { ...carried.sums };
       const warnings: string[] = []; // printed after the progress bar, recorded in the epoch's metrics line
       const started = performance.now();

@@ -367,3 +367,19 @@ test('a full disk: the error names the path and says the previous checkpoint is 
     spawnSync('umount', [disk]);
   }
 });
+
+test('a read-only folder is said as such, for train --out and sample --out, and nothing is decoded', async (t) => {
+  const disk = path.join(await tmpDir(), 'ro');
+  await mkdir(disk);
+  if (!smallDisk(disk, '1m')) {
+    t.skip('needs a tmpfs mount (root on Linux)');
+    return;
+  }
+  try {
+    assert.equal(spawnSync('mount', ['-o', 'remount,ro', disk]).status, 0);
+    assertRefused(run(['train', ...tiny, '--out', path.join(disk, 'runs', 'a')]), /^error: --out .*: .*ro is on a read-only file system$/);
+    assertRefused(run(['sample', '--run', base, '--out', path.join(disk, 'g.png'), '--backend', 'wasm']), /^error: --out .*g\.png: .*ro is on a read-only file system$/);
+  } finally {
+    spawnSync('umount', [disk]);
+  }
+});

@@ -77,7 +77,8 @@ export async function lockRun(dir: string): Promise<RunLock> {
       await writeFile(file, content, { flag: 'wx' });
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (attempt >= 3) throw new RunLockedError(`${dir} is in use: its lock ${file} came back each time it was found stale`);
     }
     let text: string;
     try {

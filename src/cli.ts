@@ -3,12 +3,16 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_NAMES } from './backend/index.js';
 import { addDatasetOptions, naturalChannels } from './data/options.js';
-import { sample } from './generate/sample.js';
+import { imageFormat, sample } from './generate/sample.js';
 import { ARCH_NAMES, ARCHITECTURES, type ArchName } from './model/architectures.js';
 import { latestRun } from './run/runs.js';
 import { trainCommand } from './train/command.js';
 import { UsageError } from './util/errors.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber, unitInterval } from './util/parse.js';
+import { outputFileProblem } from './util/paths.js';
+import { commandLine } from './util/shell.js';
+
+const noRun = () => `no trained run under checkpoints/ (train first: ${commandLine('train')}; or pass --run DIR)`;
 
 const archOption = () =>
   new Option('--arch <name>', `architecture: ${ARCH_NAMES.map((n) => `${n} (${ARCHITECTURES[n].title})`).join('; ')}`)
@@ -42,6 +46,8 @@ export function buildProgram(): Command {
     .description('train a DCGAN; writes sample grids and checkpoints to the run folder')
     .option('--out <dir>', 'run folder (default checkpoints/<dataset>-<size>)')
     .option('--resume', 'continue the run in --out exactly where its last checkpoint left it', false)
+    .option('--overwrite', "start a new run in an --out that holds one: deletes that run's files first", false)
+    .option('--allow-changed-data', 'with --resume: continue even though the images differ from those the run trained on', false)
     .addOption(archOption())
     .option('--conditional', "class-conditional training (ACGAN): G draws the class it is asked for, D names the class; needs a dataset with classes", false)
     .addOption(new Option('--optimizer <name>', "adam or rmsprop, in the architecture's framework's form (default: the architecture's)").choices(['adam', 'rmsprop']))
@@ -71,7 +77,7 @@ export function buildProgram(): Command {
     .description("write a grid of images from a run's generator")
     .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
     .option('--n <n>', 'number of images', positiveInt, 21)
-    .option('--out <file>', 'PNG to write', 'grid.png')
+    .option('--out <file>', 'image to write: .png, .jpg or .webp (with --interpolate: .png, .gif or .webp)', 'grid.png')
     .option('--seed <n>', 'latent seed; the same seed gives the same image (default: random, printed)', nonNegativeInt)
     .option('--cols <n>', 'images per row', positiveInt, 7)
     .option('--interpolate <k>', 'K images per walk between random latents (slerp), --n walks; --out .png (rows = walks), .gif or .webp', positiveInt)
@@ -79,13 +85,16 @@ export function buildProgram(): Command {
     .option('--class <name>', 'conditional runs: the class to draw (a name or index), or all (a row of --n images per class); default: the classes in turn')
     .addOption(backendOption())
     .action(async (opts: Record<string, unknown>) => {
-      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
-      if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
       const { interpolate, outputKind } = await import('./generate/interpolate.js');
       const { search, checkSearch } = await import('./generate/search.js');
       const n = Number(opts.n), out = String(opts.out), cols = Number(opts.cols);
       if (opts.interpolate !== undefined && opts.search !== undefined) throw new UsageError('--interpolate and --search do not combine; pass one');
       if (opts.interpolate !== undefined) outputKind(out);
+      else imageFormat(out);
+      const problem = outputFileProblem(out);
+      if (problem) throw new UsageError(`--out ${out}: ${problem}`);
+      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
+      if (!run) throw new UsageError(noRun());
       if (opts.search !== undefined) checkSearch(Number(opts.search), n);
       const { initBackend } = await import('./backend/index.js');
       const backend = await initBackend(opts.backend as never);
@@ -117,7 +126,7 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .action(async (opts: Record<string, unknown>) => {
       const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
-      if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
+      if (!run) throw new UsageError(noRun());
       const { initBackend } = await import('./backend/index.js');
       const { evalCommand } = await import('./metrics/command.js');
       const { formatEval } = await import('./metrics/evaluate.js');
@@ -135,7 +144,7 @@ export function buildProgram(): Command {
     .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
     .action(async (opts: Record<string, unknown>) => {
       const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
-      if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
+      if (!run) throw new UsageError(noRun());
       const { writeReport } = await import('./report/report.js');
       console.error(`wrote ${await writeReport(run)}`);
       await exitWith(0);

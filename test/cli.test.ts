@@ -94,7 +94,7 @@ test('bad input: one clear line, non-zero exit, nothing written', async () => {
   assertRefused(['train', '--lr', '-1', '--out', out], /--lr.*> 0/);
   assertRefused(['train', '--beta1', '1', '--out', out], /--beta1.*\[0, 1\)/);
   assertRefused(['train', '--backend', 'quantum', '--out', out], /--backend.*quantum/);
-  assertRefused(['train', '--resume', '--out', out], /no checkpoint to resume/);
+  assertRefused(['train', '--resume', '--out', out], /nothing to resume in .*new-run: the folder does not exist/);
   assert.equal(existsSync(out), false, 'a refused command created the run folder');
   await mkdir(path.join(dir, 'empty'));
   assertRefused(['sample', '--run', path.join(dir, 'empty'), '--out', path.join(dir, 'x.png'), '--backend', 'wasm'], /no generator in/);
@@ -105,7 +105,7 @@ test('bad input: one clear line, non-zero exit, nothing written', async () => {
 test('an existing run is neither overwritten without --resume nor changed by a conflicting flag', async () => {
   const before = await readFile(path.join(runDir, 'generator/weights.bin'));
   const mtime = (await stat(path.join(runDir, 'state.json'))).mtimeMs;
-  assertRefused(['train', ...tiny, '--epochs', '1', '--out', runDir], /already holds a run; pass --resume/);
+  assertRefused(['train', ...tiny, '--epochs', '1', '--out', runDir], /already holds a run \(config\.json, .*\); pass --resume to continue it, or --out NEW_DIR/);
   assertRefused(['train', '--resume', '--width', '16', '--epochs', '3', '--out', runDir, '--backend', 'wasm'], /--width 16 conflicts with the run being resumed/);
   assertRefused(['train', '--resume', '--epochs', '1', '--out', runDir, '--backend', 'wasm'], /already trained 1 epochs/);
   assert.deepEqual(await readFile(path.join(runDir, 'generator/weights.bin')), before);
@@ -129,7 +129,8 @@ test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits no
   });
   const code = await exited;
   assert.equal(code, 130, stderr);
-  assert.match(stderr, /resume with: dcgan train --out .* --resume --epochs 3/);
+  // the resume command starts dcgan as this test did: node and the path of dist/cli.js
+  assert.match(stderr, /resume with: node \S*dist\/cli\.js train --out \S+ --resume --epochs 3\n/);
   const state = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
   assert.ok(state.step >= 1 && state.step < 12, `stopped at step ${state.step}`);
   const r = run(['train', '--resume', '--epochs', '3', '--out', out, '--backend', 'wasm']);

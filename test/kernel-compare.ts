@@ -4,6 +4,10 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 
+// The cpu reference would print tfjs's "install our node backend" banner into the test output; as the CLI does
+// (initBackend), production mode silences it. It changes logging only.
+tf.enableProdMode();
+
 export type Shape4 = [number, number, number, number];
 export type Strides = number | [number, number];
 export type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];

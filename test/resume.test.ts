@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { readState } from '../src/run/checkpoint.js';
@@ -42,18 +42,43 @@ test('2 epochs straight = 1 epoch, resume, 1 more epoch: identical bytes', async
   assert.deepEqual(await readFile(path.join(straight, 'samples/epoch-002.png')), await readFile(path.join(resumed, 'samples/epoch-002.png')));
 });
 
-test('stopping mid-epoch (Ctrl-C) and resuming gives the same bytes as never stopping', async () => {
+test('stopping mid-epoch (Ctrl-C) and resuming gives the same bytes and records as never stopping', async () => {
   const straight = await tmpDir();
-  await train(options(straight, 2, false), data, backend, quiet);
+  await train(options(straight, 3, false), data, backend, quiet);
   const stopped = await tmpDir();
   const controller = new AbortController();
   // abort during step 7: the middle of epoch 2 (5 batches an epoch)
   const io = { ...quiet, signal: controller.signal, onStep: (step: number) => step === 7 && controller.abort() };
-  const result = await train(options(stopped, 2, false), data, backend, io);
+  const result = await train(options(stopped, 3, false), data, backend, io);
   assert.equal(result.interrupted, true);
-  assert.deepEqual({ ...(await readState(stopped)), epochRng: [], noiseRng: [] }, { epoch: 1, stepInEpoch: 2, step: 7, epochRng: [], noiseRng: [] });
-  await train(options(stopped, 2, true), data, backend, quiet);
+  const state = await readState(stopped);
+  assert.deepEqual({ ...state, epochRng: [], noiseRng: [], epochSums: undefined }, { epoch: 1, stepInEpoch: 2, step: 7, epochRng: [], noiseRng: [], epochSums: undefined });
+  assert.equal(state.epochSums?.n, 2);
+  await train(options(stopped, 3, true), data, backend, quiet);
   const a = await checkpointBytes(straight);
   const b = await checkpointBytes(stopped);
   for (const f of Object.keys(a)) assert.ok(a[f].equals(b[f]), `${f} differs`);
+  // epoch 2's line averages all 5 of its steps, the 2 before the stop too, and epoch 3's only its own: the same figures
+  // as the straight run's
+  const figures = async (dir: string) => (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n')
+    .map((l) => JSON.parse(l)).map((r) => [r.epoch, r.step, r.loss_D, r.loss_G, r.D_x, r.D_G_z]);
+  assert.deepEqual(await figures(stopped), await figures(straight));
+  assert.equal((await figures(straight)).length, 3);
+});
+
+test('a state.json from before the epoch sums were saved still resumes, its epoch averaged from steps.jsonl', async () => {
+  const straight = await tmpDir();
+  await train(options(straight, 2, false), data, backend, quiet);
+  const stopped = await tmpDir();
+  const controller = new AbortController();
+  const io = { ...quiet, signal: controller.signal, onStep: (step: number) => step === 7 && controller.abort() };
+  await train(options(stopped, 2, false), data, backend, io);
+  const file = path.join(stopped, 'state.json');
+  const { epochSums, ...old } = JSON.parse(await readFile(file, 'utf8'));
+  assert.ok(epochSums);
+  await writeFile(file, JSON.stringify(old, null, 2) + '\n');
+  await train(options(stopped, 2, true), data, backend, quiet);
+  const lines = async (dir: string) => (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const [a, b] = [(await lines(straight))[1], (await lines(stopped))[1]];
+  for (const k of ['loss_D', 'loss_G', 'D_x', 'D_G_z']) assert.ok(Math.abs(a[k] - b[k]) < 1e-6, `${k}: ${a[k]} vs ${b[k]}`);
 });

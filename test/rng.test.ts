@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '../src/util/rng.js';
+import { deriveSeed, Rng } from '../src/util/rng.js';
 
 test('same seed, same stream; another seed, another stream', () => {
   assert.deepEqual(new Rng(7).normals(10), new Rng(7).normals(10));
@@ -35,4 +35,28 @@ test('uniform stays in [0, 1)', () => {
     const u = r.uniform();
     assert.ok(u >= 0 && u < 1);
   }
+});
+
+test('seeds past 3e15 and up to the largest safe integer still give distinct streams for every use', () => {
+  // seed·3 + k, the old derivation, made seeds 3e15 and 3e15+1 (and their streams) collide: doubles lose the last bit
+  const seeds = [3e15, 3e15 + 1, 3e15 + 2, 2 ** 52, 2 ** 52 + 1, Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER, 0, 1];
+  const uses = ['order', 'noise', 'fixed', 'G/0', 'D/0'];
+  const firsts = new Map<string, string>();
+  for (const seed of seeds) {
+    for (const use of uses) {
+      const derived = deriveSeed(seed, use);
+      assert.ok(Number.isSafeInteger(derived) && derived >= 0, `${seed}/${use} → ${derived}`);
+      const head = Array.from(new Rng(derived).normals(4)).join(',');
+      const clash = firsts.get(head);
+      assert.equal(clash, undefined, `${seed}/${use} gives the same stream as ${clash}`);
+      firsts.set(head, `${seed}/${use}`);
+    }
+  }
+  assert.equal(firsts.size, seeds.length * uses.length);
+});
+
+test('the data order of seeds 3e15 and 3e15+1 differs', () => {
+  const order = (seed: number) => Array.from(new Rng(deriveSeed(seed, 'order')).permutation(64));
+  assert.notDeepEqual(order(3e15), order(3e15 + 1));
+  assert.notDeepEqual(order(Number.MAX_SAFE_INTEGER), order(Number.MAX_SAFE_INTEGER - 1));
 });

@@ -1,5 +1,6 @@
 // Chooses and starts the tfjs backend. Every command goes through here, so the choice and its reasons live in one place.
 import * as tf from '@tensorflow/tfjs';
+import { commandLine } from '../util/shell.js';
 import { startTensorflow } from './tensorflow.js';
 import { describeGpuError, onDeviceLost, shutdownWebgpu, startWebgpu, takeGpuError } from './webgpu.js';
 
@@ -30,6 +31,11 @@ export interface BackendHooks {
    * and running out aborts: the default batch is capped by it. Undefined: no cap.
    */
   activationBudget?: number;
+  /**
+   * Bytes of the largest buffer one tensor may take (WebGPU: the adapter's maxBufferSize and
+   * maxStorageBufferBindingSize, whichever is smaller); undefined where tensors have no such bound.
+   */
+  maxTensorBytes?: number;
 }
 
 /**
@@ -57,7 +63,7 @@ const HOOKS: Record<Exclude<BackendName, 'auto'>, BackendHooks> = {
 export class BackendError extends Error {}
 
 /** `explicit`: the user named this backend, so a software GPU adapter or a TensorFlow on the CPU is accepted. */
-type Starter = (options: { explicit: boolean }) => Promise<{ device: string; passedOver?: BackendInfo['skipped'] }>;
+type Starter = (options: { explicit: boolean }) => Promise<{ device: string; passedOver?: BackendInfo['skipped']; hooks?: BackendHooks }>;
 
 async function startWasm(): Promise<{ device: string }> {
   const { registerWasmConv2DBackpropFilter } = await import('./wasm-conv2d-backprop-filter.js');
@@ -80,7 +86,11 @@ async function startCpu(): Promise<{ device: string }> {
 
 const starters: Record<Exclude<BackendName, 'auto'>, Starter> = {
   // auto passes over a software adapter (lavapipe, SwiftShader): a CPU behind WebGPU, no faster than wasm.
-  webgpu: ({ explicit }) => startWebgpu({ allowSoftware: explicit }),
+  webgpu: async ({ explicit }) => {
+    const { device, adapter } = await startWebgpu({ allowSoftware: explicit });
+    const limits = [adapter.limits.maxBufferSize, adapter.limits.maxStorageBufferBindingSize].filter((l) => typeof l === 'number');
+    return { device, hooks: limits.length ? { maxTensorBytes: Math.min(...limits) } : {} };
+  },
   // auto wants TensorFlow only on a GPU; asked for by name, TensorFlow on the CPU is what the user gets.
   tensorflow: ({ explicit }) => startTensorflow({ requireGpu: !explicit }),
   wasm: startWasm,
@@ -97,8 +107,8 @@ export async function initBackend(requested: BackendName): Promise<BackendInfo> 
   (await import('./batchnorm-grad.js')).registerBatchNormGradient();
   if (requested !== 'auto') {
     try {
-      const { device, passedOver } = await starters[requested]({ explicit: true });
-      return { name: requested, device, skipped: passedOver ?? [], hooks: HOOKS[requested] };
+      const { device, passedOver, hooks } = await starters[requested]({ explicit: true });
+      return { name: requested, device, skipped: passedOver ?? [], hooks: { ...HOOKS[requested], ...hooks } };
     } catch (err) {
       throw new BackendError(`backend ${requested} is not available: ${(err as Error).message}${hint(requested)}`);
     }
@@ -106,8 +116,8 @@ export async function initBackend(requested: BackendName): Promise<BackendInfo> 
   const skipped: BackendInfo['skipped'] = [];
   for (const name of AUTO_ORDER) {
     try {
-      const { device, passedOver } = await starters[name]({ explicit: false });
-      return { name, device, skipped: [...skipped, ...(passedOver ?? [])], hooks: HOOKS[name] };
+      const { device, passedOver, hooks } = await starters[name]({ explicit: false });
+      return { name, device, skipped: [...skipped, ...(passedOver ?? [])], hooks: { ...HOOKS[name], ...hooks } };
     } catch (err) {
       skipped.push({ name, reason: (err as Error).message });
     }
@@ -135,14 +145,15 @@ export async function describeBackendFailure(err: unknown, backend: BackendName,
 }
 
 function hint(name: BackendName): string {
+  const info = commandLine('info');
   switch (name) {
     case 'wasm':
       return ' (try --backend cpu)';
     case 'webgpu':
-      return ' (run `dcgan info` to see what Dawn finds; --backend wasm needs no GPU)';
+      return ` (run \`${info}\` to see what Dawn finds; --backend wasm needs no GPU)`;
     case 'tensorflow':
-      return ' (run `dcgan info`; --backend webgpu or wasm need no extra install)';
+      return ` (run \`${info}\`; --backend webgpu or wasm need no extra install)`;
     default:
-      return ' (run `dcgan info` to see which backends work here)';
+      return ` (run \`${info}\` to see which backends work here)`;
   }
 }

@@ -3,6 +3,9 @@
 // Both packages are optional dependencies, so they are imported by a computed name: the project still type-checks and
 // runs (on wasm or cpu) without them. The few WebGPU types used here are declared locally for the same reason.
 import * as tf from '@tensorflow/tfjs';
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { registerWebgpuKernels } from './webgpu-kernels/index.js';
 
 /** The part of GPUAdapterInfo this project reads (Dawn fills all of these). */
@@ -198,6 +201,46 @@ export async function probeAdapter(): Promise<AdapterReport> {
   return reportAdapter(adapter);
 }
 
+// The child's program: Dawn's instance, one adapter request, what the adapter says of itself on stdout.
+const CHILD_PROBE = `
+const [url, powerPreference] = process.argv.slice(-2);
+const { create } = await import(url);
+const adapter = await create([]).requestAdapter({ powerPreference });
+const info = adapter && (adapter.info ?? {});
+console.log(JSON.stringify(adapter && {
+  vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
+  isFallbackAdapter: info.isFallbackAdapter ?? adapter.isFallbackAdapter,
+}));
+process.exit(0);
+`;
+
+/**
+ * What the adapter says of itself, asked in a child process; null when there is none. Dawn prints warnings of its own
+ * on stderr when its instance is created ("…artificially reduced…"), and a process that then runs on wasm should not
+ * show them: `--backend auto` asks here first and loads Dawn into this process only for a GPU it will use.
+ */
+export async function probeAdapterInChild(): Promise<AdapterInfoLike | null> {
+  let url: string;
+  try {
+    url = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
+  } catch {
+    throw new Error('the `webgpu` package (Dawn) is not installed (npm i webgpu @tensorflow/tfjs-backend-webgpu)');
+  }
+  const { powerPreference } = adapterOptions();
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', CHILD_PROBE, '--', url, powerPreference], { timeout: 30_000 }, (err, out, errOut) => {
+      if (err) {
+        const why = String(errOut).split('\n').map((l) => l.trim()).filter((l) => l && !/artificially reduced/.test(l)).pop();
+        reject(new Error(`the WebGPU probe failed${why ? `: ${why}` : err.killed ? ': it did not answer in 30 s' : ''}`));
+      } else {
+        resolve(String(out));
+      }
+    });
+  });
+  const last = stdout.trim().split('\n').pop() ?? 'null';
+  return JSON.parse(last) as AdapterInfoLike | null;
+}
+
 function noAdapterHint(): string {
   switch (process.platform) {
     case 'linux':
@@ -239,6 +282,18 @@ export interface GpuErrorInfo {
  * took is checked again.
  */
 export async function startWebgpu({ allowSoftware }: { allowSoftware: boolean }): Promise<{ device: string; adapter: AdapterReport }> {
+  if (!allowSoftware && !gpu) {
+    // decided without Dawn in this process, whose instance prints warnings: a run that then uses wasm shows none
+    const info = await probeAdapterInChild();
+    if (!info) throw new Error(`Dawn found no WebGPU adapter (${platformApi()}: ${noAdapterHint()})`);
+    const reasons = softwareReasons(info, info.isFallbackAdapter);
+    if (reasons.length) {
+      const label = adapterLabel({
+        vendor: info.vendor ?? '', device: info.device ?? '', description: info.description ?? '', software: true, api: platformApi(),
+      });
+      throw new Error(`the WebGPU adapter is a software one, ${label}: ${reasons.join(', ')} (ask for it with --backend webgpu)`);
+    }
+  }
   const adapter = await probeAdapter();
   if (adapter.software && !allowSoftware) {
     throw new Error(`the WebGPU adapter is a software one, ${adapterLabel(adapter)}: ${adapter.softwareReasons.join(', ')}` +

@@ -1,8 +1,12 @@
-// `dcgan sample`: the generator of a run → a PNG grid, the same images for the same seed. On a conditional run
-// --class picks the class; --class all draws the same latents once per class, a row each.
-import { tileGrid, writePng } from '../image/grid.js';
+// `dcgan sample`: the generator of a run → a grid of images, the same images for the same seed, as PNG, JPEG or WebP.
+// On a conditional run --class picks the class; --class all draws the same latents once per class, a row each.
+import path from 'node:path';
+import sharp from 'sharp';
+import { tileGrid, type RawImage } from '../image/grid.js';
 import { generateImages, latents } from '../model/generator.js';
 import { loadGenerator, readClassNames } from '../run/runs.js';
+import { UsageError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { chooseClass, classesFor } from './classes.js';
 
 export interface SampleOptions {
@@ -15,7 +19,33 @@ export interface SampleOptions {
   class?: string;
 }
 
+export type ImageFormat = 'png' | 'jpeg' | 'webp';
+
+/** The format --out's extension asks for; an extension without one of ours is refused, never written as PNG bytes. */
+export function imageFormat(file: string): ImageFormat {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.png') return 'png';
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
+  if (ext === '.webp') return 'webp';
+  throw new UsageError(`--out ${file}: a grid is written as .png, .jpg (or .jpeg) or .webp${ext ? `, not ${ext}` : '; the name has no extension'}`);
+}
+
+/** Encodes an image in the format its name asks for: PNG, JPEG (quality 95, no chroma subsampling: small tiles) or lossless WebP. */
+export async function encodeImage(img: RawImage, format: ImageFormat): Promise<Buffer> {
+  const image = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: img.channels },
+  });
+  if (format === 'jpeg') return image.jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer();
+  if (format === 'webp') return image.webp({ lossless: true }).toBuffer();
+  return image.png().toBuffer();
+}
+
+export async function writeImage(file: string, img: RawImage): Promise<void> {
+  await writeFileAtomic(file, await encodeImage(img, imageFormat(file)));
+}
+
 export async function sample(o: SampleOptions): Promise<{ width: number; height: number; rows?: number }> {
+  imageFormat(o.out);
   const G = await loadGenerator(o.run);
   try {
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
@@ -25,12 +55,12 @@ export async function sample(o: SampleOptions): Promise<{ width: number; height:
       for (let c = 0; c < G.classes; c++) all.set(z, c * z.length);
       const labels = Array.from({ length: G.classes * o.n }, (_, i) => Math.floor(i / o.n));
       const grid = tileGrid(await generateImages(G, all, G.classes * o.n, labels), G.classes * o.n, G.imageSize, G.channels, o.n);
-      await writePng(o.out, grid);
+      await writeImage(o.out, grid);
       return { width: grid.width, height: grid.height, rows: G.classes };
     }
     const pixels = await generateImages(G, z, o.n, classesFor(choice, o.n, G));
     const grid = tileGrid(pixels, o.n, G.imageSize, G.channels, Math.min(o.cols, o.n));
-    await writePng(o.out, grid);
+    await writeImage(o.out, grid);
     return { width: grid.width, height: grid.height };
   } finally {
     G.model.dispose();

@@ -1,11 +1,12 @@
 // `dcgan sample --search N`: draw N candidates and keep the n the run's discriminator finds most real — AnimeGAN's
 // recipe (gen_search_num 512 → gen_num 64). D runs in inference mode, like G: a candidate's score is its own.
 import * as tf from '@tensorflow/tfjs';
-import { tileGrid, writePng } from '../image/grid.js';
+import { tileGrid } from '../image/grid.js';
 import { generateImages, latents, type Discriminator, type Generator } from '../model/generator.js';
 import { loadDiscriminator, loadGenerator, readClassNames } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
 import { chooseClass, classesFor } from './classes.js';
+import { writeImage } from './sample.js';
 
 export interface SearchOptions {
   run: string;
@@ -77,7 +78,7 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
     best.forEach((k, i) => chosen.set(z.subarray(k * latent, (k + 1) * latent), i * latent));
     const pixels = await generateImages(G, chosen, o.n, labels && best.map((k) => labels[k]));
     const grid = tileGrid(pixels, o.n, size, channels, Math.min(o.cols, o.n));
-    await writePng(o.out, grid);
+    await writeImage(o.out, grid);
     return {
       width: grid.width, height: grid.height,
       kept: best.map((index) => ({ index, score: scores[index] })),

@@ -20,6 +20,7 @@ export async function evalCommand(o: EvalCommandOptions, log: (line: string) => 
   const G = await loadGenerator(o.run);
   try {
     const { options } = await readConfig(o.run);
+    const state = await readState(o.run); // read (and checked) before the data is decoded
     const limit = options.limit as number | undefined;
     let bar: ReturnType<typeof createProgress> | undefined;
     const data = await loadImageSet({
@@ -31,7 +32,6 @@ export async function evalCommand(o: EvalCommandOptions, log: (line: string) => 
     });
     bar?.stop();
     log(`data: ${data.description} (${data.size}×${data.size}×${data.channels})`);
-    const state = await readState(o.run);
     const D = G.classes ? await loadDiscriminator(o.run) : undefined;
     const figures = await evaluateGenerator(G, data, { n: o.n, seed: o.seed }, D).finally(() => D?.model.dispose());
     const record: EvalRecord = { epoch: state.epoch, step: state.step, time: new Date().toISOString(), ...figures };

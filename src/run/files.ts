@@ -1,11 +1,37 @@
 // Reading and writing the run folder's file kinds: JSON written atomically, JSONL appended a batch at a time and cut
 // back after a crash, raw float32 arrays.
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/fs.js';
+import { withPath } from '../util/paths.js';
+
+/** A run file that is missing, cut short or not what it should be; the message starts with the file's path. */
+export class RunFileError extends Error {
+  constructor(readonly file: string, what: string) {
+    super(`${file}: ${what}`);
+  }
+}
+
+/** A JSON file's value; a file that does not parse is named, with why, never quoted. */
+export async function parseJsonFile<T>(file: string): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RunFileError(file, code === 'ENOENT' ? 'it is missing' : `it cannot be read (${code ?? (err as Error).message})`);
+  }
+  if (!text.trim()) throw new RunFileError(file, 'it is empty');
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    const cut = /end of (JSON )?input|Unterminated/i.test((err as Error).message);
+    throw new RunFileError(file, cut ? 'it is not valid JSON: it ends too early (cut short)' : 'it is not valid JSON (damaged, or not the file dcgan wrote)');
+  }
+}
 
 export async function readJson<T>(file: string): Promise<T> {
-  return JSON.parse(await readFile(file, 'utf8')) as T;
+  return parseJsonFile<T>(file);
 }
 
 export async function writeJson(file: string, value: unknown): Promise<void> {
@@ -15,7 +41,12 @@ export async function writeJson(file: string, value: unknown): Promise<void> {
 /** Appends records as lines, in one write. */
 export async function appendJsonl(file: string, records: object | object[]): Promise<void> {
   const lines = (Array.isArray(records) ? records : [records]).map((r) => JSON.stringify(r) + '\n');
-  if (lines.length) await appendFile(file, lines.join(''));
+  if (!lines.length) return;
+  try {
+    await appendFile(file, lines.join(''));
+  } catch (err) {
+    throw withPath(err, file);
+  }
 }
 
 /** The records of a JSONL file ([] when it does not exist); a half-written last line (a crash mid-append) is skipped. */
@@ -47,14 +78,25 @@ export async function truncateJsonl(file: string, keep: (record: Record<string, 
       return false; // a half-written last line
     }
   });
-  if (kept.length !== lines.length) await writeFile(file, kept.map((l) => l + '\n').join(''));
+  if (kept.length !== lines.length) await writeFileAtomic(file, kept.map((l) => l + '\n').join(''));
 }
 
 export async function writeFloats(file: string, values: Float32Array): Promise<void> {
   await writeFileAtomic(file, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
 }
 
-export async function readFloats(file: string): Promise<Float32Array> {
-  const b = await readFile(file);
+/** A float32 array file; `expected` (a count of floats) is checked, and the file named when it does not match. */
+export async function readFloats(file: string, expected?: { count: number; what: string }): Promise<Float32Array> {
+  let b: Buffer;
+  try {
+    b = await readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RunFileError(file, code === 'ENOENT' ? 'it is missing' : `it cannot be read (${code})`);
+  }
+  if (expected && b.byteLength !== 4 * expected.count) {
+    throw new RunFileError(file, `it has ${b.byteLength} bytes where ${expected.what} take ${4 * expected.count} (${b.byteLength < 4 * expected.count ? 'cut short' : 'too long'})`);
+  }
+  if (b.byteLength % 4) throw new RunFileError(file, `it has ${b.byteLength} bytes, not a whole number of float32 values`);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }

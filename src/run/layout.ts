@@ -23,6 +23,15 @@ export const runFiles = (runDir: string) => ({
   state: path.join(runDir, 'state.json'),
 });
 
+/**
+ * Every name a run writes into its folder, the lock aside: a folder holding any of them holds a run (a fresh `train`
+ * refuses it), and `train --overwrite` deletes exactly these.
+ */
+export const RUN_FILE_NAMES = [
+  'config.json', 'metrics.jsonl', 'steps.jsonl', 'eval.jsonl', 'fixed-noise.bin', 'classes.json', 'samples', 'plot.png',
+  'report.html', 'generator', 'discriminator', 'optimizer', 'state.json', '.checkpoint-staging',
+] as const;
+
 export type RunFiles = ReturnType<typeof runFiles>;
 
 /** Sample grids are named epoch-NNN.png; NNN grows past three digits after epoch 999. */

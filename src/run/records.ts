@@ -31,12 +31,21 @@ export interface RunInfo {
   backend?: string;
   device?: string;
   time?: string;
+  /** a resume on changed data (--allow-changed-data): the data it continued on */
+  dataset?: { description?: string; count?: number; fingerprint?: string };
+}
+
+/** The images a run trains on: their number and a fingerprint of their decoded pixels (run/dataset.ts). */
+export interface DatasetIdentity {
+  count: number;
+  fingerprint: string;
 }
 
 /** config.json */
 export interface RunConfig extends RunInfo {
   options: RunOptions;
-  dataset?: { description?: string; count?: number };
+  /** the fingerprint is missing in runs from before it was recorded */
+  dataset?: { description?: string; count?: number; fingerprint?: string };
   command?: string;
   versions?: Record<string, string>;
   resumes?: RunInfo[];
@@ -54,6 +63,18 @@ export interface TrainState {
   epochRng: number[];
   /** the latent-noise RNG's state after the last step */
   noiseRng: number[];
+  /** in the middle of an epoch: its losses so far, so that its metrics line averages the whole epoch after a resume */
+  epochSums?: EpochSums;
+}
+
+/** Sums of an epoch's per-step losses and outputs over its first n steps, and the seconds they took. */
+export interface EpochSums {
+  loss_D: number;
+  loss_G: number;
+  D_x: number;
+  D_G_z: number;
+  n: number;
+  seconds: number;
 }
 
 /** Quality figures of a generator against its data (`dcgan eval`, `--eval-every`). */

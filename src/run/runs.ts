@@ -1,11 +1,14 @@
 // Finding runs and reading what they hold: the latest run, its config, its sample grids, its trained networks.
+import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadModel } from '../model/io.js';
 import { asDiscriminator, asGenerator, type Discriminator, type Generator } from '../model/generator.js';
-import { readJson } from './files.js';
-import { runFiles, SAMPLE_GRID_NAME } from './layout.js';
+import { commandLine } from '../util/shell.js';
+import { checkModelFiles } from './checkpoint.js';
+import { parseJsonFile, RunFileError } from './files.js';
+import { RUN_FILE_NAMES, runFiles, SAMPLE_GRID_NAME } from './layout.js';
 import type { RunConfig } from './records.js';
 
 /** The most recently trained run under `root` (a folder with generator/model.json), or undefined. */
@@ -21,10 +24,50 @@ export async function latestRun(root: string): Promise<string | undefined> {
   return best?.dir;
 }
 
+/** config.json, checked: the options a run's model and data are rebuilt from must be there and of the right kind. */
 export async function readConfig(runDir: string): Promise<RunConfig> {
   const file = runFiles(runDir).config;
   if (!existsSync(file)) throw new Error(`${runDir} is not a run folder (no config.json)`);
-  return readJson<RunConfig>(file);
+  const config = await parseJsonFile<RunConfig>(file);
+  const bad = (what: string) => new RunFileError(file, what);
+  if (!config || typeof config !== 'object' || Array.isArray(config)) throw bad('it is not a run configuration (not a JSON object)');
+  const options = config.options as unknown as Record<string, unknown>;
+  if (!options || typeof options !== 'object' || Array.isArray(options)) throw bad('it has no "options"');
+  for (const key of ['imageSize', 'width', 'latent', 'batchSize', 'epochs', 'seed']) {
+    const v = options[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= (key === 'seed' ? 0 : 1))) {
+      throw bad(`"options.${key}" is ${JSON.stringify(v)}, not a ${key === 'seed' ? 'whole number ≥ 0' : 'positive whole number'}`);
+    }
+  }
+  for (const key of ['imageSize', 'epochs']) if (options[key] === undefined) throw bad(`"options.${key}" is missing`);
+  if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) throw bad(`"options.channels" is ${JSON.stringify(options.channels)}, not 1 or 3`);
+  for (const key of ['lr', 'beta1', 'beta2']) {
+    const v = options[key];
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v))) throw bad(`"options.${key}" is ${JSON.stringify(v)}, not a number`);
+  }
+  return config;
+}
+
+/** The run files (RUN_FILE_NAMES) that `dir` holds, as they are listed to people ("generator/", "state.json"). */
+export async function runFilesIn(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const names = new Set(await readdir(dir));
+  const present: string[] = [];
+  for (const name of RUN_FILE_NAMES) {
+    if (!names.has(name)) continue;
+    present.push((await stat(path.join(dir, name))).isDirectory() ? `${name}/` : name);
+  }
+  return present;
+}
+
+/** Deletes a run's files (RUN_FILE_NAMES and their interrupted temp files), nothing else of the folder. */
+export async function clearRunFiles(dir: string): Promise<void> {
+  const names: readonly string[] = RUN_FILE_NAMES;
+  for (const name of await readdir(dir)) {
+    // writeFileAtomic's temp files: .config.json.1a2b3c4d.tmp
+    const temp = /^\.(.+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+    if (names.includes(name) || (temp && names.includes(temp[1]))) await rm(path.join(dir, name), { recursive: true, force: true });
+  }
 }
 
 /** A run folder's sample grids, oldest first. */
@@ -38,22 +81,57 @@ export async function listSampleGrids(runDir: string): Promise<{ epoch: number; 
     .sort((a, b) => a.epoch - b.epoch);
 }
 
+/** A saved network, its files checked first; what tfjs still refuses is reported with the file's name. */
+async function loadNetwork(dir: string): Promise<tf.LayersModel> {
+  await checkModelFiles(dir);
+  let model: tf.LayersModel;
+  try {
+    model = await loadModel(dir);
+  } catch (err) {
+    throw new RunFileError(path.join(dir, 'model.json'), `tfjs could not build the model from it: ${(err as Error).message.split('\n')[0]}`);
+  }
+  // a checkpoint saved after training diverged (older versions wrote them) makes NaN images and scores
+  const finite = tf.tidy(() => tf.stack(model.weights.map((w) => tf.all(tf.isFinite(w.read())).toInt())));
+  const flags = await finite.data();
+  finite.dispose();
+  const bad = model.weights.filter((_, i) => !flags[i]).map((w) => w.originalName);
+  if (bad.length) {
+    model.dispose();
+    throw new RunFileError(path.join(dir, 'weights.bin'), `${bad.slice(0, 2).join(', ')} hold NaN or infinite values: the run diverged before this checkpoint`);
+  }
+  return model;
+}
+
 /** A run's generator; a clear error when the run has none. */
 export async function loadGenerator(run: string): Promise<Generator> {
   const dir = runFiles(run).generator;
-  if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`no generator in ${run} (train first: dcgan train)`);
-  return asGenerator(await loadModel(dir));
+  if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`no generator in ${run} (train first: ${commandLine('train')})`);
+  const model = await loadNetwork(dir);
+  try {
+    return asGenerator(model);
+  } catch (err) {
+    model.dispose();
+    throw new RunFileError(path.join(dir, 'model.json'), `it does not describe a generator (${(err as Error).message})`);
+  }
 }
 
 export async function loadDiscriminator(run: string): Promise<Discriminator> {
   const dir = runFiles(run).discriminator;
   if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`no discriminator in ${run} (--search needs the run's discriminator)`);
-  return asDiscriminator(await loadModel(dir));
+  const model = await loadNetwork(dir);
+  try {
+    return asDiscriminator(model);
+  } catch (err) {
+    model.dispose();
+    throw new RunFileError(path.join(dir, 'model.json'), `it does not describe a discriminator (${(err as Error).message})`);
+  }
 }
 
 /** A conditional run's class names (classes.json), else undefined. */
 export async function readClassNames(runDir: string): Promise<string[] | undefined> {
   const file = runFiles(runDir).classes;
   if (!existsSync(file)) return undefined;
-  return (await readJson<{ names: string[] }>(file)).names;
+  const classes = await parseJsonFile<{ names?: unknown }>(file);
+  if (!Array.isArray(classes?.names)) throw new RunFileError(file, 'it has no "names" list');
+  return classes.names.map(String);
 }

@@ -1,27 +1,33 @@
 // `dcgan train` from parsed flags to a finished (or interrupted) run: resume rules, backend, data, config.json, signals.
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeBackendFailure, initBackend, type BackendName } from '../backend/index.js';
 import { loadImageSet, requireClasses, sourceName } from '../data/index.js';
 import { datasetOptionsFrom } from '../data/options.js';
 import { takesImageSize, type ModelShape, type TrainingDefaults } from '../model/architecture.js';
 import { architecture, DEFAULT_ARCH, type ArchName } from '../model/architectures.js';
-import { activationsPerImageOf } from '../model/build.js';
-import { hasCheckpoint, readState } from '../run/checkpoint.js';
-import { readJson, writeJson } from '../run/files.js';
+import { checkCheckpointFiles, describeState, missingCheckpointParts, readState } from '../run/checkpoint.js';
+import { datasetChange, datasetIdentity } from '../run/dataset.js';
+import { writeJson } from '../run/files.js';
 import { runFiles } from '../run/layout.js';
+import { lockRun, RunLockedError, type RunLock } from '../run/lock.js';
 import type { RunConfig } from '../run/records.js';
-import { readClassNames } from '../run/runs.js';
+import { clearRunFiles, readClassNames, readConfig, runFilesIn } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
 import { packageVersion } from '../util/package-version.js';
-import { createProgress } from '../util/progress.js';
-import { GRID_CLASS_ROWS, train, type TrainOptions } from './train.js';
+import { folderProblem, fsReason } from '../util/paths.js';
+import { createProgress, printLine } from '../util/progress.js';
+import { commandLine } from '../util/shell.js';
+import { footprint, memoryProblem } from './memory.js';
+import { disposeGan, GRID_CLASS_ROWS, openRun, readFixedNoise, train, TrainingDivergedError, type TrainOptions } from './train.js';
 
 
 /** The flags that may change when a run is resumed; every other one is the run's own and must stay as it was. */
-const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'logEvery', 'resume', 'out', 'evalEvery', 'evalN']);
+const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'logEvery', 'resume', 'out', 'evalEvery', 'evalN', 'overwrite', 'allowChangedData']);
+
+/** Flags about this invocation only, not the run: config.json does not keep them. */
+const NOT_KEPT = { resume: undefined, overwrite: undefined, allowChangedData: undefined };
 
 /** The largest power-of-two batch whose activations fit a backend's budget (BackendHooks.activationBudget). */
 export function batchCap(activationBudget: number, activationsPerImage: number): number {
@@ -66,6 +72,9 @@ export function mergeResumeOptions(saved: Record<string, unknown>, given: Record
   return merged;
 }
 
+/** The per-epoch grid: d2l shows 3×7. */
+const GRID = { images: 21, columns: 7 };
+
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 /** This package's version; its package.json sits two folders above this module (dist/train/ or src/train/). */
@@ -77,36 +86,146 @@ function ownVersion(): string {
   }
 }
 
-export async function trainCommand(given: Record<string, unknown>, explicit: Set<string>, log = (s: string) => console.error(s)): Promise<number> {
+export interface Stopper {
+  onSignal: (sig: NodeJS.Signals) => void;
+  /** stops the run as a first Ctrl-C does (a lost GPU) */
+  abort: () => void;
+  signal: AbortSignal;
+  /** the trainer says when a checkpoint is being written */
+  checkpointing: (writing: boolean) => void;
+  /** 130 after SIGINT, 143 after SIGTERM (128 + the signal's number, as shells report them) */
+  exitCode: () => number;
+}
+
+/**
+ * What Ctrl-C (or SIGTERM) does. First: finish the step under way, save a checkpoint, stop. Again: quit at once — the
+ * last whole checkpoint stays, since checkpoints are committed atomically — except while a checkpoint is being written:
+ * then it says so and waits, and only a third quits.
+ */
+export function createStopper(o: { log: (line: string) => void; exit: (code: number) => void; runDir: string }): Stopper {
+  const controller = new AbortController();
+  let first: NodeJS.Signals | undefined;
+  let writing = false;
+  let toldWriting = false;
+  const code = (sig: NodeJS.Signals | undefined) => (sig === 'SIGTERM' ? 143 : 130);
+  return {
+    signal: controller.signal,
+    abort: () => controller.abort(),
+    checkpointing: (w) => {
+      writing = w;
+    },
+    exitCode: () => code(first),
+    onSignal: (sig) => {
+      if (!first) {
+        first = sig;
+        o.log(`${sig}: stopping after this step and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to quit at once)`);
+        controller.abort();
+      } else if (writing && !toldWriting) {
+        toldWriting = true;
+        o.log(`${sig}: the checkpoint is being written and is nearly done; waiting for it (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to quit anyway: the previous checkpoint stays whole)`);
+      } else {
+        o.log(`${sig}: quitting now; ${o.runDir} keeps its last whole checkpoint`);
+        o.exit(code(sig));
+      }
+    },
+  };
+}
+
+/**
+ * The refusals that need the run folder: a --resume with nothing (whole) to resume, a new run into a folder that holds
+ * one. Reads only.
+ */
+async function checkRunFolder(out: string, given: Record<string, unknown>): Promise<void> {
+  const present = await runFilesIn(out);
+  if (given.resume) {
+    const missing = await missingCheckpointParts(out);
+    if (!missing.length) return;
+    const what = present.length
+      ? `its checkpoint is incomplete (${missing.join(', ')} missing; it holds ${present.join(', ')})`
+      : 'it holds no run';
+    throw new UsageError(`nothing to resume in ${out}: ${what}. Nothing was changed; to train anew, start a new run with --out NEW_DIR`);
+  }
+  if (present.length && !given.overwrite) {
+    throw new UsageError(`${out} already holds a run (${present.join(', ')}); pass --resume to continue it, or --out NEW_DIR for a new run (--overwrite deletes these files and starts over)`);
+  }
+}
+
+export async function trainCommand(given: Record<string, unknown>, explicit: Set<string>, log = (s: string) => printLine(s)): Promise<number> {
   let opts = withArchDefaults(given);
   const out = String(given.out ?? defaultRunDir(opts));
+  if (given.resume && given.overwrite) throw new UsageError('--resume and --overwrite do not combine: --resume continues the run in --out, --overwrite deletes it');
+  const problem = folderProblem(out);
+  if (problem) throw new UsageError(`--out ${out}: ${problem}`);
+  if (given.resume && !existsSync(out)) throw new UsageError(`nothing to resume in ${out}: the folder does not exist`);
+
+  let lock: RunLock;
+  try {
+    lock = await lockRun(out);
+  } catch (err) {
+    if (err instanceof RunLockedError) throw err;
+    throw new Error(`cannot use ${out} as the run folder: ${fsReason(err)}${(err as NodeJS.ErrnoException).path ? ` (${(err as NodeJS.ErrnoException).path})` : ''}`);
+  }
+  const run = { epochs: Number(opts.epochs) }; // the run's total, once known (a resume takes the saved one)
+  try {
+    return await trainLocked(opts, given, explicit, out, log, run);
+  } catch (err) {
+    throw await withFileSystemAdvice(err, out, run.epochs);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Errors of the disk rather than of dcgan: said with the path, and what the run folder still holds. */
+const DISK_ERRORS = ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM'];
+
+async function withFileSystemAdvice(err: unknown, out: string, epochs: number): Promise<unknown> {
+  const e = err as NodeJS.ErrnoException;
+  if (!DISK_ERRORS.includes(e?.code ?? '')) return err;
+  const state = await readState(out).catch(() => undefined);
+  const kept = state
+    ? `The previous checkpoint (${describeState(state)}) in ${out} is intact; ${e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'free some space' : 'fix that'}, then resume with: ` +
+      commandLine('train', '--out', out, '--resume', '--epochs', epochs)
+    : 'No checkpoint had been saved yet';
+  return new Error(`${fsReason(err)} while writing ${e.path ?? `in ${out}`}. ${kept}`);
+}
+
+async function trainLocked(
+  opts: Record<string, unknown>, given: Record<string, unknown>, explicit: Set<string>, out: string, log: (s: string) => void, run: { epochs: number },
+): Promise<number> {
+  await checkRunFolder(out, given);
   let saved: RunConfig | undefined;
   if (given.resume) {
-    if (!(await hasCheckpoint(out))) throw new UsageError(`no checkpoint to resume in ${out} (start a run without --resume)`);
-    saved = await readJson<RunConfig>(runFiles(out).config);
+    saved = await readConfig(out);
     opts = withArchDefaults(mergeResumeOptions({ arch: DEFAULT_ARCH, ...saved.options }, opts, explicit));
+    run.epochs = Number(opts.epochs);
     const state = await readState(out);
     if (state.epoch >= Number(opts.epochs)) {
       throw new UsageError(`${out} has already trained ${state.epoch} epochs; pass a larger --epochs to train more`);
     }
-  } else if (await hasCheckpoint(out)) {
-    throw new UsageError(`${out} already holds a run; pass --resume to continue it, or --out DIR for a new one`);
+    // every file checked before anything starts: a damaged one is one line, and the folder stays as it was
+    await checkCheckpointFiles(out);
+    await readFixedNoise(out, GRID.images, Number(opts.latent));
   }
 
   const backend = await initBackend(opts.backend as BackendName);
-  log(`backend: ${backend.device}`);
-  for (const s of backend.skipped) log(`  (skipped ${s.name}: ${s.reason})`);
   const channels = opts.channels as 1 | 3;
   const arch = opts.arch as ArchName;
   const model: ModelShape = { imageSize: Number(opts.imageSize), width: Number(opts.width), latent: Number(opts.latent), channels, classes: 0 };
+  const size = footprint(architecture(arch), model);
   const budget = backend.hooks.activationBudget;
+  let capped: string | undefined;
   if (budget && !opts.resume && !explicit.has('batchSize')) {
-    const cap = batchCap(budget, activationsPerImageOf(architecture(arch), model));
+    const cap = batchCap(budget, size.perImage);
     if (Number(opts.batchSize) > cap) {
-      log(`batch size ${cap} instead of the default ${opts.batchSize}: on ${backend.name} a batch that large does not fit a WebAssembly heap (4 GB); --batch-size chooses`);
+      capped = `batch size ${cap} instead of the default ${opts.batchSize}: on ${backend.name} a batch that large does not fit a WebAssembly heap (4 GB); --batch-size chooses`;
       opts = { ...opts, batchSize: cap };
     }
   }
+  const tooBig = memoryProblem(backend.hooks, backend.name, size, Number(opts.batchSize), `${model.imageSize}×${model.imageSize}, width ${model.width}`);
+  if (tooBig) throw new UsageError(tooBig);
+  log(`backend: ${backend.device}`);
+  for (const s of backend.skipped) log(`  (skipped ${s.name}: ${s.reason})`);
+  if (capped) log(capped);
 
   const limit = opts.limit as number | undefined;
   const decoding = { bar: undefined as ReturnType<typeof createProgress> | undefined };
@@ -131,6 +250,12 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
     const shown = classNames.length > GRID_CLASS_ROWS ? `; the per-epoch grids show the first ${GRID_CLASS_ROWS}, a row each` : '; a row each in the per-epoch grids';
     log(`classes: ${classNames.length} (${classNames.slice(0, 5).join(', ')}${classNames.length > 5 ? ', …' : ''})${shown}`);
   }
+  const identity = datasetIdentity(data);
+  const changed = saved ? datasetChange(saved.dataset, identity) : undefined;
+  if (changed && !given.allowChangedData) {
+    throw new UsageError(`the data is not what ${out} trained on: ${changed}. Nothing was changed; restore the data, or pass --allow-changed-data to resume on these images anyway`);
+  }
+  if (changed) log(`warning: resuming on other data than the run trained on (${changed})`);
 
   const trainOptions: TrainOptions = {
     out,
@@ -145,65 +270,76 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
     optimizer: opts.optimizer as TrainOptions['optimizer'],
     model,
     logEvery: Number(opts.logEvery),
-    gridImages: 21,
-    gridColumns: 7,
+    gridImages: GRID.images,
+    gridColumns: GRID.columns,
     evalEvery: Number(opts.evalEvery ?? 0),
     evalN: Number(opts.evalN ?? 512),
   };
 
-  await mkdir(out, { recursive: true });
+  // everything is loaded and checked before the first write: a run that fails to start leaves the folder as it was
+  if (given.overwrite) {
+    const present = await runFilesIn(out);
+    if (present.length) log(`--overwrite: deleting ${present.join(', ')} in ${out}`);
+    await clearRunFiles(out);
+  }
+  const opened = await openRun(trainOptions);
   if (classNames && !saved) await writeJson(runFiles(out).classes, { names: classNames });
   const runInfo = { backend: backend.name, device: backend.device, time: new Date().toISOString() };
-  if (saved) {
-    await writeJson(runFiles(out).config, { ...saved, options: { ...opts, resume: undefined }, resumes: [...(saved.resumes ?? []), runInfo] });
-  } else {
-    await writeJson(runFiles(out).config, {
-      options: { ...opts, resume: undefined, out: undefined },
-      dataset: { description: data.description, count: data.count },
-      ...runInfo,
-      command: process.argv.slice(2).join(' '),
-      versions: {
-        dcgan: ownVersion(), node: process.version, tfjs: tf.version.tfjs,
-        'tfjs-backend-wasm': packageVersion('@tensorflow/tfjs-backend-wasm'),
-        'tfjs-backend-webgpu': packageVersion('@tensorflow/tfjs-backend-webgpu'),
-        webgpu: packageVersion('webgpu'), sharp: packageVersion('sharp'),
-      },
-    });
+  const dataset = { description: data.description, ...identity };
+  try {
+    if (saved) {
+      await writeJson(runFiles(out).config, {
+        ...saved, options: { ...opts, ...NOT_KEPT }, dataset: changed ? dataset : { ...dataset, ...saved.dataset, fingerprint: identity.fingerprint },
+        resumes: [...(saved.resumes ?? []), { ...runInfo, ...(changed ? { dataset } : {}) }],
+      });
+    } else {
+      await writeJson(runFiles(out).config, {
+        options: { ...opts, ...NOT_KEPT, out: undefined },
+        dataset,
+        ...runInfo,
+        command: process.argv.slice(2).join(' '),
+        versions: {
+          dcgan: ownVersion(), node: process.version, tfjs: tf.version.tfjs,
+          'tfjs-backend-wasm': packageVersion('@tensorflow/tfjs-backend-wasm'),
+          'tfjs-backend-webgpu': packageVersion('@tensorflow/tfjs-backend-webgpu'),
+          webgpu: packageVersion('webgpu'), sharp: packageVersion('sharp'),
+        },
+      });
+    }
+  } catch (err) {
+    disposeGan(opened.gan);
+    throw err;
   }
 
-  // First Ctrl-C: finish the step, checkpoint, stop. Second: leave at once (the staged checkpoint write stays safe).
-  const stop = new AbortController();
-  let signalName: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (signalName) process.exit(130);
-    signalName = sig;
-    log(`\n${sig}: stopping after this step and saving a checkpoint (again to quit now)`);
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const resumeCommand = () => commandLine('train', '--out', out, '--resume', '--epochs', trainOptions.epochs);
+  const stopper = createStopper({ log, exit: (code) => process.exit(code), runDir: out });
+  process.on('SIGINT', stopper.onSignal);
+  process.on('SIGTERM', stopper.onSignal);
   const stopOnDeviceLost = backend.hooks.watchDeviceLoss?.((reason) => {
-    log(`\nthe GPU device was lost (${reason}); stopping`);
-    stop.abort();
+    log(`the GPU device was lost (${reason}); stopping`);
+    stopper.abort();
   });
   try {
-    const result = await train(trainOptions, data, backend, { log, signal: stop.signal, checkDevice: backend.hooks.checkDevice });
+    const result = await train(trainOptions, data, backend, {
+      log, signal: stopper.signal, checkDevice: backend.hooks.checkDevice, onCheckpoint: stopper.checkpointing,
+    }, opened);
     if (result.interrupted) {
-      const s = result.state;
-      log(`stopped at epoch ${s.epoch + (s.stepInEpoch ? 1 : 0)}, step ${s.step}; checkpoint in ${out}`);
-      log(`resume with: dcgan train --out ${out} --resume --epochs ${trainOptions.epochs}`);
-      return signalName === 'SIGTERM' ? 143 : 130;
+      log(`stopped at ${describeState(result.state)}; checkpoint in ${out}`);
+      log(`resume with: ${resumeCommand()}`);
+      return stopper.exitCode();
     }
-    log(`done: ${result.state.epoch} epochs in ${out}; sample with: dcgan sample --run ${out} --n 21 --out grid.png`);
+    log(`done: ${result.state.epoch} epochs in ${out}; sample with: ${commandLine('sample', '--run', out, '--n', 21, '--out', 'grid.png')}`);
     return 0;
   } catch (err) {
+    if (err instanceof TrainingDivergedError || DISK_ERRORS.includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
     // out of memory or a lost device: one line that says what to do, and where the last good checkpoint is
     const failure = await describeBackendFailure(err, backend.name, trainOptions.batchSize);
     if (!failure) throw err;
-    throw new Error(`${failure}. The last checkpoint in ${out} is intact: dcgan train --out ${out} --resume`);
+    const state = await readState(out).catch(() => undefined);
+    throw new Error(`${failure}. ` + (state ? `The last checkpoint (${describeState(state)}) in ${out} is intact: ${resumeCommand()}` : 'No checkpoint had been saved yet'));
   } finally {
     stopOnDeviceLost?.();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', stopper.onSignal);
+    process.off('SIGTERM', stopper.onSignal);
   }
 }

@@ -1,6 +1,6 @@
 // The training loop: data order, noise, steps, per-epoch grids, metrics and checkpoints; stops cleanly when asked.
 import * as tf from '@tensorflow/tfjs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import type { BackendInfo } from '../backend/index.js';
 import type { ImageSet } from '../data/types.js';
 import { tileGrid, writePng } from '../image/grid.js';
@@ -13,11 +13,12 @@ import { buildDiscriminator, buildGenerator } from '../model/build.js';
 import { asDiscriminator, asGenerator, generateImages, type Generator } from '../model/generator.js';
 import { setRandomStep } from '../model/layers.js';
 import { writeLossPlot } from '../report/plots.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
-import { appendJsonl, readFloats, truncateJsonl, writeFloats } from '../run/files.js';
+import { assertFinite, describeState, DivergedError, hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
+import { appendJsonl, readFloats, readJsonl, RunFileError, truncateJsonl, writeFloats } from '../run/files.js';
 import { runFiles } from '../run/layout.js';
-import type { EpochRecord, EvalFigures, TrainState } from '../run/records.js';
-import { createProgress } from '../util/progress.js';
+import type { EpochRecord, EpochSums, EvalFigures, StepRecord, TrainState } from '../run/records.js';
+import { listSampleGrids } from '../run/runs.js';
+import { createProgress, formatDuration, type Progress } from '../util/progress.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import { createOptimizer } from './optimizer.js';
 import { secondNoise, trainStep, type Batch, type Gan } from './step.js';
@@ -51,6 +52,8 @@ export interface TrainIO {
   log: (line: string) => void;
   /** aborted → finish the step under way, checkpoint, return { interrupted: true } */
   signal?: AbortSignal;
+  /** told when a checkpoint write starts (true) and ends (false): a second Ctrl-C then waits for it */
+  onCheckpoint?: (writing: boolean) => void;
   /** called after each step with the total step count */
   onStep?: (step: number) => void;
   /** false: no progress bars or lines */
@@ -58,6 +61,9 @@ export interface TrainIO {
   /** called after each read from the device; throws if the device reported an error (a GPU out of memory) */
   checkDevice?: (batchSize: number) => void;
 }
+
+/** Training produced NaN or infinite values; the message names where, the last good checkpoint and what to try. */
+export class TrainingDivergedError extends Error {}
 
 export interface TrainResult {
   state: TrainState;
@@ -148,57 +154,149 @@ export async function writeSampleGrid(G: Generator, fixedNoise: Float32Array, o:
 /** The seed of the figures computed during training: that of `dcgan eval`'s default, so the two compare. */
 const EVAL_SEED = 0;
 
+/**
+ * Lets the event loop run once. On wasm and cpu a step is synchronous JavaScript and a loss read resolves without
+ * waiting, so without this a Ctrl-C (whose handler runs from the event loop) would only be seen at the end of the
+ * epoch. On a GPU the step only queues work, and this waits for none of it.
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 
-export async function train(o: TrainOptions, data: ImageSet, backend: BackendInfo, io: TrainIO): Promise<TrainResult> {
+/** What a run starts from: its networks and optimizers, where training stands, the grids' fixed noise. */
+export interface OpenedRun {
+  gan: Gan;
+  state: TrainState;
+  fixedNoise: Float32Array;
+}
+
+/**
+ * Opens the run `o` describes and writes nothing: on --resume every checkpoint file and fixed-noise.bin is loaded and
+ * checked (a damaged one is named), otherwise new networks are built. A resume that fails thus leaves the folder as it
+ * was. The caller owns the result (train() disposes of it).
+ */
+export async function openRun(o: TrainOptions): Promise<OpenedRun> {
+  const files = runFiles(o.out);
+  const gan = createGan(o);
+  try {
+    if (o.resume) {
+      const state = await loadCheckpoint(o.out, gan);
+      return { gan, state, fixedNoise: await readFixedNoise(o.out, o.gridImages, o.model.latent) };
+    }
+    if (await hasCheckpoint(o.out)) throw new Error(`${o.out} already holds a run; pass --resume to continue it`);
+    return {
+      gan,
+      fixedNoise: new Rng(streamSeed(o.seed, 'fixed')).normals(o.gridImages * o.model.latent),
+      state: {
+        epoch: 0,
+        stepInEpoch: 0,
+        step: 0,
+        epochRng: new Rng(streamSeed(o.seed, 'order')).state,
+        noiseRng: new Rng(streamSeed(o.seed, 'noise')).state,
+      },
+    };
+  } catch (err) {
+    disposeGan(gan);
+    throw err;
+  }
+}
+
+/** The run's fixed noise (the latents of the per-epoch grids), checked: the right size, finite. */
+export async function readFixedNoise(runDir: string, gridImages: number, latent: number): Promise<Float32Array> {
+  const file = runFiles(runDir).fixedNoise;
+  const noise = await readFloats(file, { count: gridImages * latent, what: `${gridImages} latents of ${latent} floats` });
+  if (!noise.every(Number.isFinite)) throw new RunFileError(file, 'it holds NaN or infinite values (damaged)');
+  return noise;
+}
+
+/**
+ * Cuts the run's records back to the checkpoint: lines a run wrote after its last checkpoint (it was killed, or it
+ * diverged) would otherwise repeat once the resumed run trains those steps again. A new run starts from nothing.
+ */
+async function cutRecordsBackTo(runDir: string, state: TrainState): Promise<void> {
+  const files = runFiles(runDir);
+  await truncateJsonl(files.steps, (r) => r.step <= state.step);
+  await truncateJsonl(files.metrics, (r) => r.epoch <= state.epoch);
+  await truncateJsonl(files.evals, (r) => r.step <= state.step);
+  for (const grid of await listSampleGrids(runDir)) if (grid.epoch > state.epoch) await rm(grid.file, { force: true });
+}
+
+const noSums = (): EpochSums => ({ loss_D: 0, loss_G: 0, D_x: 0, D_G_z: 0, n: 0, seconds: 0 });
+
+/**
+ * The loss sums of the epoch a run stopped in the middle of, so that its metrics line averages the whole epoch. Runs
+ * saved before state.json carried them: summed again from steps.jsonl, without the time spent (unknown).
+ */
+async function resumedSums(runDir: string, state: TrainState): Promise<{ sums: EpochSums; timed: boolean }> {
+  if (state.stepInEpoch === 0) return { sums: noSums(), timed: true };
+  if (state.epochSums) return { sums: { ...state.epochSums }, timed: true };
+  const sums = noSums();
+  const first = state.step - state.stepInEpoch;
+  for (const r of await readJsonl<StepRecord>(runFiles(runDir).steps)) {
+    if (r.step <= first || r.step > state.step) continue;
+    sums.loss_D += r.loss_D ?? NaN; sums.loss_G += r.loss_G ?? NaN; sums.D_x += r.D_x ?? NaN; sums.D_G_z += r.D_G_z ?? NaN; sums.n++;
+  }
+  return { sums, timed: false };
+}
+
+export async function train(o: TrainOptions, data: ImageSet, backend: BackendInfo, io: TrainIO, opened?: OpenedRun): Promise<TrainResult> {
   const files = runFiles(o.out);
   const batchesPerEpoch = Math.floor(data.count / o.batchSize); // the last partial batch is dropped: batch norm on a handful of images is noise
   if (batchesPerEpoch < 1) {
+    if (opened) disposeGan(opened.gan);
     throw new Error(`the dataset has ${data.count} images, fewer than --batch-size ${o.batchSize}`);
   }
-  const gan = createGan(o);
-  let state: TrainState;
-  let fixedNoise: Float32Array;
-  if (o.resume) {
-    state = await loadCheckpoint(o.out, gan);
-    fixedNoise = await readFloats(files.fixedNoise);
-    // a crash after the checkpoint may have logged steps the resumed run will train again
-    await truncateJsonl(files.steps, (r) => r.step <= state.step);
-    await truncateJsonl(files.metrics, (r) => r.epoch <= state.epoch);
-    io.log(`resuming ${o.out} at epoch ${state.epoch + 1}, step ${state.step}`);
-  } else {
-    if (await hasCheckpoint(o.out)) throw new Error(`${o.out} already holds a run; pass --resume to continue it`);
-    await mkdir(o.out, { recursive: true });
-    fixedNoise = new Rng(streamSeed(o.seed, 'fixed')).normals(o.gridImages * o.model.latent);
-    await writeFloats(files.fixedNoise, fixedNoise);
-    state = {
-      epoch: 0,
-      stepInEpoch: 0,
-      step: 0,
-      epochRng: new Rng(streamSeed(o.seed, 'order')).state,
-      noiseRng: new Rng(streamSeed(o.seed, 'noise')).state,
-    };
-  }
-  await mkdir(files.samples, { recursive: true });
-
-  const noiseRng = new Rng(state.noiseRng);
-  const collapse = new CollapseMonitor(dataDiversity(data));
+  const { gan, fixedNoise, state } = opened ?? (await openRun(o));
   const pending: { step: number; stats: tf.Tensor1D }[] = [];
   let interrupted = false;
+  // where the folder's checkpoint stands: what a divergence leaves behind
+  let saved = o.resume ? describeState(state) : undefined;
+  const divergence = (what: string) => new TrainingDivergedError(
+    `training diverged by step ${state.step}: ${what}. ` +
+      (saved ? `The last good checkpoint (${saved}) in ${o.out} is kept` : `No checkpoint was saved`) +
+      `; try a lower --lr (this run's is ${o.lr >= 1e4 ? o.lr.toExponential() : o.lr})`,
+  );
+  const checkpoint = async () => {
+    io.onCheckpoint?.(true);
+    try {
+      await saveCheckpoint(o.out, gan, state);
+      saved = describeState(state);
+    } catch (err) {
+      if (err instanceof DivergedError) throw divergence(err.message.replace(/^training diverged: /, ''));
+      throw err;
+    } finally {
+      io.onCheckpoint?.(false);
+    }
+  };
   try {
-    for (let epoch = state.epoch; epoch < o.epochs && !interrupted; epoch++) {
+    await mkdir(files.samples, { recursive: true });
+    await cutRecordsBackTo(o.out, state);
+    if (o.resume) io.log(`resuming ${o.out} at epoch ${state.epoch + 1}, step ${state.step}`);
+    else await writeFloats(files.fixedNoise, fixedNoise);
+    const resumed = await resumedSums(o.out, state);
+
+    const noiseRng = new Rng(state.noiseRng);
+    const collapse = new CollapseMonitor(dataDiversity(data));
+    // the step rate of this process, for the ETAs (a resumed run's earlier steps say nothing of this machine)
+    const session = { steps: 0, seconds: 0 };
+    let firstRead = true;
+    const firstEpoch = state.epoch;
+    for (let epoch = firstEpoch; epoch < o.epochs && !interrupted; epoch++) {
       const orderRng = new Rng(state.epochRng);
       const order = orderRng.permutation(data.count);
-      const progress = io.progress === false ? { update() {}, stop() {} } : createProgress({
+      const firstBatch = Math.min(state.stepInEpoch, batchesPerEpoch);
+      const progress: Progress = io.progress === false ? { update() {}, note() {}, stop() {} } : createProgress({
         total: batchesPerEpoch,
+        start: firstBatch,
         label: `epoch ${epoch + 1}/${o.epochs}`,
-        fields: ['speed', 'losses'],
+        fields: ['eta', 'speed', 'losses'],
       });
-      const sums = { loss_D: 0, loss_G: 0, D_x: 0, D_G_z: 0, n: 0 };
+      // the epoch's loss sums, carried over from before a stop in its middle
+      const carried = epoch === firstEpoch ? resumed : { sums: noSums(), timed: true };
+      const sums = { ...carried.sums };
       const warnings: string[] = []; // printed after the progress bar, recorded in the epoch's metrics line
       const started = performance.now();
-      const firstBatch = state.stepInEpoch;
-      const shown = { speed: '', losses: '' };
+      const shown = { eta: '', speed: '', losses: '' };
 
       // Reads the losses of the steps since the last read (one device sync for all of them) and logs them.
       const drain = async () => {
@@ -213,10 +311,10 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         });
         await appendJsonl(files.steps, records); // one write per read, not one per step
         for (const { step, loss_D: lossD, loss_G: lossG, D_x: dx, D_G_z: dgz } of records) {
-          sums.loss_D += lossD; sums.loss_G += lossG; sums.D_x += dx; sums.D_G_z += dgz; sums.n++;
           if (!Number.isFinite(lossD) || !Number.isFinite(lossG)) {
-            throw new Error(`training diverged at step ${step} (loss_D ${lossD}, loss_G ${lossG}); try a lower --lr`);
+            throw divergence(`at step ${step} loss_D is ${lossD} and loss_G ${lossG}`);
           }
+          sums.loss_D += lossD; sums.loss_G += lossG; sums.D_x += dx; sums.D_G_z += dgz; sums.n++;
           shown.losses = `D ${fmt(lossD)} G ${fmt(lossG)}`;
           const warning = collapse.step(step, dgz);
           if (warning) warnings.push(warning);
@@ -224,6 +322,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       };
 
       for (let b = firstBatch; b < batchesPerEpoch; b++) {
+        const stepStarted = performance.now();
         const stats = tf.tidy(() => {
           setRandomStep(state.step + 1); // dropout masks follow the step, so a resumed run draws the same
           return trainStep(gan, drawBatch(gan, data, order.subarray(b * o.batchSize, (b + 1) * o.batchSize), noiseRng, o));
@@ -231,27 +330,49 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         state.step++;
         state.stepInEpoch = b + 1;
         pending.push({ step: state.step, stats });
-        if (pending.length >= o.logEvery || b + 1 === batchesPerEpoch) await drain();
+        // the first read comes after the first step, so the bar shows losses at once; then one every --log-every
+        if (firstRead || pending.length >= o.logEvery || b + 1 === batchesPerEpoch) {
+          firstRead = false;
+          await drain();
+        }
+        session.steps++;
+        session.seconds += (performance.now() - stepStarted) / 1000;
         const seconds = (performance.now() - started) / 1000;
+        const perStep = session.seconds / session.steps;
+        const epochLeft = batchesPerEpoch - (b + 1);
+        const runLeft = epochLeft + (o.epochs - epoch - 1) * batchesPerEpoch;
+        shown.eta = `ETA ${formatDuration(epochLeft * perStep)}` + (runLeft > epochLeft ? `, run ${formatDuration(runLeft * perStep)}` : '');
         shown.speed = `${((b + 1 - firstBatch) * o.batchSize / seconds).toFixed(1)} img/s`;
         progress.update(b + 1, shown);
         io.onStep?.(state.step);
+        await yieldToEventLoop();
         if (io.signal?.aborted) {
           interrupted = true;
           break;
         }
       }
       await drain();
-      progress.stop();
       state.noiseRng = noiseRng.state;
-      if (interrupted && state.stepInEpoch < batchesPerEpoch) break;
+      const seconds = (performance.now() - started) / 1000 + (carried.timed ? carried.sums.seconds : 0);
+      if (interrupted && state.stepInEpoch < batchesPerEpoch) {
+        progress.stop();
+        state.epochSums = { ...sums, seconds };
+        break;
+      }
 
-      // epoch complete
-      const seconds = (performance.now() - started) / 1000;
-      const trainedImages = (batchesPerEpoch - firstBatch) * o.batchSize;
+      // epoch complete: nothing is written from weights that are no longer finite
+      try {
+        await assertFinite(gan);
+      } catch (err) {
+        progress.stop();
+        if (err instanceof DivergedError) throw divergence(err.message.replace(/^training diverged: /, ''));
+        throw err;
+      }
+      const trainedImages = (carried.timed ? batchesPerEpoch : batchesPerEpoch - firstBatch) * o.batchSize;
       state.epoch = epoch + 1;
       state.stepInEpoch = 0;
       state.epochRng = orderRng.state;
+      delete state.epochSums;
       const mean = (x: number) => (sums.n ? x / sums.n : NaN);
       const generator = asGenerator(gan.G);
       const grid = await writeSampleGrid(generator, fixedNoise, o, files.sampleGrid(epoch + 1));
@@ -260,7 +381,9 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       if (diversityWarning) warnings.push(diversityWarning);
       // skipped once Ctrl-C was pressed: on a CPU the figures take a while, and the user asked to stop
       const evalDue = !!o.evalEvery && ((epoch + 1) % o.evalEvery === 0 || epoch + 1 === o.epochs) && !io.signal?.aborted;
+      if (evalDue) progress.note(`evaluating (SWD and nearest neighbours, ${o.evalN ?? 512} images)…`);
       const figures: EvalFigures | undefined = evalDue ? await evaluateGenerator(generator, data, { n: o.evalN ?? 512, seed: EVAL_SEED }, o.model.classes ? asDiscriminator(gan.D) : undefined) : undefined;
+      progress.stop();
       const record = {
         epoch: epoch + 1, step: state.step,
         loss_D: mean(sums.loss_D), loss_G: mean(sums.loss_G), D_x: mean(sums.D_x), D_G_z: mean(sums.D_G_z),
@@ -270,7 +393,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         ...(warnings.length ? { warning: warnings.join('; ') } : {}),
       } satisfies EpochRecord;
       await appendJsonl(files.metrics, record);
-      await saveCheckpoint(o.out, gan, state);
+      await checkpoint();
       await writeLossPlot(o.out);
       io.log(
         `epoch ${epoch + 1}/${o.epochs}: loss_D ${fmt(record.loss_D)}, loss_G ${fmt(record.loss_G)}, ` +
@@ -280,11 +403,10 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       if (figures) for (const line of formatEval(figures)) io.log(`  ${line}`);
       for (const w of warnings) io.log(`warning: ${w}`);
     }
-    if (interrupted && state.stepInEpoch > 0) await saveCheckpoint(o.out, gan, state);
+    if (interrupted && state.stepInEpoch > 0) await checkpoint();
     return { state, interrupted };
   } finally {
     tf.dispose(pending.map((p) => p.stats));
     disposeGan(gan);
   }
 }
-

@@ -26,6 +26,10 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array | 
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
+    // the temp file is ours, not the user's: errors name the file they asked for
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.message === 'string') e.message = e.message.split(tmp).join(file);
+    if (e && typeof e === 'object') e.path = file;
     throw err;
   }
 }

@@ -12,7 +12,12 @@ import { nonNegativeInt, oneOf, positiveInt, positiveNumber, unitInterval } from
 import { outputFileProblem } from './util/paths.js';
 import { commandLine } from './util/shell.js';
 
-const noRun = () => `no trained run under checkpoints/ (train first: ${commandLine('train')}; or pass --run DIR)`;
+/** --run, else the latest run under checkpoints/; none is a usage error that says what to do. */
+async function runFolder(opts: Record<string, unknown>): Promise<string> {
+  const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
+  if (!run) throw new UsageError(`no trained run under checkpoints/ (train first: ${commandLine('train')}; or pass --run DIR)`);
+  return run;
+}
 
 const archOption = () =>
   new Option('--arch <name>', `architecture: ${ARCH_NAMES.map((n) => `${n} (${ARCHITECTURES[n].title})`).join('; ')}`)
@@ -93,8 +98,7 @@ export function buildProgram(): Command {
       else imageFormat(out);
       const problem = outputFileProblem(out);
       if (problem) throw new UsageError(`--out ${out}: ${problem}`);
-      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
-      if (!run) throw new UsageError(noRun());
+      const run = await runFolder(opts);
       if (opts.search !== undefined) checkSearch(Number(opts.search), n);
       const { initBackend } = await import('./backend/index.js');
       const backend = await initBackend(opts.backend as never);
@@ -125,8 +129,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the figures as JSON on stdout', false)
     .addOption(backendOption())
     .action(async (opts: Record<string, unknown>) => {
-      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
-      if (!run) throw new UsageError(noRun());
+      const run = await runFolder(opts);
       const { initBackend } = await import('./backend/index.js');
       const { evalCommand } = await import('./metrics/command.js');
       const { formatEval } = await import('./metrics/evaluate.js');
@@ -143,8 +146,7 @@ export function buildProgram(): Command {
     .description('write report.html into a run folder: config, curves, sample timeline, quality figures (one self-contained file)')
     .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
     .action(async (opts: Record<string, unknown>) => {
-      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
-      if (!run) throw new UsageError(noRun());
+      const run = await runFolder(opts);
       const { writeReport } = await import('./report/report.js');
       console.error(`wrote ${await writeReport(run)}`);
       await exitWith(0);
@@ -156,12 +158,11 @@ export function buildProgram(): Command {
     .requiredOption('--web <dir>', 'folder to write the page into (a previous export there is replaced)')
     .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
     .action(async (opts: Record<string, unknown>) => {
-      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
-      if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
+      const run = await runFolder(opts);
       const { exportWeb } = await import('./export/web.js');
       const r = await exportWeb({ run, dir: String(opts.web) });
       console.error(`${opts.web}: a page for the generator of ${run}${r.classes ? ` (${r.classes.length} classes)` : ''}, ` +
-        `${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MB; serve the folder over http, e.g. dcgan serve --run ${run}`);
+        `${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MB; serve the folder over http, e.g. ${commandLine('serve', '--run', run)}`);
       await exitWith(0);
     });
 
@@ -171,8 +172,7 @@ export function buildProgram(): Command {
     .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
     .option('--port <n>', 'port (0: any free one)', nonNegativeInt, 8080)
     .action(async (opts: Record<string, unknown>) => {
-      const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
-      if (!run) throw new UsageError('no trained run under checkpoints/ (train first, or pass --run DIR)');
+      const run = await runFolder(opts);
       const { serve } = await import('./export/serve.js');
       await serve({ run, port: Number(opts.port) }, (url, exported) => {
         console.log(url);

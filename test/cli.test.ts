@@ -1,4 +1,4 @@
-// The real command line, as a user runs it (the built dist/cli.js; `npm test` builds first).
+// The real command line, as a user runs it (dist/cli.js, rebuilt first when stale: test/cli-run.ts).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,16 +8,15 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { tmpDir } from './helpers.js';
+import { CLI } from './cli-run.js';
 
-const CLI = path.resolve('dist/cli.js');
-const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
+const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
 // the decoded-set cache goes to a temp folder, not the checkout's data/
 const cacheDir = path.join(os.tmpdir(), `dcgan-cli-test-cache-${process.pid}`);
 const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
 
 let runDir: string;
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does it first)');
   runDir = path.join(await tmpDir(), 'run');
 });
 
@@ -114,7 +113,7 @@ test('an existing run is neither overwritten without --resume nor changed by a c
 
 test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits non-zero; --resume completes the run', async () => {
   const out = path.join(await tmpDir(), 'run');
-  const child = spawn(process.execPath, [CLI, 'train', ...tiny, '--epochs', '3', '--out', out, '--log-every', '1']);
+  const child = spawn(process.execPath, [...CLI, 'train', ...tiny, '--epochs', '3', '--out', out, '--log-every', '1']);
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve) => {

@@ -1,4 +1,4 @@
-// The new commands as a user runs them (the built dist/cli.js; `npm test` builds first): eval, report, and sample's
+// The new commands as a user runs them (dist/cli.js, rebuilt first when stale: test/cli-run.ts): eval, report, and sample's
 // --interpolate and --search, on one tiny run trained with --eval-every.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,9 +9,9 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { tmpDir } from './helpers.js';
+import { CLI } from './cli-run.js';
 
-const CLI = path.resolve('dist/cli.js');
-const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
+const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
 // the decoded-set cache goes to a temp folder, not the checkout's data/
 const cacheDir = path.join(os.tmpdir(), `dcgan-report-test-cache-${process.pid}`);
 const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
@@ -19,7 +19,6 @@ const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-si
 let runDir: string;
 let out: string;
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does it first)');
   out = await tmpDir();
   runDir = path.join(out, 'run');
   const r = run(['train', ...tiny, '--epochs', '2', '--eval-every', '1', '--eval-n', '32', '--out', runDir]);

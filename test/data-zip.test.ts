@@ -108,3 +108,28 @@ test('random damage never crashes: a DatasetError, or entries that read or fail 
   }
   assert.ok(refused > 0 && refused < 300, `some damage is fatal, some not (${refused} refused)`);
 });
+
+test('entry names that could land outside a folder on any OS refuse the archive, naming the entry', async () => {
+  const unsafe = [
+    '../evil.png', 'a/../../evil.png', '..', // zip slip
+    '..\\evil.png', 'a\\..\\..\\evil.png', 'a/..\\evil.png', // the same with Windows' separator
+    '/etc/evil.png', '\\evil.png', // absolute
+    'C:\\evil.png', 'C:/evil.png', 'c:evil.png', 'Z:..\\evil.png', // drive letters, with and without a root
+    '\\\\server\\share\\evil.png', '//server/share/evil.png', // UNC
+    'evil\0.png', 'a/\0/b.png', // NUL: C APIs end the name there, so it is not the name that was checked
+  ];
+  for (const name of unsafe) {
+    const zip = rawZip([{ name: 'fine.png', data: TEXT }, { name, data: TEXT }]);
+    const shown = name.replace(/\0/g, '\\x00'); // the message stays one printable line
+    await assert.rejects(zipImages(zip, 'x.zip'), (err: Error) =>
+      err instanceof DatasetError && err.message.startsWith(`x.zip has an unsafe entry name "${shown}"`), JSON.stringify(name));
+  }
+});
+
+test('names that only look odd are not refused: dots inside a name, a colon past the first part, spaces', async () => {
+  const png = await solid('png', [1, 2, 3]);
+  const listed = ['a..b.png', 'x../y.png', 'C.png', 'dir/C:x.png', 'a b/c d.png', 'ü/ß.png'];
+  const hidden = ['...png', 'dir/..x.png']; // dot-files: passed over like .DS_Store, not refused
+  const zip = rawZip([...listed, ...hidden].map((name) => ({ name, data: png })));
+  assert.deepEqual((await zipImages(zip, 'ok.zip')).entries.map((e) => e.name), [...listed].sort());
+});

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DatasetError } from '../src/data/errors.js';
 import { bufferSource, crc32, readCentralDirectory as readDir, readEntry as readOne, ZipFormatError, type ZipEntryInfo } from '../src/data/zip-reader.js';
-import { zipImages as listImages, type ZipLimits } from '../src/data/zip.js';
+import { DEFAULT_ZIP_LIMITS, zipImages as listImages, type ZipLimits } from '../src/data/zip.js';
 import { rawZip, solid, zipOf } from './fixtures/data.js';
 
 // the reader works on any ByteSource; in-memory ones keep these tests free of files
@@ -65,6 +65,21 @@ test('entries sharing their bytes (the overlapping-entry zip bomb) refuse the ar
   const zip = rawZip([{ name: 'a.png', data: TEXT }, { name: 'b.png', data: TEXT, sameAs: 0 }, { name: 'c.png', data: TEXT, sameAs: 0 }]);
   await assert.rejects(zipImages(zip, 'bomb.zip'), (err: Error) =>
     err instanceof DatasetError && err.message === 'bomb.zip: entries "a.png" and "b.png" share their bytes (an overlapping-entry zip bomb)');
+  // stored and incompressible, so the shared record spans header and data (a record is at least 30 + its data bytes)
+  const noise = Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 7919) % 251));
+  const stored = rawZip([{ name: 'a.png', data: noise, method: 0 }, { name: 'b.png', data: noise, method: 0, sameAs: 0 }]);
+  await assert.rejects(zipImages(stored, 'bomb.zip'), /entries "a\.png" and "b\.png" share their bytes/);
+  // entries side by side share nothing
+  const apart = rawZip([{ name: 'a.png', data: noise, method: 0 }, { name: 'b.png', data: noise, method: 0 }]);
+  assert.equal((await zipImages(apart, 'ok.zip')).entries.length, 2);
+});
+
+test('the default limits are the documented ones (README: 250000, 64M, 4G, 100), and an entry may be exactly as large', async () => {
+  assert.deepEqual(DEFAULT_ZIP_LIMITS, { maxEntries: 250_000, maxEntrySize: 64 * 2 ** 20, maxTotalSize: 4 * 2 ** 30, maxRatio: 100 });
+  // a header claiming 64 MiB passes the size limit (and is then caught by the ratio limit); one byte more does not
+  const claims = (declaredSize: number) => zipImages(rawZip([{ name: 'big.png', data: TEXT, declaredSize }]), 'big.zip');
+  await assert.rejects(claims(64 * 2 ** 20), /expands .* over the 100:1 compression-ratio limit/);
+  await assert.rejects(claims(64 * 2 ** 20 + 1), /big\.zip: entry "big\.png" is 64 MiB uncompressed, over the 64 MiB limit \(raise it with --zip-max-entry-size\)/);
 });
 
 test('directory records that point outside the file, or claim more entries than fit, are format errors', async () => {

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type { ImageSet } from '../src/data/types.js';
-import { evaluateGenerator, formatEval } from '../src/metrics/evaluate.js';
-import type { Generator } from '../src/model/generator.js';
+import { classAgreement, evaluateGenerator, formatEval } from '../src/metrics/evaluate.js';
+import type { Discriminator, Generator } from '../src/model/generator.js';
 import { tf, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
@@ -48,4 +48,28 @@ test('the queries are as many as asked where a fifth of the data is more, and ne
   assert.deepEqual([f.nn_queries, f.nn_reference], [1, 1]);
   assert.ok(Math.abs(f.nn_real - Math.sqrt(2 / PIXELS)) < 1e-6);
   await assert.rejects(evaluateGenerator(black, { ...data, count: 1, pixels: data.pixels.subarray(0, PIXELS) }, { n: 1, seed: 0 }), /at least 2 real images/);
+});
+
+test('class agreement: the share of images whose arg-max class is the one asked, over batches of 256', async () => {
+  // a stand-in D whose class head names class (first pixel mod 3); 300 images, the first pixel of image i is i mod 251,
+  // the class asked i mod 3: they agree where (i mod 251) ≡ i (mod 3)
+  const D: Discriminator = {
+    classes: 3, model: undefined as unknown as tf.LayersModel,
+    judge: (images) => tf.tidy(() => {
+      const first = images.slice([0, 0, 0, 0], [-1, 1, 1, 1]).reshape([-1]).add(1).mul(127.5).round().toInt();
+      return { logits: tf.zeros([images.shape[0]]) as tf.Tensor1D, classLogits: tf.oneHot(tf.mod(first, 3).toInt(), 3).toFloat() as tf.Tensor2D };
+    }),
+  };
+  const count = 300, bytes = 4;
+  const pixels = new Uint8Array(count * bytes);
+  for (let i = 0; i < count; i++) pixels[i * bytes] = i % 251;
+  const labels = Array.from({ length: count }, (_, i) => i % 3);
+  let agree = 0;
+  for (let i = 0; i < count; i++) if ((i % 251) % 3 === i % 3) agree++;
+  const before = tf.memory().numTensors;
+  assert.equal(await classAgreement(D, pixels, count, 2, 1, labels), agree / count);
+  assert.equal(tf.memory().numTensors, before, 'tensors left behind');
+  assert.ok(agree > 0 && agree < count);
+  const headless: Discriminator = { ...D, judge: (images) => ({ logits: tf.zeros([images.shape[0]]) as tf.Tensor1D }) };
+  await assert.rejects(classAgreement(headless, pixels, 2, 2, 1, labels), /no class head/);
 });

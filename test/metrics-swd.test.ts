@@ -66,6 +66,34 @@ test('rows sort the same on worker threads as in place', async () => {
   assert.ok(values.every((v, i) => v === expected[i]));
 });
 
+test('rows sort on threads when they do not share out evenly, and one sorter serves many calls, and after close', async () => {
+  const rowLength = 1 << 17, rows = 10; // 10 rows on 3 threads: 4, 4 and 2
+  const source = new Rng(6).normals(rows * rowLength);
+  const expected = source.slice();
+  for (let r = 0; r < rows; r++) expected.subarray(r * rowLength, (r + 1) * rowLength).sort();
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  const sorter = new RowSorter(3);
+  try {
+    // SWD sorts levels × repeats × 2 sets with one sorter: more calls than a worker's default 10 listeners
+    for (let call = 0; call < 12; call++) {
+      const values = source.slice();
+      await sorter.sortRows(values, rowLength);
+      assert.ok(values.every((v, i) => v === expected[i]), `call ${call + 1}`);
+    }
+    await sorter.close();
+    const again = source.slice();
+    await sorter.sortRows(again, rowLength); // new workers
+    assert.ok(again.every((v, i) => v === expected[i]), 'after close');
+  } finally {
+    await sorter.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});
+
 test('per-channel normalisation gives each channel mean 0 and std 1', () => {
   const d = Float32Array.from({ length: 300 }, (_, i) => (i % 3) * 100 + (i % 7) * (i % 3 + 1));
   normaliseDescriptors(d, 3);

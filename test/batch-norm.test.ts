@@ -128,3 +128,19 @@ test('the presets’ batch norms: PyTorch’s moves its statistics 0.1 of the wa
     m.dispose();
   }
 });
+
+test('only what it implements: the channels on the last axis, with γ and β', () => {
+  const run = (args: Parameters<typeof torchBatchNormalization>[0], shape: number[]) => {
+    const m = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: shape.slice(1) }), torchBatchNormalization(args)] });
+    try {
+      tf.tidy(() => m.apply(tf.ones(shape), { training: true }) as tf.Tensor);
+    } finally {
+      m.dispose();
+    }
+  };
+  assert.throws(() => run({ ...ARGS, axis: 1 }, [2, 3, 1, 2]), /bn: only the last axis \(channels\) is supported/);
+  run({ ...ARGS, axis: 3 }, [2, 1, 1, 2]); // the last axis by number
+  run({ ...ARGS, axis: -1 }, [2, 1, 1, 2]);
+  assert.throws(() => run({ ...ARGS, center: false }, [2, 1, 1, 2]), /bn: needs center and scale/);
+  assert.throws(() => run({ ...ARGS, scale: false }, [2, 1, 1, 2]), /bn: needs center and scale/);
+});

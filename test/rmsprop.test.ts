@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { Adam } from '../src/train/adam.js';
 import { Rmsprop, type RmspropOptions } from '../src/train/rmsprop.js';
 import { tf, useTestBackend } from './helpers.js';
 
@@ -69,5 +70,26 @@ test('a restored state continues exactly as the uninterrupted optimizer', async 
   const opt = new Rmsprop({ lr, rho: 0.9, epsilon: 1e-7, form: 'keras' }, [w]);
   assert.throws(() => opt.restore(1, []), /optimizer state has 0 variables, the model has 1/);
   opt.dispose();
+  w.dispose();
+});
+
+test('the optimizers hold their slots and nothing else: none left after dispose, none added by a restore', () => {
+  const w = tf.variable(tf.zeros([3]));
+  for (const make of [
+    () => new Rmsprop({ lr, rho: 0.9, epsilon: 1e-7, form: 'keras' }, [w]),
+    () => new Adam({ lr, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, form: 'torch' }, [w]),
+  ]) {
+    const before = tf.memory().numTensors;
+    const opt = make();
+    const grad = tf.ones([3]);
+    opt.apply({ [w.name]: grad });
+    grad.dispose();
+    const held = tf.memory().numTensors;
+    assert.equal(held - before, opt.stateTensors().length, `${opt.kind}: a tensor per slot`);
+    opt.restore(3, opt.stateTensors().map((t) => new Float32Array(t.size).fill(0.5)));
+    assert.equal(tf.memory().numTensors, held, `${opt.kind}: restore left tensors behind`);
+    opt.dispose();
+    assert.equal(tf.memory().numTensors, before, `${opt.kind} left tensors behind`);
+  }
   w.dispose();
 });

@@ -40,8 +40,10 @@ async function everything(gan: Gan): Promise<Map<string, Float32Array | number>>
 function stamp(gan: Gan, step: number): void {
   const rng = new Rng(step);
   const values = (t: tf.Tensor) => tf.tensor(rng.normals(t.size), t.shape);
-  for (const model of [gan.G, gan.D]) for (const w of model.weights) w.write(values(w.read()));
-  for (const opt of [gan.optG, gan.optD]) for (const t of opt.stateTensors()) (t as tf.Variable).assign(values(t));
+  tf.tidy(() => {
+    for (const model of [gan.G, gan.D]) for (const w of model.weights) w.write(values(w.read()));
+    for (const opt of [gan.optG, gan.optD]) for (const t of opt.stateTensors()) (t as tf.Variable).assign(values(t));
+  });
   gan.optG.step = 10 * step + 1;
   gan.optD.step = 10 * step + 2;
 }

@@ -91,6 +91,9 @@ test('directory records that point outside the file, or claim more entries than 
   const tooMany = Buffer.from(zip);
   tooMany.writeUInt16LE(5000, eocd + 10);
   await assert.rejects(readCentralDirectory(tooMany), /claims 5000 entries but has room for 1/);
+  const longName = Buffer.from(zip); // the last record's name runs past the end of the directory
+  longName.writeUInt16LE(0xfff0, zip.indexOf(Buffer.from([0x50, 0x4b, 1, 2])) + 28);
+  await assert.rejects(readCentralDirectory(longName), (err: Error) => err instanceof ZipFormatError && /central record 0's name lies outside the file/.test(err.message));
   const farLocal = Buffer.from(zip);
   farLocal.writeUInt32LE(0x00ffffff, zip.indexOf(Buffer.from([0x50, 0x4b, 1, 2])) + 42);
   const [entry] = await readCentralDirectory(farLocal);

@@ -77,6 +77,10 @@ test('37 images at batch 8: 4 steps an epoch, each on the next 8 images of the e
     assert.equal(new Set(trained).size, 32);
     assert.deepEqual([...Array(COUNT).keys()].filter((k) => !trained.includes(k)).sort((a, b) => a - b), order.slice(32).sort((a, b) => a - b));
   }
+  // each epoch's speed is its 32 trained images over its time
+  const metrics = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(metrics.length, 2);
+  for (const m of metrics) assert.ok(Math.abs(m.images_per_s * m.seconds - 32) < 1e-6, `${m.images_per_s} img/s over ${m.seconds} s`);
   const state = await readState(out);
   assert.deepEqual([state.epoch, state.step, state.stepInEpoch], [2, 8, 0]);
   const steps = (await readFile(path.join(out, 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));

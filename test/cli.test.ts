@@ -27,6 +27,9 @@ test('dcgan train (tiny) writes a self-describing run folder', async () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /backend: wasm/);
   assert.match(r.stderr, /epoch 1\/1: loss_D/);
+  assert.match(r.stderr, /^data: pokesprite-images: 64 sprites \(16×16×3\)$/m);
+  // the last line says how to go on, as a command to paste
+  assert.equal(r.stderr.trim().split('\n').at(-1), `done: 1 epochs in ${runDir}; sample with: dcgan sample --run ${runDir} --n 21 --out grid.png`);
   for (const f of ['config.json', 'metrics.jsonl', 'steps.jsonl', 'state.json', 'fixed-noise.bin', 'generator/model.json',
     'generator/weights.bin', 'discriminator/model.json', 'discriminator/weights.bin', 'optimizer/optimizer.json', 'optimizer/slots.bin']) {
     assert.ok(existsSync(path.join(runDir, f)), `${f} missing`);
@@ -99,6 +102,10 @@ test('bad input: one clear line, non-zero exit, nothing written', async () => {
   assertRefused(['sample', '--run', path.join(dir, 'empty'), '--out', path.join(dir, 'x.png'), '--backend', 'wasm'], /no generator in/);
   assert.equal(existsSync(path.join(dir, 'x.png')), false);
   assertRefused(['sample', '--n', '0'], /--n.*positive integer/);
+  // found only once the data is loaded: the error is still the one line that says so, after the data's lines
+  const few = run(['train', ...tiny, '--limit', '8', '--out', path.join(dir, 'few')]);
+  assert.notEqual(few.status, 0);
+  assert.equal(few.stderr.trim().split('\n').at(-1), 'error: the dataset has 8 images, fewer than --batch-size 16');
 });
 
 test('an existing run is neither overwritten without --resume nor changed by a conflicting flag', async () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
@@ -37,8 +37,11 @@ test('dcgan train --eval-every writes the figures per epoch and plot.png', async
 });
 
 test('dcgan eval prints SWD per level and the nearest-neighbour check, and appends to eval.jsonl', async () => {
+  await rm(cacheDir, { recursive: true, force: true }); // the data is decoded again, with progress on stderr
   const r = run(['eval', '--run', runDir, '--n', '32', '--backend', 'wasm']);
   assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^decoding images 64\/64 \(100%\)/m);
+  assert.match(r.stderr, /^data: pokesprite-images: 64 sprites \(16×16×3\)$/m);
   assert.match(r.stdout, /SWD ×10³ \(32 generated vs 32 real images\): 16px \d+\.\d\d; average \d+\.\d\d/);
   assert.match(r.stdout, /nearest training image: generated 0\.\d+, held-out real 0\.\d+ \(ratio/);
   const j = run(['eval', '--run', runDir, '--n', '32', '--json', '--backend', 'wasm']);

@@ -72,6 +72,18 @@ test('entries sharing their bytes (the overlapping-entry zip bomb) refuse the ar
   // entries side by side share nothing
   const apart = rawZip([{ name: 'a.png', data: noise, method: 0 }, { name: 'b.png', data: noise, method: 0 }]);
   assert.equal((await zipImages(apart, 'ok.zip')).entries.length, 2);
+  // b claims to start on a's last data byte: a's record spans at least 30 + 2000 bytes from 0
+  const central = apart.indexOf(Buffer.from([0x50, 0x4b, 1, 2]));
+  const second = apart.indexOf(Buffer.from([0x50, 0x4b, 1, 2]), central + 1);
+  const onLastByte = Buffer.from(apart);
+  onLastByte.writeUInt32LE(30 + 2000 - 1, second + 42);
+  await assert.rejects(zipImages(onLastByte, 'bomb.zip'), /entries "a\.png" and "b\.png" share their bytes/);
+});
+
+test('the ratio limit starts at 64 KiB: a small entry may expand as much as it likes (it cannot bomb)', async () => {
+  const zeros = (n: number) => rawZip([{ name: 'z.png', data: Buffer.alloc(n) }]); // zeros deflate about 1000:1
+  assert.equal((await zipImages(zeros(64 * 1024 - 1), 'small.zip')).entries.length, 1);
+  await assert.rejects(zipImages(zeros(64 * 1024), 'big.zip'), /big\.zip: entry "z\.png" expands \d+:1, over the 100:1 compression-ratio limit/);
 });
 
 test('the default limits are the documented ones (README: 250000, 64M, 4G, 100), and an entry may be exactly as large', async () => {

@@ -451,7 +451,6 @@ async function main(): Promise<void> {
   }
 
   const started = performance.now();
-  copy = makeCopy();
   const stop = () => {
     removeCopy();
     process.exit(130);
@@ -459,6 +458,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('exit', removeCopy);
+  copy = makeCopy();
 
   // The unmutated tests must pass, and their times bound each mutant's.
   const baseline = new Map<string, number>();

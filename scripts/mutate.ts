@@ -273,6 +273,7 @@ const CLI_TESTS: Record<string, string[]> = {
 const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/train/train.ts', ['test/train-batches.test.ts', 'test/resume.test.ts', 'test/report-html.test.ts']],
   ['src/train/', ['test/step-worked.test.ts', 'test/d2l-fixtures.test.ts', 'test/adam.test.ts', 'test/rmsprop.test.ts']],
+  ['src/model/io.ts', ['test/checkpoint.test.ts']],
   ['src/model/', ['test/presets.test.ts', 'test/d2l-fixtures.test.ts', 'test/batch-norm.test.ts']],
   ['src/metrics/', ['test/metrics-swd.test.ts', 'test/metrics-evaluate.test.ts', 'test/metrics-distance.test.ts']],
   ['src/data/zip', ['test/data-zip.test.ts', 'test/data-local.test.ts']],

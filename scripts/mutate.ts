@@ -9,16 +9,18 @@
 //   npm run mutate -- --only src/train/adam.ts --per-file 1000    # every mutant of one file
 //   npm run mutate -- --id 'src/train/step.ts:97:12 comparison'   # one mutant again (ids as the report prints them)
 //   npm run mutate -- --planted --only src/model/layers.ts --tests test/d2l-fixtures.test.ts   # what one test sees
-//   options: --seed N (which mutants are sampled; 1), --per-file N (cap per source file; 8), --tests-per-file N (3, after the part's primary tests),
+//   options: --seed N (which mutants are sampled; 1), --per-file N (at most this many a source file; 8),
+//            --tests-per-file N (the nearest tests run after the part's own; 3), --tests A,B (these tests instead),
 //            --report FILE (JSON results; default in the temp folder)
 //
 // Everything runs in a copy of the checkout in the temp folder (src/, test/, scripts/ and the config, node_modules
 // linked): the working tree is never written, so a killed run cannot leave it dirty; the copy is removed on exit and
-// on Ctrl-C, and stale copies of dead runs at the next start. Each test file runs on its own
+// on Ctrl-C, and copies of runs killed outright at the next start. Each test file runs on its own
 // (`node --import tsx --test FILE`), the fastest first, and the first failure kills the mutant; a file that takes
 // over 4× its unmutated time (at least 60 s) is stopped and counts as a kill (an infinite loop is a detected bug).
-// Which test files belong to a source file comes from the import graph: those whose imports reach it, nearest first.
-// Tests that run the CLI as a child process are not in that graph and are not run. Not part of `npm test` or CI.
+// Which test files belong to a source file: its part's own tests (PRIMARY_TESTS), then the nearest of those whose
+// imports reach it; tests that run the CLI as a child process only for the two commands (CLI_TESTS).
+// Not part of `npm test` or CI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -6,6 +6,7 @@ import { torchBatchNormalization } from '../src/model/batch-norm.js';
 import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
 import { loadModel, saveModel } from '../src/model/io.js';
+import { kerasBatchNorm, torchBatchNorm } from '../src/model/layers.js';
 import { tf, tmpDir, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
@@ -104,4 +105,42 @@ test('d2l’s batch norms start with γ and β drawn from N(0, 0.02), reproducib
   const [gamma, beta] = g.getLayer('g1_bn').getWeights();
   assert.notDeepEqual(await gamma.data(), await beta.data());
   for (const m of [g, g2, g3, d]) m.dispose();
+});
+
+test('the presets’ batch norms: PyTorch’s moves its statistics 0.1 of the way, ε 1e-5; Keras’ 0.01 (0.2 at momentum 0.8), ε 1e-3', async () => {
+  // one training pass on X: channel means 2 and 2, unbiased variances 2 and 8, biased 1 and 4
+  const cases = [
+    { layer: torchBatchNorm('bn', tf.initializers.ones(), tf.initializers.zeros()), mean: 0.1 * 2, variance: [0.9 + 0.1 * 2, 0.9 + 0.1 * 8], epsilon: 1e-5 },
+    // Keras (and tfjs-layers) average the biased variance: 0.99·1 + 0.01·1, 0.99·1 + 0.01·4
+    { layer: kerasBatchNorm('bn'), mean: 0.01 * 2, variance: [1, 0.99 + 0.01 * 4], epsilon: 1e-3 },
+    { layer: kerasBatchNorm('bn', 0.8), mean: 0.2 * 2, variance: [1, 0.8 + 0.2 * 4], epsilon: 1e-3 },
+  ];
+  for (const { layer, mean, variance, epsilon } of cases) {
+    const m = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [1, 1, 2] }), layer] });
+    const y = tf.tidy(() => m.apply(tf.tensor4d(X, [2, 1, 1, 2]), { training: true }) as tf.Tensor);
+    // the batch itself is normalised with its biased variance and the layer's ε
+    const out = Array.from(await y.data());
+    [-1 / Math.sqrt(1 + epsilon), -2 / Math.sqrt(4 + epsilon)].forEach((e, c) => assert.ok(Math.abs(out[c] - e) < 1e-6, `output ${c}: ${out[c]}, expected ${e}`));
+    const [, , movingMean, movingVariance] = await weights(m);
+    [mean, mean].forEach((e, c) => assert.ok(Math.abs(movingMean[c] - e) < 1e-6, `moving mean[${c}]: ${movingMean[c]}, expected ${e}`));
+    variance.forEach((e, c) => assert.ok(Math.abs(movingVariance[c] - e) < 1e-6, `moving variance[${c}]: ${movingVariance[c]}, expected ${e}`));
+    y.dispose();
+    m.dispose();
+  }
+});
+
+test('only what it implements: the channels on the last axis, with γ and β', () => {
+  const run = (args: Parameters<typeof torchBatchNormalization>[0], shape: number[]) => {
+    const m = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: shape.slice(1) }), torchBatchNormalization(args)] });
+    try {
+      tf.tidy(() => m.apply(tf.ones(shape), { training: true }) as tf.Tensor);
+    } finally {
+      m.dispose();
+    }
+  };
+  assert.throws(() => run({ ...ARGS, axis: 1 }, [2, 3, 1, 2]), /bn: only the last axis \(channels\) is supported/);
+  run({ ...ARGS, axis: 3 }, [2, 1, 1, 2]); // the last axis by number
+  run({ ...ARGS, axis: -1 }, [2, 1, 1, 2]);
+  assert.throws(() => run({ ...ARGS, center: false }, [2, 1, 1, 2]), /bn: needs center and scale/);
+  assert.throws(() => run({ ...ARGS, scale: false }, [2, 1, 1, 2]), /bn: needs center and scale/);
 });

@@ -6,19 +6,52 @@ import { before, test } from 'node:test';
 import { hasCheckpoint, loadCheckpoint, readState, saveCheckpoint, type CrashPoint } from '../src/run/checkpoint.js';
 import type { TrainState } from '../src/run/records.js';
 import { loadModel } from '../src/model/io.js';
+import type { ArchName } from '../src/model/architectures.js';
+import type { Gan } from '../src/train/step.js';
 import { createGan, disposeGan } from '../src/train/train.js';
+import { Rng } from '../src/util/rng.js';
 import { tf, tmpDir, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
 
-const options = { arch: 'd2l' as const, model: { imageSize: 16, width: 4, latent: 8, channels: 3 as const, classes: 0 }, lr: 0.001, beta1: 0.5, beta2: 0.999 };
+const shape = { imageSize: 16, width: 4, latent: 8, channels: 3 as const, classes: 0 };
+const options = { arch: 'd2l' as const, model: shape, lr: 0.001, beta1: 0.5, beta2: 0.999 };
 const state = (step: number): TrainState => ({ epoch: step, stepInEpoch: 0, step, epochRng: [1, 2, 3, step], noiseRng: [4, 5, 6, step] });
 
-/** A checkpoint whose every part says which save wrote it: weights from seed `step`, Adam step `step`. */
-async function save(dir: string, step: number, crashAt?: CrashPoint) {
-  const gan = createGan({ ...options, seed: step });
-  gan.optG.step = step;
-  gan.optD.step = step;
+/**
+ * Every number a checkpoint holds, named: both networks' weights (batch-norm moving statistics included), both
+ * optimizers' slots (Adam's m and v, RMSprop's v) and step counts.
+ */
+async function everything(gan: Gan): Promise<Map<string, Float32Array | number>> {
+  const out = new Map<string, Float32Array | number>();
+  for (const [net, model, opt] of [['G', gan.G, gan.optG], ['D', gan.D, gan.optD]] as const) {
+    for (const w of model.weights) out.set(`${net} ${w.originalName}`, (await w.read().data()) as Float32Array);
+    for (const [i, t] of opt.stateTensors().entries()) out.set(`${net} ${opt.kind} slot ${i}`, (await t.data()) as Float32Array);
+    out.set(`${net} ${opt.kind} step`, opt.step);
+  }
+  return out;
+}
+
+/**
+ * Sets every number a checkpoint holds to values that say which save wrote them: drawn from Rng(step), the
+ * optimizers' step counts 10·step + 1 (G) and + 2 (D). Nothing is left at a value every save shares (batch-norm
+ * statistics start at 0 and 1, slots at 0), so a part loaded from another save, or not at all, shows.
+ */
+function stamp(gan: Gan, step: number): void {
+  const rng = new Rng(step);
+  const values = (t: tf.Tensor) => tf.tensor(rng.normals(t.size), t.shape);
+  tf.tidy(() => {
+    for (const model of [gan.G, gan.D]) for (const w of model.weights) w.write(values(w.read()));
+    for (const opt of [gan.optG, gan.optD]) for (const t of opt.stateTensors()) (t as tf.Variable).assign(values(t));
+  });
+  gan.optG.step = 10 * step + 1;
+  gan.optD.step = 10 * step + 2;
+}
+
+/** A checkpoint whose every part says which save wrote it. */
+async function save(dir: string, step: number, crashAt?: CrashPoint, arch: ArchName = 'd2l') {
+  const gan = createGan({ ...options, arch, seed: step });
+  stamp(gan, step);
   try {
     await saveCheckpoint(dir, gan, state(step), crashAt);
   } finally {
@@ -26,20 +59,17 @@ async function save(dir: string, step: number, crashAt?: CrashPoint) {
   }
 }
 
-/** Loads the checkpoint and checks that its parts all come from one save; returns which. */
-async function loadConsistent(dir: string): Promise<number> {
+/** Loads the checkpoint and checks that every part comes from one save, every number intact; returns which save. */
+async function loadConsistent(dir: string, arch: ArchName = 'd2l'): Promise<number> {
   const s = await readState(dir);
-  const gan = createGan({ ...options, seed: 999 });
-  const reference = createGan({ ...options, seed: s.step });
+  const gan = createGan({ ...options, arch, seed: 999 });
+  const reference = createGan({ ...options, arch, seed: 999 });
+  stamp(reference, s.step);
   try {
     await loadCheckpoint(dir, gan);
-    assert.equal(gan.optG.step, s.step, 'G optimizer from another save');
-    assert.equal(gan.optD.step, s.step, 'D optimizer from another save');
-    for (const [a, b] of [[gan.G, reference.G], [gan.D, reference.D]] as const) {
-      const wa = await a.getWeights()[0].data();
-      const wb = await b.getWeights()[0].data();
-      assert.deepEqual(wa, wb, 'weights from another save');
-    }
+    const [got, expected] = [await everything(gan), await everything(reference)];
+    assert.deepEqual([...got.keys()], [...expected.keys()]);
+    for (const [name, value] of expected) assert.deepEqual(got.get(name), value, `${name}: not as save ${s.step} wrote it`);
     return s.step;
   } finally {
     disposeGan(gan);
@@ -62,15 +92,19 @@ test('a saved checkpoint loads back, and its generator loads with tf.loadLayersM
   G.dispose();
 });
 
-const crashPoints: [CrashPoint, number][] = [
-  ['staged', 1], // before the commit point: the old checkpoint stays
-  ['committed', 2], // after it: rolled forward on the next load
-  ['moved:generator', 2],
-  ['moved:discriminator', 2],
-  ['moved:optimizer', 2],
-];
+// Every crash point the save has, and which save a crash there leaves: the old one before the commit point, the new
+// one (rolled forward on the next load) after it. A Record over CrashPoint, so a new crash point fails to compile
+// until it is tested here.
+const CRASH_POINTS: Record<CrashPoint, number> = {
+  'staged': 1,
+  'committed': 2,
+  'moved:generator': 2,
+  'moved:discriminator': 2,
+  'moved:optimizer': 2,
+  'moved:state.json': 2, // the last move: only the staging folder is left to remove
+};
 
-for (const [crashAt, expected] of crashPoints) {
+for (const [crashAt, expected] of Object.entries(CRASH_POINTS) as [CrashPoint, number][]) {
   test(`a crash at "${crashAt}" during a save leaves one whole checkpoint (save ${expected})`, async () => {
     const dir = await tmpDir();
     await save(dir, 1);
@@ -83,6 +117,36 @@ for (const [crashAt, expected] of crashPoints) {
     assert.equal(await loadConsistent(dir), 3);
   });
 }
+
+test('every architecture’s checkpoint round-trips every number: Keras batch norm, RMSprop and Keras Adam too', async () => {
+  for (const arch of ['keras28', 'mlp'] as const) {
+    const dir = await tmpDir();
+    const model = arch === 'keras28' ? { ...shape, imageSize: 28 } : { ...shape, imageSize: 8 };
+    const o = { ...options, model };
+    const gan = createGan({ ...o, arch, seed: 5 });
+    stamp(gan, 5);
+    await saveCheckpoint(dir, gan, state(5));
+    const loaded = createGan({ ...o, arch, seed: 6 });
+    await loadCheckpoint(dir, loaded);
+    const [got, expected] = [await everything(loaded), await everything(gan)];
+    assert.ok([...expected.keys()].some((k) => /rmsprop|adam/.test(k)), arch);
+    assert.deepEqual([...got.keys()], [...expected.keys()], arch);
+    for (const [name, value] of expected) assert.deepEqual(got.get(name), value, `${arch} ${name}`);
+    disposeGan(gan);
+    disposeGan(loaded);
+  }
+});
+
+test('a checkpoint of another optimizer, or of other shapes, is refused', async () => {
+  const dir = await tmpDir();
+  await save(dir, 1);
+  const rmsprop = createGan({ ...options, seed: 1, optimizer: 'rmsprop' });
+  await assert.rejects(loadCheckpoint(dir, rmsprop), /the checkpoint's G optimizer is adam, the run's is rmsprop/);
+  disposeGan(rmsprop);
+  const wider = createGan({ ...options, model: { ...shape, width: 8 }, seed: 1 });
+  await assert.rejects(loadCheckpoint(dir, wider), /Shape mismatch/);
+  disposeGan(wider);
+});
 
 test('a checkpoint from before optimizer.json (adam.json + moments.bin) still loads', async () => {
   const dir = await tmpDir();

@@ -8,14 +8,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { rangeHandler, serve, solid, sprite, tempDir, zipOf } from './fixtures/data.js';
+import { CLI } from './cli-run.js';
 
-const CLI = path.resolve('dist/cli.js');
 const tiny = ['--image-size', '16', '--width', '4', '--batch-size', '8', '--epochs', '1', '--backend', 'wasm'];
 
 /** Runs the CLI without blocking this process (the test's HTTP server must keep answering). */
 function cli(args: string[]): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args]);
+    const child = spawn(process.execPath, [...CLI, ...args]);
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
     child.on('close', (status) => resolve({ status, stderr }));

@@ -8,15 +8,14 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { tmpDir } from './helpers.js';
+import { CLI } from './cli-run.js';
 
-const CLI = path.resolve('dist/cli.js');
-const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+const run = (args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
 const cacheDir = path.join(os.tmpdir(), `dcgan-cli-presets-cache-${process.pid}`);
 const common = ['--backend', 'wasm', '--cache-dir', cacheDir];
 
 let root: string;
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does it first)');
   root = await tmpDir();
 });
 

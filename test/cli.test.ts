@@ -1,4 +1,4 @@
-// The real command line, as a user runs it (the built dist/cli.js; `npm test` builds first).
+// The real command line, as a user runs it (dist/cli.js, rebuilt first when stale: test/cli-run.ts).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,16 +8,15 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { tmpDir } from './helpers.js';
+import { CLI } from './cli-run.js';
 
-const CLI = path.resolve('dist/cli.js');
-const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
+const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
 // the decoded-set cache goes to a temp folder, not the checkout's data/
 const cacheDir = path.join(os.tmpdir(), `dcgan-cli-test-cache-${process.pid}`);
 const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
 
 let runDir: string;
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does it first)');
   runDir = path.join(await tmpDir(), 'run');
 });
 
@@ -28,6 +27,9 @@ test('dcgan train (tiny) writes a self-describing run folder', async () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /backend: wasm/);
   assert.match(r.stderr, /epoch 1\/1: loss_D/);
+  assert.match(r.stderr, /^data: pokesprite-images: 64 sprites \(16×16×3\)$/m);
+  // the last line says how to go on, as a command to paste
+  assert.equal(r.stderr.trim().split('\n').at(-1), `done: 1 epochs in ${runDir}; sample with: dcgan sample --run ${runDir} --n 21 --out grid.png`);
   for (const f of ['config.json', 'metrics.jsonl', 'steps.jsonl', 'state.json', 'fixed-noise.bin', 'generator/model.json',
     'generator/weights.bin', 'discriminator/model.json', 'discriminator/weights.bin', 'optimizer/optimizer.json', 'optimizer/slots.bin']) {
     assert.ok(existsSync(path.join(runDir, f)), `${f} missing`);
@@ -100,6 +102,10 @@ test('bad input: one clear line, non-zero exit, nothing written', async () => {
   assertRefused(['sample', '--run', path.join(dir, 'empty'), '--out', path.join(dir, 'x.png'), '--backend', 'wasm'], /no generator in/);
   assert.equal(existsSync(path.join(dir, 'x.png')), false);
   assertRefused(['sample', '--n', '0'], /--n.*positive integer/);
+  // found only once the data is loaded: the error is still the one line that says so, after the data's lines
+  const few = run(['train', ...tiny, '--limit', '8', '--out', path.join(dir, 'few')]);
+  assert.notEqual(few.status, 0);
+  assert.equal(few.stderr.trim().split('\n').at(-1), 'error: the dataset has 8 images, fewer than --batch-size 16');
 });
 
 test('an existing run is neither overwritten without --resume nor changed by a conflicting flag', async () => {
@@ -114,7 +120,7 @@ test('an existing run is neither overwritten without --resume nor changed by a c
 
 test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits non-zero; --resume completes the run', async () => {
   const out = path.join(await tmpDir(), 'run');
-  const child = spawn(process.execPath, [CLI, 'train', ...tiny, '--epochs', '3', '--out', out, '--log-every', '1']);
+  const child = spawn(process.execPath, [...CLI, 'train', ...tiny, '--epochs', '3', '--out', out, '--log-every', '1']);
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve) => {

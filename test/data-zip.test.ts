@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DatasetError } from '../src/data/errors.js';
 import { bufferSource, crc32, readCentralDirectory as readDir, readEntry as readOne, ZipFormatError, type ZipEntryInfo } from '../src/data/zip-reader.js';
-import { zipImages as listImages, type ZipLimits } from '../src/data/zip.js';
+import { DEFAULT_ZIP_LIMITS, zipImages as listImages, type ZipLimits } from '../src/data/zip.js';
 import { rawZip, solid, zipOf } from './fixtures/data.js';
 
 // the reader works on any ByteSource; in-memory ones keep these tests free of files
@@ -65,6 +65,33 @@ test('entries sharing their bytes (the overlapping-entry zip bomb) refuse the ar
   const zip = rawZip([{ name: 'a.png', data: TEXT }, { name: 'b.png', data: TEXT, sameAs: 0 }, { name: 'c.png', data: TEXT, sameAs: 0 }]);
   await assert.rejects(zipImages(zip, 'bomb.zip'), (err: Error) =>
     err instanceof DatasetError && err.message === 'bomb.zip: entries "a.png" and "b.png" share their bytes (an overlapping-entry zip bomb)');
+  // stored and incompressible, so the shared record spans header and data (a record is at least 30 + its data bytes)
+  const noise = Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 7919) % 251));
+  const stored = rawZip([{ name: 'a.png', data: noise, method: 0 }, { name: 'b.png', data: noise, method: 0, sameAs: 0 }]);
+  await assert.rejects(zipImages(stored, 'bomb.zip'), /entries "a\.png" and "b\.png" share their bytes/);
+  // entries side by side share nothing
+  const apart = rawZip([{ name: 'a.png', data: noise, method: 0 }, { name: 'b.png', data: noise, method: 0 }]);
+  assert.equal((await zipImages(apart, 'ok.zip')).entries.length, 2);
+  // b claims to start on a's last data byte: a's record spans at least 30 + 2000 bytes from 0
+  const central = apart.indexOf(Buffer.from([0x50, 0x4b, 1, 2]));
+  const second = apart.indexOf(Buffer.from([0x50, 0x4b, 1, 2]), central + 1);
+  const onLastByte = Buffer.from(apart);
+  onLastByte.writeUInt32LE(30 + 2000 - 1, second + 42);
+  await assert.rejects(zipImages(onLastByte, 'bomb.zip'), /entries "a\.png" and "b\.png" share their bytes/);
+});
+
+test('the ratio limit starts at 64 KiB: a small entry may expand as much as it likes (it cannot bomb)', async () => {
+  const zeros = (n: number) => rawZip([{ name: 'z.png', data: Buffer.alloc(n) }]); // zeros deflate about 1000:1
+  assert.equal((await zipImages(zeros(64 * 1024 - 1), 'small.zip')).entries.length, 1);
+  await assert.rejects(zipImages(zeros(64 * 1024), 'big.zip'), /big\.zip: entry "z\.png" expands \d+:1, over the 100:1 compression-ratio limit/);
+});
+
+test('the default limits are the documented ones (README: 250000, 64M, 4G, 100), and an entry may be exactly as large', async () => {
+  assert.deepEqual(DEFAULT_ZIP_LIMITS, { maxEntries: 250_000, maxEntrySize: 64 * 2 ** 20, maxTotalSize: 4 * 2 ** 30, maxRatio: 100 });
+  // a header claiming 64 MiB passes the size limit (and is then caught by the ratio limit); one byte more does not
+  const claims = (declaredSize: number) => zipImages(rawZip([{ name: 'big.png', data: TEXT, declaredSize }]), 'big.zip');
+  await assert.rejects(claims(64 * 2 ** 20), /expands .* over the 100:1 compression-ratio limit/);
+  await assert.rejects(claims(64 * 2 ** 20 + 1), /big\.zip: entry "big\.png" is 64 MiB uncompressed, over the 64 MiB limit \(raise it with --zip-max-entry-size\)/);
 });
 
 test('directory records that point outside the file, or claim more entries than fit, are format errors', async () => {
@@ -76,6 +103,9 @@ test('directory records that point outside the file, or claim more entries than 
   const tooMany = Buffer.from(zip);
   tooMany.writeUInt16LE(5000, eocd + 10);
   await assert.rejects(readCentralDirectory(tooMany), /claims 5000 entries but has room for 1/);
+  const longName = Buffer.from(zip); // the last record's name runs past the end of the directory
+  longName.writeUInt16LE(0xfff0, zip.indexOf(Buffer.from([0x50, 0x4b, 1, 2])) + 28);
+  await assert.rejects(readCentralDirectory(longName), (err: Error) => err instanceof ZipFormatError && /central record 0's name lies outside the file/.test(err.message));
   const farLocal = Buffer.from(zip);
   farLocal.writeUInt32LE(0x00ffffff, zip.indexOf(Buffer.from([0x50, 0x4b, 1, 2])) + 42);
   const [entry] = await readCentralDirectory(farLocal);
@@ -107,4 +137,29 @@ test('random damage never crashes: a DatasetError, or entries that read or fail 
     for (const e of listed.entries) await e.read().catch((err: unknown) => assert.ok(err instanceof Error));
   }
   assert.ok(refused > 0 && refused < 300, `some damage is fatal, some not (${refused} refused)`);
+});
+
+test('entry names that could land outside a folder on any OS refuse the archive, naming the entry', async () => {
+  const unsafe = [
+    '../evil.png', 'a/../../evil.png', '..', // zip slip
+    '..\\evil.png', 'a\\..\\..\\evil.png', 'a/..\\evil.png', // the same with Windows' separator
+    '/etc/evil.png', '\\evil.png', // absolute
+    'C:\\evil.png', 'C:/evil.png', 'c:evil.png', 'Z:..\\evil.png', // drive letters, with and without a root
+    '\\\\server\\share\\evil.png', '//server/share/evil.png', // UNC
+    'evil\0.png', 'a/\0/b.png', // NUL: C APIs end the name there, so it is not the name that was checked
+  ];
+  for (const name of unsafe) {
+    const zip = rawZip([{ name: 'fine.png', data: TEXT }, { name, data: TEXT }]);
+    const shown = name.replace(/\0/g, '\\x00'); // the message stays one printable line
+    await assert.rejects(zipImages(zip, 'x.zip'), (err: Error) =>
+      err instanceof DatasetError && err.message.startsWith(`x.zip has an unsafe entry name "${shown}"`), JSON.stringify(name));
+  }
+});
+
+test('names that only look odd are not refused: dots inside a name, a colon past the first part, spaces', async () => {
+  const png = await solid('png', [1, 2, 3]);
+  const listed = ['a..b.png', 'x../y.png', 'C.png', 'dir/C:x.png', 'a b/c d.png', 'ü/ß.png'];
+  const hidden = ['...png', 'dir/..x.png']; // dot-files: passed over like .DS_Store, not refused
+  const zip = rawZip([...listed, ...hidden].map((name) => ({ name, data: png })));
+  assert.deepEqual((await zipImages(zip, 'ok.zip')).entries.map((e) => e.name), [...listed].sort());
 });

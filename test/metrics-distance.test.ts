@@ -67,3 +67,32 @@ test('collapse: diversity that falls far below the data’s warns once; a slow s
   assert.match(m.diversity(3, 0.02) ?? '', /possible mode collapse: at epoch 3 .* 0\.020 .*down from 0\.200.* 0\.300/);
   assert.equal(m.diversity(4, 0.01), undefined, 'only once');
 });
+
+test('the data’s diversity is the mean pairwise distance of the sampled images, all of them when the set is small', () => {
+  // 5 flat greys 0, 51, 102, 153, 204: pairs differ by 51·k for k = 1…4, found 4, 3, 2, 1 times: (4·1 + 3·2 + 2·3 + 1·4)·51/255 / 10
+  const greys = [153, 0, 204, 51, 102];
+  const pixels = new Uint8Array(5 * 12);
+  greys.forEach((g, i) => pixels.fill(g, i * 12, (i + 1) * 12));
+  const set = { pixels, count: 5, size: 2, channels: 3 as const, description: 'greys' };
+  assert.ok(Math.abs(dataDiversity(set) - (20 * 0.2) / 10) < 1e-12, `${dataDiversity(set)}`);
+  // two of them, whichever they are, differ by a multiple of 0.2
+  const two = dataDiversity(set, 2);
+  assert.ok(two > 0 && Math.abs(two / 0.2 - Math.round(two / 0.2)) < 1e-9, `${two}`);
+  assert.ok(Number.isNaN(dataDiversity({ ...set, count: 1 })));
+});
+
+test('collapse: D(G(z)) at exactly the limit does not count as low', () => {
+  const m = new CollapseMonitor(0.3, { dgz: 0.05, dgzSteps: 3, diversityRatio: 0.2, diversityFall: 0.5 });
+  for (let s = 1; s <= 10; s++) assert.equal(m.step(s, 0.05), undefined);
+  assert.equal(m.step(11, 0.049), undefined);
+  assert.equal(m.step(12, 0.049), undefined);
+  assert.match(m.step(13, 0.049) ?? '', /for 3 steps \(to step 13\)/);
+});
+
+test('nearest distances need a query and a reference image, of one size', async () => {
+  const one = new Uint8Array(12);
+  await assert.rejects(nearestDistances(new Uint8Array(0), 0, one, 1), /at least one query and one reference image/);
+  await assert.rejects(nearestDistances(one, 1, new Uint8Array(0), 0), /at least one query and one reference image/);
+  await assert.rejects(nearestDistances(one, 1, new Uint8Array(24), 1), /differ in size/);
+  assert.throws(() => meanPairwiseDistance(one, 1), /at least two images/);
+});

@@ -66,6 +66,34 @@ test('rows sort the same on worker threads as in place', async () => {
   assert.ok(values.every((v, i) => v === expected[i]));
 });
 
+test('rows sort on threads when they do not share out evenly, and one sorter serves many calls, and after close', async () => {
+  const rowLength = 1 << 17, rows = 10; // 10 rows on 3 threads: 4, 4 and 2
+  const source = new Rng(6).normals(rows * rowLength);
+  const expected = source.slice();
+  for (let r = 0; r < rows; r++) expected.subarray(r * rowLength, (r + 1) * rowLength).sort();
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  const sorter = new RowSorter(3);
+  try {
+    // SWD sorts levels × repeats × 2 sets with one sorter: more calls than a worker's default 10 listeners
+    for (let call = 0; call < 12; call++) {
+      const values = source.slice();
+      await sorter.sortRows(values, rowLength);
+      assert.ok(values.every((v, i) => v === expected[i]), `call ${call + 1}`);
+    }
+    await sorter.close();
+    const again = source.slice();
+    await sorter.sortRows(again, rowLength); // new workers
+    assert.ok(again.every((v, i) => v === expected[i]), 'after close');
+  } finally {
+    await sorter.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});
+
 test('per-channel normalisation gives each channel mean 0 and std 1', () => {
   const d = Float32Array.from({ length: 300 }, (_, i) => (i % 3) * 100 + (i % 7) * (i % 3 + 1));
   normaliseDescriptors(d, 3);
@@ -123,4 +151,65 @@ test('SWD does not depend on image order, and the same seed gives the same figur
 test('SWD refuses sets of different shapes', async () => {
   const a = syntheticImageSet(4, 16), b = syntheticImageSet(5, 16);
   await assert.rejects(swd(a, b, { seed: 0 }), /same shape/);
+});
+
+/**
+ * E|θ·u| for θ uniform on the unit sphere in d dimensions and any unit u: Γ(d/2)/(√π·Γ((d+1)/2)). By Γ(x+1) = x·Γ(x):
+ * 1 in one dimension, 2/π in two, and ×d/(d+1) for every two more (½ in three: Archimedes' hat-box).
+ */
+function meanAbsProjection(d: number): number {
+  let e = d % 2 ? 1 : 2 / Math.PI;
+  for (let k = d % 2 ? 1 : 2; k < d; k += 2) e *= k / (k + 1);
+  return e;
+}
+
+/** Flat grey images, one grey each: every neighbourhood of image i, at every level, is the constant greys[i]. */
+function flat(greys: number[], size: number): Images {
+  const bytes = size * size;
+  const pixels = new Uint8Array(greys.length * bytes);
+  greys.forEach((g, i) => pixels.fill(g, i * bytes, (i + 1) * bytes));
+  return { pixels, count: greys.length, size, channels: 1 };
+}
+
+test('the sliced distance of 1-D sets is their Wasserstein-1 distance; of a set and its translate by t, |t|·E|θ·t̂|', async () => {
+  // one dimension: the directions are ±1, and W1 pairs the sorted values: [0 1 3 7] vs [−1 2 2 5] → (1 + 1 + 1 + 2)/4
+  assert.equal(await slicedWasserstein(Float32Array.from([3, 0, 7, 1]), Float32Array.from([2, 5, -1, 2]), 1, new Rng(1), 2, 8), 1.25);
+  // two dimensions, b = a + t: along θ every point moves by θ·t, so each direction gives |θ·t|, on average |t|·2/π.
+  // 4096 directions: |cos| has standard deviation √(½ − 4/π²) ≈ 0.31, the mean ±0.005 — allow 4 %.
+  const a = new Rng(3).normals(2 * 50);
+  const t = [3, -4]; // |t| = 5
+  const b = a.map((v, i) => v + t[i % 2]);
+  const got = await slicedWasserstein(a, b, 2, new Rng(4), 8, 512);
+  const expected = 5 * meanAbsProjection(2);
+  assert.ok(Math.abs(got - expected) < 0.04 * expected, `${got}, expected ${expected}`);
+});
+
+test('SWD of flat images has a closed form: per-set normalised greys, W1, × √49·E|θ·u| over 7×7 neighbourhoods, ×10³', async () => {
+  // Every descriptor of image i is greys[i] 49 times. Normalised per set (mean 0, std 1): [0 0 255 255] → [−1 −1 1 1];
+  // [0 100 100 200] (mean 100, std 70.71) → [−1.414 0 0 1.414]. A direction θ projects them to grey·Σθ, so its 1-D
+  // distance is |Σθ|·W1 with W1 = (0.414 + 1 + 1 + 0.414)/4 = 0.7071, and |Σθ| = √49·|θ·u| averages √49·E|θ·u| =
+  // 0.80197 for 49 dimensions: SWD ×10³ ≈ 567.1. 4096 directions: |θ·u| has relative spread 0.76, the mean ±1.2 %;
+  // allow 6 %. Without the per-set normalisation it would be ×110 (W1 of the raw greys 77.5); scaled ×10² a tenth.
+  const o = { seed: 7, dirRepeats: 8, dirsPerRepeat: 512 };
+  const expected = 1e3 * Math.SQRT1_2 * Math.sqrt(49) * meanAbsProjection(49);
+  assert.ok(Math.abs(expected - 567.08) < 0.01);
+  const got = await swd(flat([0, 0, 255, 255], 16), flat([0, 100, 100, 200], 16), o);
+  assert.deepEqual(got.resolutions, [16]);
+  assert.ok(Math.abs(got.levels[0] - expected) < 0.06 * expected, `${got.levels[0]}, expected ${expected}`);
+  // 32×32: the Laplacian level of a flat image is 0 (a blank level: 0), the 16×16 rest is the flat image again
+  const two = await swd(flat([0, 0, 255, 255], 32), flat([0, 100, 100, 200], 32), o);
+  assert.deepEqual(two.resolutions, [32, 16]);
+  assert.equal(two.levels[0], 0);
+  assert.ok(Math.abs(two.levels[1] - expected) < 0.06 * expected, `${two.levels[1]}, expected ${expected}`);
+  assert.ok(Math.abs(two.average - two.levels[1] / 2) < 1e-9);
+});
+
+test('SWD normalises each set on its own: a set against its own affine image (2x + 30) is at distance 0', async () => {
+  const greys = [10, 10, 100, 100, 40, 70];
+  const o = { seed: 1, dirRepeats: 2, dirsPerRepeat: 64 };
+  const same = await swd(flat(greys, 16), flat(greys.map((g) => 2 * g + 30), 16), o);
+  assert.ok(same.levels[0] < 1e-6, `${same.levels[0]}`);
+  // and a different shape of distribution is not: [10 10 100 100 40 70] against [10 10 10 100 100 100]
+  const other = await swd(flat(greys, 16), flat([10, 10, 10, 100, 100, 100], 16), o);
+  assert.ok(other.levels[0] > 50, `${other.levels[0]}`);
 });

@@ -3,8 +3,11 @@ import { before, test } from 'node:test';
 import { architecture, ARCH_NAMES } from '../src/model/architectures.js';
 import { activationsPerImage, buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
-import { asDiscriminator, asGenerator } from '../src/model/generator.js';
-import { tf, useTestBackend } from './helpers.js';
+import { asDiscriminator, asGenerator, generateImages } from '../src/model/generator.js';
+import { loadModel, saveModel } from '../src/model/io.js';
+import { dropout, setRandomStep } from '../src/model/layers.js';
+import { Rng } from '../src/util/rng.js';
+import { tf, tmpDir, unshrinkBatchNorm, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
 
@@ -104,4 +107,67 @@ test('activationsPerImage counts every layer output of both networks, per image'
 test('the architecture table: every entry builds at its default size', () => {
   assert.ok(ARCH_NAMES.includes('d2l'));
   assert.throws(() => architecture('nope'), /unknown architecture "nope"/);
+});
+
+test('dropout masks follow the step: new for each call in a step and each step, the same again for the same step', async () => {
+  const net = () => tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [256] }), dropout(0.5, 42, 'drop')] });
+  const mask = async (m: tf.LayersModel) => {
+    const y = tf.tidy(() => (m.apply(tf.ones([1, 256]), { training: true }) as tf.Tensor).greater(0));
+    const out = Array.from(await y.data());
+    y.dispose();
+    return out.join('');
+  };
+  const a = net();
+  setRandomStep(1);
+  const [first, second] = [await mask(a), await mask(a)]; // D runs twice in a step: real, then fake
+  setRandomStep(2);
+  const next = await mask(a);
+  assert.notEqual(first, second, 'two calls in one step drew the same mask');
+  assert.notEqual(first, next, 'two steps drew the same mask');
+  // about half the units are kept
+  assert.ok(Math.abs(first.split('').filter((c) => c === '1').length - 128) < 40, first);
+  // a resumed run (a new model from the same seed) at step 1 draws what the first did
+  const b = net();
+  setRandomStep(1);
+  assert.deepEqual([await mask(b), await mask(b)], [first, second]);
+  // inference keeps everything
+  const kept = tf.tidy(() => (a.predict(tf.ones([1, 256])) as tf.Tensor).greater(0).all());
+  assert.equal((await kept.data())[0], 1);
+  kept.dispose();
+  a.dispose();
+  b.dispose();
+});
+
+test('generateImages in batches of 256 gives each image what generating it alone gives, its class included', async () => {
+  const G = buildGenerator(d2l, shapeOf(16, 4, 4, 1, 3), 7);
+  unshrinkBatchNorm(G);
+  const gen = asGenerator(G);
+  const n = 260, bytes = 16 * 16;
+  const z = new Rng(8).normals(n * 4);
+  const labels = Array.from({ length: n }, (_, i) => (i * 7) % 3);
+  const before = tf.memory().numTensors;
+  const all = await generateImages(gen, z, n, labels);
+  assert.equal(tf.memory().numTensors, before, 'tensors left behind');
+  assert.equal(all.length, n * bytes);
+  for (const i of [0, 1, 255, 256, 259]) {
+    const alone = await generateImages(gen, z.subarray(i * 4, (i + 1) * 4), 1, [labels[i]]);
+    assert.deepEqual(all.subarray(i * bytes, (i + 1) * bytes), alone, `image ${i}`);
+  }
+  // the class matters: image 0 as another class is another image
+  const other = await generateImages(gen, z.subarray(0, 4), 1, [(labels[0] + 1) % 3]);
+  assert.notDeepEqual(other, all.subarray(0, bytes));
+  assert.throws(() => gen.generate(tf.zeros([1, 4]) as tf.Tensor2D), /conditional: it needs a class/);
+  G.dispose();
+});
+
+test('saveModel makes the folders it needs and overwrites an earlier save; loadModel reads back the same weights', async () => {
+  const dir = `${await tmpDir()}/a/b/generator`; // neither a nor b exists yet
+  const first = buildGenerator(d2l, shapeOf(16, 4, 4), 1);
+  const second = buildGenerator(d2l, shapeOf(16, 4, 4), 2);
+  await saveModel(first, dir);
+  await saveModel(second, dir); // into the same folder again
+  const loaded = await loadModel(dir);
+  const values = async (m: tf.LayersModel) => Promise.all(m.getWeights().map((w) => w.data()));
+  assert.deepEqual(await values(loaded), await values(second));
+  for (const m of [first, second, loaded]) m.dispose();
 });

@@ -3,6 +3,7 @@
 // trainable, moving mean and variance not), never read off our own models.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { takesImageSize } from '../src/model/architecture.js';
 import { architecture, ARCH_NAMES } from '../src/model/architectures.js';
 import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { asDiscriminator, asGenerator } from '../src/model/generator.js';
@@ -73,6 +74,30 @@ test('mlp takes any image size; the convolutional presets only their own', () =>
   assert.deepEqual(G.outputs[0].shape, [null, 20, 20, 3]);
   G.dispose();
   D.dispose();
+  const takes = (name: string) => [3, 4, 16, 20, 28, 32, 48, 64, 96, 128, 256, 257].filter((n) => takesImageSize(architecture(name), n));
+  assert.deepEqual(takes('mlp'), [4, 16, 20, 28, 32, 48, 64, 96, 128, 256]);
+  assert.deepEqual(takes('d2l'), [16, 32, 64, 128]);
+  assert.deepEqual(takes('dcgan28'), [28]);
+  assert.deepEqual(takes('keras28'), [28]);
+  assert.deepEqual(takes('anime96'), [96]);
+  assert.equal(takesImageSize(architecture('mlp'), 28.5), false);
+});
+
+test('each preset trains with its source’s settings', () => {
+  // from the sources: d2l's train(lr 0.005, num_epochs, latent_dim 100), batch_size 256, Adam betas [0.5, 0.999];
+  // pytorch/examples dcgan/main.py: --batchSize 64, --nz 100, --ngf 64, --lr 0.0002, --beta1 0.5; AnimeGAN the same at
+  // --imageSize 96; Hands-on ML: batch_size 32, codings_size 100, optimizer="rmsprop" (Keras' lr 0.001; the betas
+  // are Keras Adam's defaults, unused); Keras-GAN gan.py: latent_dim 100, Adam(0.0002, 0.5), batch_size 32, Dense(256)
+  const expected = {
+    d2l: { imageSize: 64, width: 64, latent: 100, batchSize: 256, lr: 0.005, beta1: 0.5, beta2: 0.999 },
+    dcgan28: { imageSize: 28, width: 64, latent: 100, batchSize: 64, lr: 0.0002, beta1: 0.5, beta2: 0.999 },
+    anime96: { imageSize: 96, width: 64, latent: 100, batchSize: 64, lr: 0.0002, beta1: 0.5, beta2: 0.999 },
+    keras28: { imageSize: 28, width: 64, latent: 100, batchSize: 32, lr: 0.001, beta1: 0.9, beta2: 0.999 },
+    mlp: { imageSize: 28, width: 256, latent: 100, batchSize: 32, lr: 0.0002, beta1: 0.5, beta2: 0.999 },
+  };
+  for (const name of ARCH_NAMES) assert.deepEqual(architecture(name).defaults, expected[name], name);
+  assert.throws(() => architecture('dcgan'), /unknown architecture "dcgan" \(choose from d2l, dcgan28, keras28, anime96, mlp\)/);
+  assert.equal(architecture(undefined).name, 'd2l');
 });
 
 for (const name of ARCH_NAMES) {
@@ -95,3 +120,66 @@ for (const name of ARCH_NAMES) {
     }
   });
 }
+
+/**
+ * A model's layers as a source lists its modules: conv, convT, dense (with a fused activation after a +), bn, relu,
+ * lrelu(α), drop(rate), flatten, tanh. Shape-only layers (input, reshape, PyTorch's padding and cropping) left out.
+ */
+function layerList(m: tf.LayersModel): string[] {
+  const out: string[] = [];
+  for (const l of m.layers) {
+    const c = l.getConfig();
+    const fused = c.activation && c.activation !== 'linear' ? `+${c.activation}` : '';
+    const name = ({
+      Conv2D: `conv${fused}`, Conv2DTranspose: `convT${fused}`, Dense: `dense${fused}`, BatchNormalization: 'bn', ReLU: 'relu',
+      LeakyReLU: `lrelu(${c.alpha})`, Dropout: `drop(${c.rate})`, Flatten: 'flatten', Activation: String(c.activation),
+    } as Record<string, string>)[l.getClassName()];
+    if (name) out.push(name);
+  }
+  return out;
+}
+
+test('each preset’s layers in the order of its source', () => {
+  const block = (...layers: string[]) => layers;
+  const expected: Record<string, { shape: { imageSize: number; width: number; latent: number; channels: 1 | 3 }; G: string[]; D: string[] }> = {
+    // d2l: G_block = ConvTranspose2d, BatchNorm2d, ReLU (×4), ConvTranspose2d, Tanh; D_block = Conv2d, BatchNorm2d,
+    // LeakyReLU(0.2) (×4), Conv2d (the logit; flattened here)
+    d2l: {
+      shape: { imageSize: 64, width: 4, latent: 8, channels: 3 },
+      G: [...block('convT', 'bn', 'relu'), ...block('convT', 'bn', 'relu'), ...block('convT', 'bn', 'relu'), ...block('convT', 'bn', 'relu'), 'convT', 'tanh'],
+      D: [...block('conv', 'bn', 'lrelu(0.2)'), ...block('conv', 'bn', 'lrelu(0.2)'), ...block('conv', 'bn', 'lrelu(0.2)'), ...block('conv', 'bn', 'lrelu(0.2)'), 'conv', 'flatten'],
+    },
+    // AnimeGAN models.py (its 96×96 _netG_1/_netD_1): LeakyReLU(0.2) in G too; D's first convolution has no batch norm
+    anime96: {
+      shape: { imageSize: 96, width: 4, latent: 8, channels: 3 },
+      G: [...block('convT', 'bn', 'lrelu(0.2)'), ...block('convT', 'bn', 'lrelu(0.2)'), ...block('convT', 'bn', 'lrelu(0.2)'), ...block('convT', 'bn', 'lrelu(0.2)'), 'convT', 'tanh'],
+      D: ['conv', 'lrelu(0.2)', ...block('conv', 'bn', 'lrelu(0.2)'), ...block('conv', 'bn', 'lrelu(0.2)'), ...block('conv', 'bn', 'lrelu(0.2)'), 'conv', 'flatten'],
+    },
+    // Hands-on ML: Dense, Reshape, BatchNormalization, Conv2DTranspose(relu), BatchNormalization, Conv2DTranspose(tanh);
+    // Conv2D(LeakyReLU(0.2)), Dropout(0.4) twice, Flatten, Dense (the logit)
+    keras28: {
+      shape: { imageSize: 28, width: 4, latent: 8, channels: 1 },
+      G: ['dense', 'bn', 'convT+relu', 'bn', 'convT+tanh'],
+      D: ['conv', 'lrelu(0.2)', 'drop(0.4)', 'conv', 'lrelu(0.2)', 'drop(0.4)', 'flatten', 'dense'],
+    },
+    // Keras-GAN gan.py: (Dense, LeakyReLU(0.2), BatchNormalization(momentum 0.8)) ×3, Dense(tanh), Reshape;
+    // Flatten, (Dense, LeakyReLU(0.2)) ×2, Dense (the logit)
+    mlp: {
+      shape: { imageSize: 8, width: 4, latent: 8, channels: 1 },
+      G: [...block('dense', 'lrelu(0.2)', 'bn'), ...block('dense', 'lrelu(0.2)', 'bn'), ...block('dense', 'lrelu(0.2)', 'bn'), 'dense+tanh'],
+      D: ['flatten', 'dense', 'lrelu(0.2)', 'dense', 'lrelu(0.2)', 'dense'],
+    },
+  };
+  for (const [name, e] of Object.entries(expected)) {
+    const { G, D } = build(name, e.shape);
+    assert.deepEqual(layerList(G), e.G, `${name} G`);
+    assert.deepEqual(layerList(D), e.D, `${name} D`);
+    G.dispose();
+    D.dispose();
+  }
+  // pytorch/examples' _netG, three blocks at 28×28: (ConvTranspose2d, BatchNorm2d, ReLU) ×3, ConvTranspose2d, Tanh
+  const { G, D } = build('dcgan28', { imageSize: 28, width: 4, latent: 8, channels: 1 });
+  assert.deepEqual(layerList(G), [...block('convT', 'bn', 'relu'), ...block('convT', 'bn', 'relu'), ...block('convT', 'bn', 'relu'), 'convT', 'tanh']);
+  G.dispose();
+  D.dispose();
+});

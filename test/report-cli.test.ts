@@ -1,17 +1,17 @@
-// The new commands as a user runs them (the built dist/cli.js; `npm test` builds first): eval, report, and sample's
+// The new commands as a user runs them (dist/cli.js, rebuilt first when stale: test/cli-run.ts): eval, report, and sample's
 // --interpolate and --search, on one tiny run trained with --eval-every.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { tmpDir } from './helpers.js';
+import { CLI } from './cli-run.js';
 
-const CLI = path.resolve('dist/cli.js');
-const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
+const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
 // the decoded-set cache goes to a temp folder, not the checkout's data/
 const cacheDir = path.join(os.tmpdir(), `dcgan-report-test-cache-${process.pid}`);
 const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
@@ -19,7 +19,6 @@ const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-si
 let runDir: string;
 let out: string;
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does it first)');
   out = await tmpDir();
   runDir = path.join(out, 'run');
   const r = run(['train', ...tiny, '--epochs', '2', '--eval-every', '1', '--eval-n', '32', '--out', runDir]);
@@ -38,8 +37,11 @@ test('dcgan train --eval-every writes the figures per epoch and plot.png', async
 });
 
 test('dcgan eval prints SWD per level and the nearest-neighbour check, and appends to eval.jsonl', async () => {
+  await rm(cacheDir, { recursive: true, force: true }); // the data is decoded again, with progress on stderr
   const r = run(['eval', '--run', runDir, '--n', '32', '--backend', 'wasm']);
   assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^decoding images 64\/64 \(100%\)/m);
+  assert.match(r.stderr, /^data: pokesprite-images: 64 sprites \(16×16×3\)$/m);
   assert.match(r.stdout, /SWD ×10³ \(32 generated vs 32 real images\): 16px \d+\.\d\d; average \d+\.\d\d/);
   assert.match(r.stdout, /nearest training image: generated 0\.\d+, held-out real 0\.\d+ \(ratio/);
   const j = run(['eval', '--run', runDir, '--n', '32', '--json', '--backend', 'wasm']);

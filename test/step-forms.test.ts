@@ -107,3 +107,17 @@ test('conditional: the class cross-entropy joins both losses, and a step leaves 
   disposeGan(gan);
   disposeGan(plain);
 });
+
+test('every form leaves tf.memory().numTensors flat from step to step', async () => {
+  for (const [arch, size] of [['d2l', 16], ['dcgan28', 28], ['keras28', 28], ['mlp', 8]] as const) {
+    const { gan, batch } = setup(arch, size);
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      tf.dispose(trainStep(gan, batch));
+      counts.push(tf.memory().numTensors);
+    }
+    assert.deepEqual(counts, [counts[0], counts[0], counts[0]], `${arch}: ${counts}`);
+    tf.dispose(Object.values(batch));
+    disposeGan(gan);
+  }
+});

@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import { Rng } from '../src/util/rng.js';
 import type { Adam } from '../src/train/adam.js';
 import { trainStep } from '../src/train/step.js';
-import { batchTensor, createGan, disposeGan } from '../src/train/train.js';
+import { batchTensor, createGan, disposeGan, gridInputs } from '../src/train/train.js';
 import { syntheticImageSet, tf, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
@@ -80,4 +80,19 @@ test('the loss reduction scales the gradients (sum: batch size × mean) but not 
     assert.ok(scale > 0);
     sum[k].forEach((v, i) => assert.ok(Math.abs(v - 8 * mean[k][i]) <= 1e-5 * scale, `${k}[${i}]: sum ${v}, 8 × mean ${8 * mean[k][i]}`));
   }
+});
+
+test('the per-epoch grid: the fixed noise as it is; conditional, one row per class (10 at most), the same 7 latents in each', () => {
+  const latent = 2;
+  const fixed = Float32Array.from({ length: 21 * latent }, (_, i) => i + 1);
+  const o = { gridImages: 21, gridColumns: 7 };
+  assert.deepEqual(gridInputs(fixed, { ...o, model: { ...options.model, latent, classes: 0 } }), { z: fixed, count: 21 });
+  const three = gridInputs(fixed, { ...o, model: { ...options.model, latent, classes: 3 } });
+  assert.equal(three.count, 21);
+  for (let r = 0; r < 3; r++) assert.deepEqual(three.z.subarray(r * 14, (r + 1) * 14), fixed.subarray(0, 14), `row ${r}`);
+  assert.deepEqual(three.labels, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2]);
+  const many = gridInputs(fixed, { ...o, model: { ...options.model, latent, classes: 12 } });
+  assert.equal(many.count, 70);
+  assert.deepEqual(many.labels?.filter((_, i) => i % 7 === 0), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(many.z.subarray(69 * latent), fixed.subarray(6 * latent, 7 * latent));
 });

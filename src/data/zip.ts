@@ -37,10 +37,19 @@ function mib(n: number): string {
   return `${(n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 2 : 0)} MiB`;
 }
 
-/** True for names that could land outside a destination folder if someone did extract them (zip slip). */
+/**
+ * True for names that could land outside a destination folder if someone did extract them (zip slip), on any OS:
+ * absolute (`/x`, `\x`, UNC `\\server\share`), on a drive (`C:\x`, `C:x`), with a `..` segment under either
+ * separator, or holding a NUL (C APIs would end the name there, unchecked).
+ */
 export function isUnsafeEntryName(name: string): boolean {
-  if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name)) return true;
+  if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name) || name.includes('\0')) return true;
   return name.split(/[\\/]/).some((part) => part === '..');
+}
+
+/** An entry name for a one-line message: control characters (NUL, newlines) as \xNN. */
+function printable(name: string): string {
+  return name.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 export interface ZipImages {
@@ -71,11 +80,11 @@ export async function zipImages(src: ByteSource, label: string, limits: ZipLimit
   const images: ZipEntryInfo[] = [];
   let bytes = 0;
   for (const entry of all) {
-    const name = entry.name;
-    if (isUnsafeEntryName(name)) {
-      throw new DatasetError(`${label} has an unsafe entry name "${name}" (absolute paths and ".." are refused)`);
+    const name = printable(entry.name);
+    if (isUnsafeEntryName(entry.name)) {
+      throw new DatasetError(`${label} has an unsafe entry name "${name}" (absolute paths, drive letters, ".." and NUL are refused)`);
     }
-    if (entry.isDirectory || isIgnoredPath(name) || !isImageName(name)) continue;
+    if (entry.isDirectory || isIgnoredPath(entry.name) || !isImageName(entry.name)) continue;
     const { size, compressedSize: packed } = entry;
     if (size > limits.maxEntrySize) {
       throw new DatasetError(
@@ -114,7 +123,7 @@ export async function zipImages(src: ByteSource, label: string, limits: ZipLimit
  */
 function checkNoOverlap(entries: ZipEntryInfo[], label: string): void {
   const ranges = entries
-    .map((e) => ({ start: e.localOffset, end: e.localOffset + 30 + e.compressedSize, name: e.name }))
+    .map((e) => ({ start: e.localOffset, end: e.localOffset + 30 + e.compressedSize, name: printable(e.name) }))
     .sort((a, b) => a.start - b.start);
   for (let i = 1; i < ranges.length; i++) {
     if (ranges[i].start < ranges[i - 1].end) {

@@ -25,8 +25,9 @@ export class Adam {
   readonly v: tf.Variable[];
 
   constructor(readonly options: AdamOptions, readonly variables: tf.Variable[]) {
-    this.m = variables.map((w) => tf.variable(tf.zerosLike(w), false));
-    this.v = variables.map((w) => tf.variable(tf.zerosLike(w), false));
+    // in tidy: a variable keeps its own reference to the data, and the zeros it was made from would leak
+    this.m = variables.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)));
+    this.v = variables.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)));
   }
 
   /** One update; `grads` is keyed by variable name as tf.variableGrads returns it. */
@@ -63,10 +64,10 @@ export class Adam {
       throw new Error(`optimizer state has ${moments.length / 2} variables, the model has ${this.variables.length}`);
     }
     this.step = step;
-    this.variables.forEach((w, i) => {
+    tf.tidy(() => this.variables.forEach((w, i) => {
       this.m[i].assign(tf.tensor(moments[2 * i], w.shape));
       this.v[i].assign(tf.tensor(moments[2 * i + 1], w.shape));
-    });
+    }));
   }
 
   dispose(): void {

@@ -19,7 +19,8 @@ export class Rmsprop {
   readonly v: tf.Variable[];
 
   constructor(readonly options: RmspropOptions, readonly variables: tf.Variable[]) {
-    this.v = variables.map((w) => tf.variable(tf.zerosLike(w), false));
+    // in tidy: a variable keeps its own reference to the data, and the zeros it was made from would leak
+    this.v = variables.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)));
   }
 
   /** One update; `grads` is keyed by variable name as tf.variableGrads returns it. */
@@ -46,7 +47,7 @@ export class Rmsprop {
       throw new Error(`optimizer state has ${slots.length} variables, the model has ${this.variables.length}`);
     }
     this.step = step;
-    this.variables.forEach((w, i) => this.v[i].assign(tf.tensor(slots[i], w.shape)));
+    tf.tidy(() => this.variables.forEach((w, i) => this.v[i].assign(tf.tensor(slots[i], w.shape))));
   }
 
   dispose(): void {

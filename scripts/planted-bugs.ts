@@ -1,0 +1,192 @@
+// Deliberate, meaningful bugs that the suite must catch (`npm run mutate -- --planted` plants each in a copy of the
+// checkout and runs the tests that import its file). Each replaces one exact piece of text, found exactly once: when
+// the code moves, the script says which bug no longer applies.
+export interface PlantedBug {
+  name: string;
+  file: string;
+  find: string;
+  replace: string;
+}
+
+export const PLANTED_BUGS: PlantedBug[] = [
+  // The losses' labels, in each of the four step forms
+  {
+    name: "d2l: D's labels swapped (real 0, fake 1)",
+    file: 'src/train/step.ts',
+    find: 'const real = term(D, b.X, 1, b.labels, reduction);\n    const fakes = term(D, fake, 0, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss).div(2);',
+    replace: 'const real = term(D, b.X, 0, b.labels, reduction);\n    const fakes = term(D, fake, 1, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss).div(2);',
+  },
+  {
+    name: "d2l: G's label 1 → 0",
+    file: 'src/train/step.ts',
+    find: 'const lossG = minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 1,',
+    replace: 'const lossG = minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 0,',
+  },
+  {
+    name: "pytorch-examples: D's labels swapped",
+    file: 'src/train/step.ts',
+    find: 'const real = term(D, b.X, 1, b.labels, reduction);\n    const fakes = term(D, fake, 0, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss);',
+    replace: 'const real = term(D, b.X, 0, b.labels, reduction);\n    const fakes = term(D, fake, 1, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss);',
+  },
+  {
+    name: "pytorch-examples: G's label 1 → 0",
+    file: 'src/train/step.ts',
+    find: 'minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 1, b.fakeLabels, reduction).loss));',
+    replace: 'minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 0, b.fakeLabels, reduction).loss));',
+  },
+  {
+    name: "hands-on: D's labels swapped",
+    file: 'src/train/step.ts',
+    find: 'tf.concat([tf.zeros([n]), tf.ones([n])])',
+    replace: 'tf.concat([tf.ones([n]), tf.zeros([n])])',
+  },
+  {
+    name: "hands-on: G's label 1 → 0",
+    file: 'src/train/step.ts',
+    find: 'TRAINING), 1, b.fakeLabels2, reduction).loss);\n  return { lossD, lossG, dx, dgz };',
+    replace: 'TRAINING), 0, b.fakeLabels2, reduction).loss);\n  return { lossD, lossG, dx, dgz };',
+  },
+  {
+    name: "keras-gan: D's real label 1 → 0",
+    file: 'src/train/step.ts',
+    find: 'const real = term(D, b.X, 1, b.labels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    return real.loss;',
+    replace: 'const real = term(D, b.X, 0, b.labels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    return real.loss;',
+  },
+  {
+    name: "keras-gan: G's label 1 → 0",
+    file: 'src/train/step.ts',
+    find: 'TRAINING), 1, b.fakeLabels2, reduction).loss);\n  return { lossD: lossReal',
+    replace: 'TRAINING), 0, b.fakeLabels2, reduction).loss);\n  return { lossD: lossReal',
+  },
+  // Optimizers and batch norm
+  {
+    name: "Adam's bias correction without its square root",
+    file: 'src/train/adam.ts',
+    find: 'const sqrtCorrection2 = Math.sqrt(1 - beta2 ** this.step);',
+    replace: 'const sqrtCorrection2 = 1 - beta2 ** this.step;',
+  },
+  {
+    name: "Adam's first moment without bias correction",
+    file: 'src/train/adam.ts',
+    find: 'const correction1 = 1 - beta1 ** this.step;',
+    replace: 'const correction1 = 1;',
+  },
+  {
+    name: "RMSprop (keras): ε outside the square root",
+    file: 'src/train/rmsprop.ts',
+    find: "form === 'keras' ? v.add(epsilon).sqrt() : v.sqrt().add(epsilon)",
+    replace: "form === 'keras' ? v.sqrt().add(epsilon) : v.sqrt().add(epsilon)",
+  },
+  {
+    name: 'batch-norm momentum 0.9 → 0.99 (PyTorch 0.1 → 0.01)',
+    file: 'src/model/layers.ts',
+    find: 'torchBatchNormalization({ momentum: 0.9,',
+    replace: 'torchBatchNormalization({ momentum: 0.99,',
+  },
+  {
+    name: 'batch norm: the moving variance from the biased batch variance',
+    file: 'src/model/batch-norm.ts',
+    find: 'average(movingVariance, variance.mul(n / (n - 1)));',
+    replace: 'average(movingVariance, variance);',
+  },
+  // The data order and the batches
+  {
+    name: 'biased shuffle: j = floor(u·i)',
+    file: 'src/util/rng.ts',
+    find: 'const j = Math.floor(this.uniform() * (i + 1));',
+    replace: 'const j = Math.floor(this.uniform() * i);',
+  },
+  {
+    name: 'shuffle loop stops one early',
+    file: 'src/util/rng.ts',
+    find: 'for (let i = n - 1; i > 0; i--) {',
+    replace: 'for (let i = n - 1; i > 1; i--) {',
+  },
+  {
+    name: 'batch slice off by one',
+    file: 'src/train/train.ts',
+    find: 'order.subarray(b * o.batchSize, (b + 1) * o.batchSize)',
+    replace: 'order.subarray(b * o.batchSize + 1, (b + 1) * o.batchSize + 1)',
+  },
+  {
+    name: 'the last partial batch kept instead of dropped',
+    file: 'src/train/train.ts',
+    find: 'const batchesPerEpoch = Math.floor(data.count / o.batchSize);',
+    replace: 'const batchesPerEpoch = Math.ceil(data.count / o.batchSize);',
+  },
+  // Metrics
+  {
+    name: 'SWD without its per-set normalisation',
+    file: 'src/metrics/swd.ts',
+    find: 'for (const d of out) normaliseDescriptors(d, set.channels);',
+    replace: '',
+  },
+  {
+    name: 'SWD scaled ×10² instead of ×10³',
+    file: 'src/metrics/swd.ts',
+    find: 'levels.push(1e3 * (await',
+    replace: 'levels.push(1e2 * (await',
+  },
+  {
+    name: "held-out images leak into the memorisation check's reference set",
+    file: 'src/metrics/evaluate.ts',
+    find: 'const reference = subset(data, split.subarray(queries));',
+    replace: 'const reference = subset(data, split.subarray(queries - 1));',
+  },
+  // Zip entry names
+  {
+    name: 'zip: backslash separators no longer split (..\\evil.png accepted)',
+    file: 'src/data/zip.ts',
+    find: "return name.split(/[\\\\/]/).some((part) => part === '..');",
+    replace: "return name.split('/').some((part) => part === '..');",
+  },
+  {
+    name: 'zip: drive letters (C:\\x.png, C:x) no longer refused',
+    file: 'src/data/zip.ts',
+    find: " || /^[A-Za-z]:/.test(name)",
+    replace: '',
+  },
+  {
+    name: 'zip: a leading backslash (UNC \\\\server\\share, \\x) no longer refused',
+    file: 'src/data/zip.ts',
+    find: "name.startsWith('/') || name.startsWith('\\\\') ||",
+    replace: "name.startsWith('/') ||",
+  },
+  {
+    name: 'zip: a NUL in a name no longer refused',
+    file: 'src/data/zip.ts',
+    find: " || name.includes('\\0')",
+    replace: '',
+  },
+  {
+    name: "zip-slip with '..' no longer refused",
+    file: 'src/data/zip.ts',
+    find: "some((part) => part === '..')",
+    replace: "some((part) => part === '...')",
+  },
+  // Sampling, checkpoints, resume
+  {
+    name: 'sampling in training mode (batch statistics instead of the moving ones)',
+    file: 'src/model/generator.ts',
+    find: 'return model.predict(inputs) as tf.Tensor4D;',
+    replace: 'return model.apply(inputs, { training: true }) as tf.Tensor4D;',
+  },
+  {
+    name: "Adam's v not restored from a checkpoint",
+    file: 'src/train/adam.ts',
+    find: 'this.v[i].assign(tf.tensor(moments[2 * i + 1], w.shape));',
+    replace: '',
+  },
+  {
+    name: "RMSprop's step count not restored from a checkpoint",
+    file: 'src/train/rmsprop.ts',
+    find: 'this.step = step;\n    this.variables.forEach((w, i) => this.v[i]',
+    replace: 'this.variables.forEach((w, i) => this.v[i]',
+  },
+  {
+    name: "every epoch replays the first epoch's order",
+    file: 'src/train/train.ts',
+    find: 'state.epochRng = orderRng.state;',
+    replace: '',
+  },
+];

@@ -180,8 +180,8 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: "RMSprop's step count not restored from a checkpoint",
     file: 'src/train/rmsprop.ts',
-    find: 'this.step = step;\n    this.variables.forEach((w, i) => this.v[i]',
-    replace: 'this.variables.forEach((w, i) => this.v[i]',
+    find: 'this.step = step;\n    tf.tidy(() => this.variables.forEach((w, i) => this.v[i]',
+    replace: 'tf.tidy(() => this.variables.forEach((w, i) => this.v[i]',
   },
   {
     name: "every epoch replays the first epoch's order",

@@ -296,6 +296,15 @@ test('a --batch-size far beyond memory is refused up front with the estimate, an
   assert.equal(existsSync(out), false);
 });
 
+test('a --batch-size larger than the data is refused once the data is read, before anything is written', async () => {
+  const out = path.join(await tmpDir(), 'run');
+  const r = run(['train', ...tiny, '--limit', '12', '--out', out]);
+  assert.notEqual(r.status, 0, r.stderr);
+  const last = r.stderr.trim().split('\n').at(-1) ?? '';
+  assert.match(last, /^error: --batch-size 16 is more than the 12 images of the data: pass a --batch-size of at most 12 or a larger --limit$/);
+  assert.equal(existsSync(out), false, 'the run folder was created');
+});
+
 test('printed commands can be pasted: a run folder with spaces and quotes, resumed by running the printed line in a shell', async () => {
   const dir = await tmpDir();
   const out = path.join(dir, "Bob's runs", 'first run');

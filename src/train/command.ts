@@ -239,6 +239,9 @@ async function trainLocked(
   });
   decoding.bar?.stop();
   log(`data: ${data.description} (${data.size}×${data.size}×${data.channels})`);
+  if (data.count < Number(opts.batchSize)) {
+    throw new UsageError(`--batch-size ${opts.batchSize} is more than the ${data.count} images of the data: pass a --batch-size of at most ${data.count}${limit ? ' or a larger --limit' : ''}`);
+  }
   let classNames: string[] | undefined;
   if (opts.conditional) {
     ({ classNames } = requireClasses(data, sourceName(datasetOptions)));

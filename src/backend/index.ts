@@ -26,6 +26,7 @@ async function startWasm(): Promise<{ device: string }> {
   await import('@tensorflow/tfjs-backend-wasm');
   registerWasmConv2DBackpropFilter();
   (await import('./wasm-conv2d-backprop-input.js')).registerWasmConv2DBackpropInput();
+  (await import('./wasm-reductions.js')).registerWasmReductions();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
   await tf.ready();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');

@@ -28,7 +28,7 @@
 // cached for the rearranged filter). Cases this does not handle (NCHW, non-float32, empty tensors) go to the
 // original kernel.
 import * as tf from '@tensorflow/tfjs';
-import { kernelCaller, type Conv2DBackpropInputAttrs as Attrs, replaceKernel, restoreKernel } from './kernel-util.js';
+import { kernelCaller, type Conv2DBackpropInputAttrs as Attrs, replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
 
 const BACKEND = 'wasm';
 const KERNEL = 'Conv2DBackpropInput';
@@ -38,13 +38,6 @@ export const SPLIT_MIN_CHANNELS = 8;
 
 
 type TypedArray = tf.backend_util.TypedArray;
-
-/** The parts of tfjs-backend-wasm's BackendWasm this kernel uses (the package does not export the class). */
-interface WasmBackend extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: TypedArray): tf.TensorInfo;
-  /** a view of the wasm heap: valid until the next allocation, which may move the heap */
-  typedArrayFromHeap(t: tf.TensorInfo): TypedArray;
-}
 
 const call = kernelCaller(BACKEND, `${KERNEL} (wasm)`);
 

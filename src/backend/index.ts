@@ -13,25 +13,41 @@ export interface BackendInfo {
   device: string;
   /** when `auto` passed over a backend, why */
   skipped: { name: string; reason: string }[];
+  /** the threads it computes with, where this program chooses them (wasm) */
+  threads?: number;
 }
 
 /** A backend that was asked for explicitly and could not start: the message says why and what to try. */
 export class BackendError extends Error {}
 
-/** `explicit`: the user named this backend, so a software GPU adapter or a TensorFlow on the CPU is accepted. */
-type Starter = (options: { explicit: boolean }) => Promise<{ device: string; passedOver?: BackendInfo['skipped'] }>;
+export interface BackendOptions {
+  /**
+   * Threads for the wasm backend (capped at MAX_WASM_THREADS); left out, it keeps what it has — one thread unless an
+   * earlier call asked for more. Other backends ignore it.
+   */
+  threads?: number;
+}
 
-async function startWasm(): Promise<{ device: string }> {
+/** `explicit`: the user named this backend, so a software GPU adapter or a TensorFlow on the CPU is accepted. */
+type Starter = (options: BackendOptions & { explicit: boolean }) =>
+  Promise<{ device: string; passedOver?: BackendInfo['skipped']; threads?: number }>;
+
+async function startWasm({ threads }: BackendOptions): Promise<{ device: string; threads: number }> {
   const { registerWasmConv2DBackpropFilter } = await import('./wasm-conv2d-backprop-filter.js');
-  await import('@tensorflow/tfjs-backend-wasm');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
   registerWasmConv2DBackpropFilter();
   (await import('./wasm-conv2d-backprop-input.js')).registerWasmConv2DBackpropInput();
   (await import('./wasm-reductions.js')).registerWasmReductions();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const { MAX_WASM_THREADS, registerWasmThreads } = await import('./wasm-threads.js');
+  // tfjs-backend-wasm's threaded build needs SIMD (every Node this program runs on has it)
+  if (threads !== undefined) registerWasmThreads(simd ? threads : 1);
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
   await tf.ready();
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-  return { device: `wasm (${simd ? 'simd' : 'no simd'}, ${threads ? 'multi-threaded' : '1 thread'})` };
+  const count = wasm.getThreadsCount();
+  const fewer = threads === undefined || threads <= count ? ''
+    : simd ? ': the most it takes' : ': more need SIMD';
+  return { device: `wasm (${simd ? 'simd' : 'no simd'}, ${count} thread${count === 1 ? '' : 's'}${fewer})`, threads: count };
 }
 
 async function startCpu(): Promise<{ device: string }> {
@@ -52,15 +68,15 @@ const starters: Record<Exclude<BackendName, 'auto'>, Starter> = {
 // Order of preference for `auto`; the GPU backends are only taken when they run on a real GPU.
 const AUTO_ORDER: Exclude<BackendName, 'auto'>[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
-export async function initBackend(requested: BackendName): Promise<BackendInfo> {
+export async function initBackend(requested: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
   // Production mode: no per-op debug checks, and no "install tfjs-node" banner on the cpu backend.
   tf.enableProdMode();
   // Gradients are shared by all backends: this one gives tfjs-core's results bit for bit, without its Tile.
   (await import('./batchnorm-grad.js')).registerBatchNormGradient();
   if (requested !== 'auto') {
     try {
-      const { device, passedOver } = await starters[requested]({ explicit: true });
-      return { name: requested, device, skipped: passedOver ?? [] };
+      const { device, passedOver, threads } = await starters[requested]({ ...options, explicit: true });
+      return { name: requested, device, skipped: passedOver ?? [], ...(threads === undefined ? {} : { threads }) };
     } catch (err) {
       throw new BackendError(`backend ${requested} is not available: ${(err as Error).message}${hint(requested)}`);
     }
@@ -68,8 +84,8 @@ export async function initBackend(requested: BackendName): Promise<BackendInfo> 
   const skipped: BackendInfo['skipped'] = [];
   for (const name of AUTO_ORDER) {
     try {
-      const { device, passedOver } = await starters[name]({ explicit: false });
-      return { name, device, skipped: [...skipped, ...(passedOver ?? [])] };
+      const { device, passedOver, threads } = await starters[name]({ ...options, explicit: false });
+      return { name, device, skipped: [...skipped, ...(passedOver ?? [])], ...(threads === undefined ? {} : { threads }) };
     } catch (err) {
       skipped.push({ name, reason: (err as Error).message });
     }

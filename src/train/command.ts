@@ -16,7 +16,7 @@ import { train, type TrainOptions } from './train.js';
 
 
 /** The flags that may change when a run is resumed; every other one is the run's own and must stay as it was. */
-const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'logEvery', 'resume', 'out', 'evalEvery', 'evalN']);
+const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'threads', 'logEvery', 'resume', 'out', 'evalEvery', 'evalN']);
 
 interface SavedConfig {
   options: Record<string, unknown>;
@@ -77,7 +77,7 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
     throw new UsageError(`${out} already holds a run; pass --resume to continue it, or --out DIR for a new one`);
   }
 
-  const backend = await initBackend(opts.backend as BackendName);
+  const backend = await initBackend(opts.backend as BackendName, { threads: opts.threads === undefined ? undefined : Number(opts.threads) });
   log(`backend: ${backend.device}`);
   for (const s of backend.skipped) log(`  (skipped ${s.name}: ${s.reason})`);
   const cap = cpuBatchCap(Number(opts.imageSize), Number(opts.width));
@@ -117,7 +117,7 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
   };
 
   await mkdir(out, { recursive: true });
-  const runInfo = { backend: backend.name, device: backend.device, time: new Date().toISOString() };
+  const runInfo = { backend: backend.name, device: backend.device, threads: backend.threads, time: new Date().toISOString() };
   if (saved) {
     await writeJson(runFiles(out).config, { ...saved, options: { ...opts, resume: undefined }, resumes: [...(saved.resumes ?? []), runInfo] });
   } else {

@@ -40,13 +40,26 @@ async function startWasm({ threads }: BackendOptions): Promise<{ device: string;
   (await import('./wasm-reductions.js')).registerWasmReductions();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const { MAX_WASM_THREADS, registerWasmThreads } = await import('./wasm-threads.js');
-  // tfjs-backend-wasm's threaded build needs SIMD (every Node this program runs on has it)
-  if (threads !== undefined) registerWasmThreads(simd ? threads : 1);
-  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  // Without the threaded build (it needs SIMD; a bundle may leave it out) the wasm backend runs on one thread and says why.
+  let fewer = simd ? '' : ': more need SIMD';
+  if (threads !== undefined) {
+    try {
+      registerWasmThreads(simd ? threads : 1);
+    } catch (err) {
+      registerWasmThreads(1);
+      fewer = `: ${(err as Error).message}`;
+    }
+  }
+  if (!(await tf.setBackend('wasm'))) {
+    if (threads === undefined || threads === 1) throw new Error('the wasm backend did not initialise');
+    registerWasmThreads(1);
+    fewer = ': the threaded build did not start';
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  }
   await tf.ready();
   const count = wasm.getThreadsCount();
-  const fewer = threads === undefined || threads <= count ? ''
-    : simd ? ': the most it takes' : ': more need SIMD';
+  if (threads === undefined || threads <= count) fewer = '';
+  else if (count === MAX_WASM_THREADS) fewer = ': the most it takes';
   return { device: `wasm (${simd ? 'simd' : 'no simd'}, ${count} thread${count === 1 ? '' : 's'}${fewer})`, threads: count };
 }
 

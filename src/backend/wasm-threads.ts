@@ -21,23 +21,35 @@ import path from 'node:path';
 export const MAX_WASM_THREADS = 8;
 
 const require = createRequire(import.meta.url);
-const FACTORY = require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js');
-const BINARY = path.join(path.dirname(FACTORY), 'tfjs-backend-wasm-threaded-simd.wasm');
-
-// The worker behind each pthread. Emscripten's worker script ships in the package as a string, written for a CommonJS
-// worker: it wants `require` and `__filename`, and reads its main script (the factory, named in the "load" message)
-// with an `importScripts` it defines for Node itself. The string came out of a template literal, so its "\n" escapes
-// are real line breaks by now, inside string literals; tfjs-backend-wasm puts them back the same way in a browser.
-// As a data: URL the worker needs no file of its own (which tsc would not copy, nor a worker thread run as TypeScript).
-const WORKER_SOURCE = `
-import { createRequire } from 'node:module';
-const require = createRequire(${JSON.stringify(import.meta.url)});
-const { wasmWorkerContents } = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js');
-Object.assign(globalThis, { require, __filename: ${JSON.stringify(FACTORY)} });
-(0, eval)(wasmWorkerContents.replace(/\\n/g, '\\\\n'));
-`;
-const WORKER = new URL(`data:text/javascript,${encodeURIComponent(WORKER_SOURCE)}`);
 const WASM_PRIORITY = 2; // tfjs-backend-wasm's own
+
+/** The threaded build's files in the package's wasm-out folder, and the worker that runs its pthreads. */
+function threadedBuild(): { factory: string; binary: string; worker: URL } {
+  let factory: string, workerScript: string;
+  try {
+    factory = require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js');
+    workerScript = require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js');
+  } catch {
+    throw new Error('the threaded build is not installed (@tensorflow/tfjs-backend-wasm/wasm-out/)');
+  }
+  // The worker behind each pthread. Emscripten's worker script ships in the package as a string, written for a
+  // CommonJS worker: it wants `require` and `__filename`, and reads its main script (the factory, named in the "load"
+  // message) with an `importScripts` it defines for Node itself. The string came out of a template literal, so its
+  // "\n" escapes are real line breaks by now, inside string literals; tfjs-backend-wasm puts them back the same way in
+  // a browser. As a data: URL the worker needs no file of its own (which tsc would not copy, nor a worker thread run
+  // as TypeScript).
+  const source = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(${JSON.stringify(workerScript)});
+    const { wasmWorkerContents } = require(${JSON.stringify(workerScript)});
+    Object.assign(globalThis, { require, __filename: ${JSON.stringify(factory)} });
+    (0, eval)(wasmWorkerContents.replace(/\\n/g, '\\\\n'));`;
+  return {
+    factory,
+    binary: path.join(path.dirname(factory), 'tfjs-backend-wasm-threaded-simd.wasm'),
+    worker: new URL(`data:text/javascript,${encodeURIComponent(source)}`),
+  };
+}
 
 type Factory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
 interface EmscriptenModule {
@@ -48,15 +60,16 @@ interface EmscriptenModule {
 
 /** The threaded build, started with `threads` threads in its pool, as tfjs-backend-wasm's init() would return it. */
 async function startThreadedModule(threads: number): Promise<EmscriptenModule> {
-  const factory = require(FACTORY) as Factory;
+  const build = threadedBuild();
+  const factory = require(build.factory) as Factory;
   let failed!: (err: unknown) => void;
   const failure = new Promise<never>((_, reject) => (failed = reject));
   const module = await Promise.race([failure, factory({
-    locateFile: (file: string) => (file.endsWith('.worker.js') ? WORKER : path.join(path.dirname(FACTORY), file)),
-    mainScriptUrlOrBlob: FACTORY,
+    locateFile: (file: string) => (file.endsWith('.worker.js') ? build.worker : path.join(path.dirname(build.factory), file)),
+    mainScriptUrlOrBlob: build.factory,
     instantiateWasm(imports: WebAssembly.Imports & { env: WebAssembly.ModuleImports }, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) {
       imports.env.emscripten_num_logical_cores = () => 2 * threads;
-      WebAssembly.instantiate(readFileSync(BINARY), imports).then(({ instance, module }) => receive(instance, module), failed);
+      WebAssembly.instantiate(readFileSync(build.binary), imports).then(({ instance, module }) => receive(instance, module), failed);
       return {};
     },
     onAbort: (what: unknown) => failed(new Error(`the threaded wasm module aborted: ${String(what)}`)),
@@ -80,7 +93,8 @@ let registeredThreads = 1;
 /**
  * Makes the 'wasm' backend start with `threads` threads (at most MAX_WASM_THREADS): 1 is tfjs-backend-wasm's own
  * single-threaded SIMD build, more the threaded one. Re-registers the backend only when the count changes, which
- * disposes a started wasm backend and every tensor on it. Import @tensorflow/tfjs-backend-wasm first.
+ * disposes a started wasm backend and every tensor on it. Import @tensorflow/tfjs-backend-wasm first. Throws, changing
+ * nothing, when the threaded build's files are missing (a bundle that left out the package's wasm-out folder).
  */
 export function registerWasmThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`the thread count must be a positive integer, not ${threads}`);
@@ -88,6 +102,7 @@ export function registerWasmThreads(threads: number): void {
   if (wanted === registeredThreads) return;
   ownFactory ??= tf.findBackendFactory('wasm') ?? undefined;
   if (ownFactory == null) throw new Error('import @tensorflow/tfjs-backend-wasm before choosing its threads');
+  if (wanted > 1) threadedBuild(); // fails here, not inside tfjs's backend start, when the files are missing
   tf.removeBackend('wasm'); // a started backend is disposed: its memory, and its workers with it
   setThreadsCount(wanted);
   const factory = wanted === 1 ? ownFactory : async () => {

@@ -6,11 +6,13 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { initBackend } from '../src/backend/index.js';
+import { PARALLEL_MIN } from '../src/backend/wasm-reductions.js';
 import { MAX_WASM_THREADS } from '../src/backend/wasm-threads.js';
 import { trainStep } from '../src/train/step.js';
 import { batchTensor, createGan, disposeGan } from '../src/train/train.js';
 import { Rng } from '../src/util/rng.js';
 import { syntheticImageSet, tf } from './helpers.js';
+import { randoms } from './kernel-compare.js';
 
 const options = { model: { imageSize: 32 as const, width: 16, latent: 16, channels: 3 as const }, seed: 5, lr: 0.005, beta1: 0.5, beta2: 0.999 };
 
@@ -61,6 +63,28 @@ test('training steps give the same bytes on 1, 2 and 3 threads, and again on 2',
   assert.ok(two.bytes.equals(twoAgain.bytes), 'two runs on 2 threads differ');
   assert.ok(one.bytes.equals(two.bytes), '1 and 2 threads differ');
   assert.ok(one.bytes.equals(three.bytes), '1 and 3 threads differ');
+});
+
+test('sums and means split between worker threads are the cpu backend\'s, bit for bit', async () => {
+  const shape = [64, 16, 16, 33]; // 33 channels: shares of unequal width
+  const xs = randoms(64 * 16 * 16 * 33, 11).map((v, i) => v * 10 ** ((i % 7) - 3));
+  assert.ok(xs.length >= PARALLEL_MIN);
+  const f = () => {
+    const x = tf.tensor(xs, shape);
+    return [tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2]), tf.sum(x, [1, 2, 3]), tf.mean(x, 3), tf.mean(x, [0, 1])];
+  };
+  const read = async () => {
+    const outs = tf.tidy(f);
+    const values = await Promise.all(outs.map((t) => t.data()));
+    tf.dispose(outs);
+    return values;
+  };
+  await initBackend('cpu');
+  const cpu = await read();
+  for (const threads of [2, 3]) {
+    await initBackend('wasm', { threads });
+    assert.deepEqual(await read(), cpu, `${threads} threads`);
+  }
 });
 
 test('a thread count that is not a positive integer is refused', async () => {

@@ -11,7 +11,13 @@
 // order, which (for axes in ascending order) is the order the cpu backend adds them in after its transpose.
 //
 // Sum of int32 (exact in the wasm backend already) and anything this does not take goes to the original kernel.
+//
+// On the threaded build the two shapes that a training step reduces — down the rows of [rows, channels] (batch norm,
+// broadcasting gradients) and along the rows of [rows, length] — are split between worker threads by output: each
+// output is still one thread's sum in the same order, so the thread count changes no bit.
 import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { HeapWorkers } from './wasm-heap-workers.js';
 import { kernelCaller, replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
 
 const BACKEND = 'wasm';
@@ -74,6 +80,68 @@ export function reduceInto(acc: Float64Array, x: ArrayLike<number>, shape: numbe
   if (x.length > 0) walk(0, 0);
 }
 
+// Heap jobs (wasm-heap-workers.ts): plain JavaScript that names nothing outside itself. Offsets count float32s.
+
+/** x is [rows, width]: out[k] = Σ_r fround(x[r, k] / divisor), for k in [from, to). */
+function sumDownRows(heap: Float32Array, args: number[], from: number, to: number): void {
+  const x = args[0], rows = args[1], width = args[2], divisor = args[3], out = args[4];
+  const n = to - from;
+  const acc = new Float64Array(n);
+  // x / 1 is x, and fround of a float32 is itself: the same sums without a division per term
+  if (divisor === 1) {
+    for (let r = 0, i = x + from; r < rows; r++, i += width) for (let k = 0; k < n; k++) acc[k] += heap[i + k];
+  } else {
+    for (let r = 0, i = x + from; r < rows; r++, i += width) for (let k = 0; k < n; k++) acc[k] += Math.fround(heap[i + k] / divisor);
+  }
+  for (let k = 0; k < n; k++) heap[out + from + k] = acc[k];
+}
+
+/** x is [rows, width]: out[r] = Σ_k fround(x[r, k] / divisor), for r in [from, to). */
+function sumAlongRows(heap: Float32Array, args: number[], from: number, to: number): void {
+  const x = args[0], width = args[1], divisor = args[2], out = args[3];
+  for (let r = from; r < to; r++) {
+    let s = 0;
+    const end = x + (r + 1) * width;
+    if (divisor === 1) for (let i = x + r * width; i < end; i++) s += heap[i];
+    else for (let i = x + r * width; i < end; i++) s += Math.fround(heap[i] / divisor);
+    heap[out + r] = s;
+  }
+}
+
+const JOBS = [sumDownRows, sumAlongRows];
+const [DOWN_ROWS, ALONG_ROWS] = [0, 1];
+
+/** Below this many terms a worker costs more than it saves. */
+export const PARALLEL_MIN = 1 << 16;
+
+/** The workers of the threaded build behind `backend`, made on first use; none for the single-threaded build. */
+const pools = new WeakMap<WebAssembly.Memory, HeapWorkers>();
+function workersFor(backend: WasmBackend): HeapWorkers | undefined {
+  const memory = (backend as unknown as { wasm: { wasmMemory?: WebAssembly.Memory } }).wasm.wasmMemory;
+  const threads = getThreadsCount();
+  if (memory == null || !(memory.buffer instanceof SharedArrayBuffer) || threads < 2) return undefined;
+  let pool = pools.get(memory);
+  if (pool == null || pool.threads !== threads) pools.set(memory, (pool = new HeapWorkers(memory, threads, JOBS)));
+  return pool;
+}
+
+/** Runs the reduction on x's float32s in the wasm heap, into out's, on the backend's threads where that pays. */
+function reduceOnHeap(backend: WasmBackend, x: tf.TensorInfo, axes: number[], divisor: number, out: tf.TensorInfo): boolean {
+  const { sizes, reduced } = reductionBlocks(x.shape, axes);
+  if (sizes.length !== 2) return false;
+  const [rows, width] = sizes;
+  const xs = backend.typedArrayFromHeap(x), outs = backend.typedArrayFromHeap(out);
+  const heap = new Float32Array(xs.buffer);
+  const [at, outAt] = [xs.byteOffset / 4, outs.byteOffset / 4];
+  const [job, args, count] = reduced[0]
+    ? [DOWN_ROWS, [at, rows, width, divisor, outAt], width]
+    : [ALONG_ROWS, [at, width, divisor, outAt], rows];
+  const pool = xs.length >= PARALLEL_MIN ? workersFor(backend) : undefined;
+  if (pool) pool.run(heap, job, args, count);
+  else JOBS[job](heap, args, 0, count);
+  return true;
+}
+
 function reduce(kind: 'Sum' | 'Mean', args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined {
   const backend = args.backend as WasmBackend;
   const { x } = args.inputs as { x: tf.TensorInfo };
@@ -94,9 +162,10 @@ function reduce(kind: 'Sum' | 'Mean', args: Parameters<tf.KernelFunc>[0]): tf.Te
   const input = perm ? call('Transpose', backend, { x }, { perm }) : x;
   const inputAxes = perm ? tf.backend_util.getInnerMostAxes(axes.length, rank) : axes;
   try {
-    const acc = new Float64Array(tf.util.sizeFromShape(outShape));
     const out = backend.makeOutput(keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape, 'float32');
     // views are taken after the allocation, which may move the heap
+    if (input.dtype === 'float32' && reduceOnHeap(backend, input, inputAxes, divisor, out)) return out;
+    const acc = new Float64Array(tf.util.sizeFromShape(outShape));
     const values = backend.typedArrayFromHeap(input);
     reduceInto(acc, values instanceof Float32Array ? values : Float32Array.from(values), input.shape, inputAxes, divisor);
     backend.typedArrayFromHeap(out).set(acc);

@@ -14,7 +14,7 @@ import { Rng } from '../src/util/rng.js';
 import { syntheticImageSet, tf } from './helpers.js';
 import { randoms } from './kernel-compare.js';
 
-const options = { model: { imageSize: 32 as const, width: 16, latent: 16, channels: 3 as const }, seed: 5, lr: 0.005, beta1: 0.5, beta2: 0.999 };
+const options = { model: { imageSize: 32 as const, width: 8, latent: 16, channels: 3 as const }, seed: 5, lr: 0.005, beta1: 0.5, beta2: 0.999 };
 
 /** Three training steps from the same start on `threads` threads: the losses and every weight afterwards, as bytes. */
 async function threeSteps(threads: number): Promise<{ device: string; bytes: Buffer }> {
@@ -54,13 +54,12 @@ test('left out, the thread count stays as it was', async () => {
   assert.equal((await initBackend('wasm')).device, 'wasm (simd, 1 thread)');
 });
 
-test('training steps give the same bytes on 1, 2 and 3 threads, and again on 2', async () => {
+test('training steps give the same bytes on 1, 2 and 3 threads', async () => {
+  // (two runs on the same thread count: test/cli-threads.test.ts)
   const one = await threeSteps(1);
   const two = await threeSteps(2);
   const three = await threeSteps(3);
-  const twoAgain = await threeSteps(2);
   assert.deepEqual([one.device, two.device, three.device], ['wasm (simd, 1 thread)', 'wasm (simd, 2 threads)', 'wasm (simd, 3 threads)']);
-  assert.ok(two.bytes.equals(twoAgain.bytes), 'two runs on 2 threads differ');
   assert.ok(one.bytes.equals(two.bytes), '1 and 2 threads differ');
   assert.ok(one.bytes.equals(three.bytes), '1 and 3 threads differ');
 });

@@ -5,8 +5,9 @@
 //       [--runs wasm,wasm-tfjs-sums,cpu] [--python /usr/bin/python3]
 // Runs: `wasm` as dcgan runs it; `wasm-tfjs-sums` with tfjs-backend-wasm's own Sum and Mean instead of ours; `cpu`,
 // the cpu backend (pure JavaScript: about 20 minutes at 64×64, width 64, batch 64 on one core). The references come from
-// PyTorch (scripts/torch_d_gradients.py) on the same weights and batches: float64 (the truth, to float32's eyes) and
-// float32 (what float32 rounding alone does). Each cell is max |g − g64| / max |g64| over one variable's gradient.
+// PyTorch (scripts/torch_d_gradients.py) on the same weights and batches: float64 (the truth, to float32's eyes),
+// float32 (what float32 rounding alone does), and float32 with batch norm written out as separate ops, as tfjs's layers
+// compute it. Each cell is max |g − g64| / max |g64| over one variable's gradient.
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -86,7 +87,7 @@ try {
     weights: variables.map((v) => ({ name: v.name, file: v.name.replace('/', '_'), shape: v.shape, kind: v.kind, stride: v.stride })),
   }));
   const script = fileURLToPath(new URL('./torch_d_gradients.py', import.meta.url));
-  for (const dtype of ['float64', 'float32']) {
+  for (const dtype of ['float64', 'float32', 'float32-unfused']) {
     process.stdout.write(execFileSync(python, [script, dir, dtype], { encoding: 'utf8' }));
     grads.set(`torch-${dtype}`, await Promise.all(variables.map(async (v) => {
       const bytes = await readFile(path.join(dir, `grad-${dtype}-${v.name.replace('/', '_')}.f64`));
@@ -108,17 +109,18 @@ const relMax = (a: Float64Array, ref: Float64Array) => {
   return d / m;
 };
 console.log(`\nD's gradients, ${imageSize}×${imageSize}, width ${width}, batch ${batch}: max |g − g_float64| / max |g_float64| per variable`);
-console.log(`${'variable'.padEnd(16)}${columns.map((c) => c.padStart(16)).join('')}`);
+const cell = (c: string) => Math.max(16, c.length + 2);
+console.log(`${'variable'.padEnd(16)}${columns.map((c) => c.padStart(cell(c))).join('')}`);
 const worst = new Map(columns.map((c) => [c, 0]));
 variables.forEach((v, i) => {
   const cells = columns.map((c) => {
     const e = relMax(grads.get(c)![i], reference[i]);
     worst.set(c, Math.max(worst.get(c)!, e));
-    return e.toExponential(2).padStart(16);
+    return e.toExponential(2).padStart(cell(c));
   });
   console.log(`${v.name.padEnd(16)}${cells.join('')}`);
 });
-console.log(`${'worst'.padEnd(16)}${columns.map((c) => worst.get(c)!.toExponential(2).padStart(16)).join('')}`);
+console.log(`${'worst'.padEnd(16)}${columns.map((c) => worst.get(c)!.toExponential(2).padStart(cell(c))).join('')}`);
 if (grads.has('cpu') && grads.has('wasm')) {
   const vsCpu = variables.map((_, i) => relMax(grads.get('wasm')![i], grads.get('cpu')![i]));
   console.log(`wasm against cpu: max |g_wasm − g_cpu| / max |g_cpu| is at most ${Math.max(...vsCpu).toExponential(2)} (${variables.map((v, i) => `${v.name} ${vsCpu[i].toExponential(1)}`).join(', ')})`);

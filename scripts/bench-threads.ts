@@ -3,13 +3,16 @@
 //   npx tsx scripts/bench-threads.ts [--threads N] [--rounds 3] [--image-size 32] [--width 32] [--batch-size 64]
 //       [--steps 5] [--windows 3] [--warmup 2] [--torch PATH/torch_dcgan.py] [--python /usr/bin/python3]
 // Rounds alternate 1 thread and N threads, so that load from other processes falls on both alike; each round is one
-// `dcgan bench` (its own median of --windows windows), and the medians over the rounds are compared. The load average is printed
-// before every round: on a shared machine, repeat when it is above the core count. --torch runs
+// `dcgan bench` (its own median of --windows windows), and the medians over the rounds are compared. Before every round
+// the load average is printed, and what the machine gives right now: how much more work N independent worker threads
+// do than one in the same time (N× on N free cores; no program can scale better than that). On a shared machine, repeat
+// when the load is above the core count or that figure is well under N. --torch runs
 // scripts/torch_dcgan_cpu.py (d2l's model from that file, 64×64 only) at the same size in each round too.
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -26,6 +29,32 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// A fixed amount of arithmetic per worker, about 0.1 s on one free core.
+const SPIN = `const { parentPort } = require('node:worker_threads');
+parentPort.once('message', () => {
+  const a = new Float64Array(4096).fill(1.0001);
+  let s = 0;
+  for (let r = 0; r < 20000; r++) for (let i = 0; i < 4096; i++) s += a[i] * a[(i * 7) & 4095];
+  parentPort.postMessage(s);
+});`;
+
+/** How much more work n independent workers get done than one, in the same time (best of three tries each). */
+async function machineScaling(n: number): Promise<number> {
+  const time = async (k: number) => {
+    let best = Infinity;
+    for (let t = 0; t < 3; t++) {
+      const workers = Array.from({ length: k }, () => new Worker(SPIN, { eval: true }));
+      await Promise.all(workers.map((w) => new Promise((resolve) => w.once('online', resolve))));
+      const t0 = performance.now();
+      await Promise.all(workers.map((w) => new Promise((resolve) => { w.once('message', resolve); w.postMessage(0); })));
+      best = Math.min(best, performance.now() - t0);
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
+    return best;
+  };
+  return (n * (await time(1))) / (await time(n));
+}
 
 function dcganBench(n: number): { imagesPerSecond: number; device: string } {
   const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli.ts'), 'bench', '--backend', 'wasm',
@@ -46,6 +75,8 @@ console.log(`${os.cpus()[0]?.model ?? 'CPU'}, ${os.availableParallelism()} cores
 const results = new Map<string, number[]>();
 const add = (key: string, v: number) => results.set(key, [...(results.get(key) ?? []), v]);
 for (let r = 0; r < rounds; r++) {
+  const scaling = await machineScaling(threads);
+  console.log(`round ${r + 1}  the machine now: ${threads} independent workers do ${scaling.toFixed(2)}× the work of one; load ${load()}`);
   for (const n of [1, threads]) {
     const before = load();
     const { imagesPerSecond, device } = dcganBench(n);

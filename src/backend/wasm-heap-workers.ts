@@ -59,6 +59,11 @@ export class HeapWorkers {
     });
   }
 
+  /** Ends the workers (they hold the memory); run() may not be called after. */
+  close(): void {
+    for (const worker of this.workers) void worker.terminate();
+  }
+
   /**
    * Runs jobs[job](heap, args, from, to) over [0, count) in `threads` contiguous shares, the first on this thread, and
    * returns when all are done. The job must write only within its share.

@@ -114,15 +114,20 @@ const [DOWN_ROWS, ALONG_ROWS] = [0, 1];
 /** Below this many terms a worker costs more than it saves. */
 export const PARALLEL_MIN = 1 << 16;
 
-/** The workers of the threaded build behind `backend`, made on first use; none for the single-threaded build. */
-const pools = new WeakMap<WebAssembly.Memory, HeapWorkers>();
+/**
+ * The workers of the threaded build behind `backend`, made on first use; none for the single-threaded build. One
+ * wasm backend lives at a time: the workers of an earlier one (another memory, another thread count) are ended.
+ */
+let current: { memory: WebAssembly.Memory; pool: HeapWorkers } | undefined;
 function workersFor(backend: WasmBackend): HeapWorkers | undefined {
   const memory = (backend as unknown as { wasm: { wasmMemory?: WebAssembly.Memory } }).wasm.wasmMemory;
   const threads = getThreadsCount();
   if (memory == null || !(memory.buffer instanceof SharedArrayBuffer) || threads < 2) return undefined;
-  let pool = pools.get(memory);
-  if (pool == null || pool.threads !== threads) pools.set(memory, (pool = new HeapWorkers(memory, threads, JOBS)));
-  return pool;
+  if (current?.memory !== memory || current.pool.threads !== threads) {
+    current?.pool.close();
+    current = { memory, pool: new HeapWorkers(memory, threads, JOBS) };
+  }
+  return current.pool;
 }
 
 /** Runs the reduction on x's float32s in the wasm heap, into out's, on the backend's threads where that pays. */

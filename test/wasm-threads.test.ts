@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { initBackend } from '../src/backend/index.js';
-import { PARALLEL_MIN } from '../src/backend/wasm-reductions.js';
+import { PARALLEL_MIN } from '../src/backend/wasm-heap-workers.js';
 import { MAX_WASM_THREADS } from '../src/backend/wasm-threads.js';
 import { trainStep } from '../src/train/step.js';
 import { batchTensor, createGan, disposeGan } from '../src/train/train.js';
@@ -16,16 +16,20 @@ import { randoms } from './kernel-compare.js';
 
 const options = { model: { imageSize: 32 as const, width: 8, latent: 16, channels: 3 as const }, seed: 5, lr: 0.005, beta1: 0.5, beta2: 0.999 };
 
-/** Three training steps from the same start on `threads` threads: the losses and every weight afterwards, as bytes. */
+/**
+ * Three training steps from the same start on `threads` threads: the losses and every weight afterwards, as bytes.
+ * Batch 32 makes the first batch norm's input ([32, 16, 16, 8]) and G's last two input gradients PARALLEL_MIN or more,
+ * so our JavaScript kernels split their work between threads too.
+ */
 async function threeSteps(threads: number): Promise<{ device: string; bytes: Buffer }> {
   const { device } = await initBackend('wasm', { threads });
   const gan = createGan(options);
-  const data = syntheticImageSet(16, 32);
+  const data = syntheticImageSet(32, 32);
   const rng = new Rng(4);
   const parts: Float32Array[] = [];
   for (let step = 0; step < 3; step++) {
-    const X = batchTensor(data, Array.from({ length: 16 }, (_, i) => (i + step * 5) % 16));
-    const Z = tf.tensor2d(rng.normals(16 * 16), [16, 16]);
+    const X = batchTensor(data, Array.from({ length: 32 }, (_, i) => (i + step * 5) % 32));
+    const Z = tf.tensor2d(rng.normals(32 * 16), [32, 16]);
     const stats = trainStep(gan, X, Z);
     parts.push((await stats.data()) as Float32Array);
     tf.dispose([X, Z, stats]);

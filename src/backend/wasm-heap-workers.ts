@@ -4,8 +4,12 @@
 // share, and waits on an Atomics futex until every worker is done. Between calls the workers wait on a futex too.
 //
 // A job is a function of (heap: Float32Array, args: number[], from: number, to: number); it must be plain JavaScript
-// that names nothing outside itself, because its source text is what the workers run.
+// that names nothing outside itself, because its source text is what the workers run. Kernels define their jobs once
+// (defineHeapJob) and run them with runHeapJob, which splits them over the wasm backend's threads where there are
+// several and the range is large enough, and runs them inline on this thread otherwise.
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { Worker } from 'node:worker_threads';
+import type { WasmBackend } from './kernel-util.js';
 
 /** Arguments a job takes, at most. */
 const MAX_ARGS = 14;
@@ -93,4 +97,41 @@ export class HeapWorkers {
       if (done < 0) throw new Error('a heap worker failed');
     }
   }
+}
+
+/** Below this many elements a job is not worth splitting: a worker costs more than it saves. */
+export const PARALLEL_MIN = 1 << 16;
+
+const jobs: HeapJob[] = [];
+
+/** Adds a job for the heap workers (at module load: workers started later run every job defined so far). */
+export function defineHeapJob(job: HeapJob): number {
+  jobs.push(job);
+  return jobs.length - 1;
+}
+
+/**
+ * The workers of the threaded build behind `backend`, made on first use; none for the single-threaded build. One
+ * wasm backend lives at a time: the workers of an earlier one (another memory, another thread count) are ended.
+ */
+let current: { memory: WebAssembly.Memory; pool: HeapWorkers; jobs: number } | undefined;
+function workersFor(backend: WasmBackend): HeapWorkers | undefined {
+  const memory = (backend as unknown as { wasm: { wasmMemory?: WebAssembly.Memory } }).wasm.wasmMemory;
+  const threads = getThreadsCount();
+  if (memory == null || !(memory.buffer instanceof SharedArrayBuffer) || threads < 2) return undefined;
+  if (current?.memory !== memory || current.pool.threads !== threads || current.jobs !== jobs.length) {
+    current?.pool.close();
+    current = { memory, pool: new HeapWorkers(memory, threads, [...jobs]), jobs: jobs.length };
+  }
+  return current.pool;
+}
+
+/**
+ * Runs a defined job over [0, count) on the wasm heap (a Float32Array of the whole heap, taken after the kernel's last
+ * allocation): split over the backend's threads when `parallel` and there are several, else on this thread.
+ */
+export function runHeapJob(backend: WasmBackend, heap: Float32Array, job: number, args: number[], count: number, parallel: boolean): void {
+  const pool = parallel ? workersFor(backend) : undefined;
+  if (pool) pool.run(heap, job, args, count);
+  else jobs[job](heap, args, 0, count);
 }

@@ -16,8 +16,7 @@
 // broadcasting gradients) and along the rows of [rows, length] — are split between worker threads by output: each
 // output is still one thread's sum in the same order, so the thread count changes no bit.
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { HeapWorkers } from './wasm-heap-workers.js';
+import { defineHeapJob, PARALLEL_MIN, runHeapJob } from './wasm-heap-workers.js';
 import { kernelCaller, replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
 
 const BACKEND = 'wasm';
@@ -124,27 +123,9 @@ function sumAlongRows(heap: Float32Array, args: number[], from: number, to: numb
   }
 }
 
-const JOBS = [sumDownRows, sumAlongRows];
-const [DOWN_ROWS, ALONG_ROWS] = [0, 1];
+const DOWN_ROWS = defineHeapJob(sumDownRows);
+const ALONG_ROWS = defineHeapJob(sumAlongRows);
 
-/** Below this many terms a worker costs more than it saves. */
-export const PARALLEL_MIN = 1 << 16;
-
-/**
- * The workers of the threaded build behind `backend`, made on first use; none for the single-threaded build. One
- * wasm backend lives at a time: the workers of an earlier one (another memory, another thread count) are ended.
- */
-let current: { memory: WebAssembly.Memory; pool: HeapWorkers } | undefined;
-function workersFor(backend: WasmBackend): HeapWorkers | undefined {
-  const memory = (backend as unknown as { wasm: { wasmMemory?: WebAssembly.Memory } }).wasm.wasmMemory;
-  const threads = getThreadsCount();
-  if (memory == null || !(memory.buffer instanceof SharedArrayBuffer) || threads < 2) return undefined;
-  if (current?.memory !== memory || current.pool.threads !== threads) {
-    current?.pool.close();
-    current = { memory, pool: new HeapWorkers(memory, threads, JOBS) };
-  }
-  return current.pool;
-}
 
 /** Runs the reduction on x's float32s in the wasm heap, into out's, on the backend's threads where that pays. */
 function reduceOnHeap(backend: WasmBackend, x: tf.TensorInfo, axes: number[], divisor: number, out: tf.TensorInfo): boolean {
@@ -157,9 +138,7 @@ function reduceOnHeap(backend: WasmBackend, x: tf.TensorInfo, axes: number[], di
   const [job, args, count] = reduced[0]
     ? [DOWN_ROWS, [at, rows, width, divisor, outAt], width]
     : [ALONG_ROWS, [at, width, divisor, outAt], rows];
-  const pool = xs.length >= PARALLEL_MIN ? workersFor(backend) : undefined;
-  if (pool) pool.run(heap, job, args, count);
-  else JOBS[job](heap, args, 0, count);
+  runHeapJob(backend, heap, job, args, count, xs.length >= PARALLEL_MIN);
   return true;
 }
 

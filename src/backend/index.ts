@@ -85,8 +85,10 @@ const AUTO_ORDER: Exclude<BackendName, 'auto'>[] = ['tensorflow', 'webgpu', 'was
 export async function initBackend(requested: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
   // Production mode: no per-op debug checks, and no "install tfjs-node" banner on the cpu backend.
   tf.enableProdMode();
-  // Gradients are shared by all backends: this one gives tfjs-core's results bit for bit, without its Tile.
+  // Gradients are shared by all backends: these give tfjs-core's results bit for bit, without its Tile (batch norm) and
+  // without a tensor of ones made in JavaScript (mean).
   (await import('./batchnorm-grad.js')).registerBatchNormGradient();
+  (await import('./mean-grad.js')).registerMeanGradient();
   if (requested !== 'auto') {
     try {
       const { device, passedOver, threads } = await starters[requested]({ ...options, explicit: true });

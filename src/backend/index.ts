@@ -39,6 +39,7 @@ async function startWasm({ threads }: BackendOptions): Promise<{ device: string;
   (await import('./wasm-conv2d-backprop-input.js')).registerWasmConv2DBackpropInput();
   (await import('./wasm-reductions.js')).registerWasmReductions();
   (await import('./wasm-identity.js')).registerWasmIdentity();
+  (await import('./wasm-elementwise.js')).registerWasmElementwise();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const { MAX_WASM_THREADS, registerWasmThreads } = await import('./wasm-threads.js');
   // Without the threaded build (it needs SIMD; a bundle may leave it out) the wasm backend runs on one thread and says why.

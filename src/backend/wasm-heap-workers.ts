@@ -135,3 +135,8 @@ export function runHeapJob(backend: WasmBackend, heap: Float32Array, job: number
   if (pool) pool.run(heap, job, args, count);
   else jobs[job](heap, args, 0, count);
 }
+
+/** Whether `backend` has heap workers (the threaded build, on more than one thread). */
+export function hasHeapWorkers(backend: WasmBackend): boolean {
+  return workersFor(backend) !== undefined;
+}

@@ -1,5 +1,5 @@
 // Profiles one DCGAN training step, kernel by kernel.
-//   npx tsx scripts/profile-step.ts [backend=wasm] [imageSize=32] [width=32] [batch=64] [runs=5]
+//   npx tsx scripts/profile-step.ts [backend=wasm] [imageSize=32] [width=32] [batch=64] [runs=5] [threads=1]
 // Builds the GAN the trainer builds, warms it up with two steps, then times `runs` plain steps (wall clock, results
 // read back) and profiles `runs` more with tf.profile. Kernels are aggregated by name and input shapes; each row
 // shows the median over the profiled steps of that group's total time in one step. Timings on a shared machine are
@@ -13,7 +13,7 @@ import { unregisterWasmConv2DBackpropInput } from '../src/backend/wasm-conv2d-ba
 import { createGan, disposeGan } from '../src/train/train.js';
 import { trainStep } from '../src/train/step.js';
 
-const [backendArg = 'wasm', sizeArg = '32', widthArg = '32', batchArg = '64', runsArg = '5'] = process.argv.slice(2);
+const [backendArg = 'wasm', sizeArg = '32', widthArg = '32', batchArg = '64', runsArg = '5', threadsArg = '1'] = process.argv.slice(2);
 if (!(BACKEND_NAMES as readonly string[]).includes(backendArg)) throw new Error(`unknown backend ${backendArg}`);
 const imageSize = Number(sizeArg);
 const width = Number(widthArg);
@@ -29,7 +29,7 @@ const median = (xs: number[]) => {
 const fmt = (ms: number) => ms.toFixed(1).padStart(8);
 const shapes = (s: unknown) => JSON.stringify(s).replace(/"/g, '');
 
-const info = await initBackend(backendArg as BackendName);
+const info = await initBackend(backendArg as BackendName, { threads: Number(threadsArg) });
 const originals: string[] = [];
 if (process.env.ORIGINAL_BACKPROP_INPUT === '1') {
   unregisterWasmConv2DBackpropInput();

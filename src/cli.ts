@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Parses the command line and dispatches; the work lives in the modules it calls.
 import { Command, CommanderError, Option } from 'commander';
+import os from 'node:os';
 import { BACKEND_NAMES } from './backend/index.js';
 import { addDatasetOptions, naturalChannels } from './data/options.js';
 import { imageFormat, sample } from './generate/sample.js';
@@ -26,6 +27,10 @@ const archOption = () =>
 
 const backendOption = () =>
   new Option('--backend <name>', 'compute backend (auto picks a GPU when there is one)').choices([...BACKEND_NAMES]).default('auto');
+
+const threadsOption = () =>
+  new Option('--threads <n>', 'CPU threads for the wasm backend (at most 8; other backends ignore it)')
+    .argParser(positiveInt).default(os.availableParallelism(), 'every core');
 
 /** Names of the options the user typed (not defaults): a resumed run must not silently change them. */
 function explicitOptions(cmd: Command): Set<string> {
@@ -70,7 +75,8 @@ export function buildProgram(): Command {
     .option('--log-every <n>', 'steps between reads of the losses', positiveInt, 10)
     .option('--eval-every <k>', 'every k epochs (and after the last) compute SWD and the memorisation check; 0: never', nonNegativeInt, 0)
     .option('--eval-n <n>', 'images per set for --eval-every', positiveInt, 512)
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(threadsOption());
   addDatasetOptions(trainCmd);
   trainCmd.action(async (opts: Record<string, unknown>, cmd: Command) => {
     opts.channels ??= naturalChannels(opts);
@@ -89,6 +95,7 @@ export function buildProgram(): Command {
     .option('--search <N>', 'draw N candidates and keep the --n that the run\'s discriminator scores highest', positiveInt)
     .option('--class <name>', 'conditional runs: the class to draw (a name or index), or all (a row of --n images per class); default: the classes in turn')
     .addOption(backendOption())
+    .addOption(threadsOption())
     .action(async (opts: Record<string, unknown>) => {
       const { interpolate, outputKind } = await import('./generate/interpolate.js');
       const { search, checkSearch } = await import('./generate/search.js');
@@ -101,7 +108,7 @@ export function buildProgram(): Command {
       const run = await runFolder(opts);
       if (opts.search !== undefined) checkSearch(Number(opts.search), n);
       const { initBackend } = await import('./backend/index.js');
-      const backend = await initBackend(opts.backend as never);
+      const backend = await initBackend(opts.backend as never, { threads: Number(opts.threads) });
       const seed = (opts.seed as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
       if (opts.interpolate !== undefined) {
         const r = await interpolate({ run, n, steps: Number(opts.interpolate), out, seed, cols, class: opts.class as string | undefined });
@@ -128,12 +135,13 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed for image choice, latents, neighbourhoods and projections', nonNegativeInt, 0)
     .option('--json', 'print the figures as JSON on stdout', false)
     .addOption(backendOption())
+    .addOption(threadsOption())
     .action(async (opts: Record<string, unknown>) => {
       const run = await runFolder(opts);
       const { initBackend } = await import('./backend/index.js');
       const { evalCommand } = await import('./metrics/command.js');
       const { formatEval } = await import('./metrics/evaluate.js');
-      const backend = await initBackend(opts.backend as never);
+      const backend = await initBackend(opts.backend as never, { threads: Number(opts.threads) });
       const record = await evalCommand({ run, n: Number(opts.n), seed: Number(opts.seed) }, (line) => console.error(line));
       if (opts.json) console.log(JSON.stringify(record));
       else for (const line of formatEval(record)) console.log(line);
@@ -196,13 +204,14 @@ export function buildProgram(): Command {
     .option('--top <n>', 'kernels to list from a profiled step (0: none)', nonNegativeInt, 10)
     .option('--json', 'print the result as JSON on stdout', false)
     .addOption(backendOption())
+    .addOption(threadsOption())
     .action(async (opts: Record<string, unknown>) => {
       const { withArchDefaults } = await import('./train/command.js');
       const batchSize = Number(opts.batchSize);
       const model = withArchDefaults({ ...opts, batchSize });
       const { initBackend } = await import('./backend/index.js');
       const { bench, formatBench } = await import('./bench/bench.js');
-      const backend = await initBackend(opts.backend as never);
+      const backend = await initBackend(opts.backend as never, { threads: Number(opts.threads) });
       const result = await bench(
         {
           arch: model.arch as ArchName, imageSize: Number(model.imageSize), width: Number(model.width), latent: Number(model.latent),

@@ -38,3 +38,10 @@ test('the CPU backends cap the default batch where a WebAssembly heap runs out (
   assert.equal(batchCap(1000, 10), 64); // a power of two, rounded down
   assert.equal(batchCap(5, 10), 1);
 });
+
+test('--threads may change on --resume; left out, the run keeps its own (a run from before --threads takes the default)', () => {
+  const withThreads = { ...saved, threads: 2 };
+  assert.equal(mergeResumeOptions(withThreads, { ...withThreads, threads: 8, resume: true }, new Set(['threads', 'resume'])).threads, 8);
+  assert.equal(mergeResumeOptions(withThreads, { ...withThreads, threads: 8, resume: true }, new Set(['resume'])).threads, 2);
+  assert.equal(mergeResumeOptions(saved, { ...saved, threads: 4, resume: true }, new Set(['resume'])).threads, 4);
+});

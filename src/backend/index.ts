@@ -16,6 +16,8 @@ export interface BackendInfo {
   skipped: { name: string; reason: string }[];
   /** what a long job needs to know of the device it runs on */
   hooks: BackendHooks;
+  /** the threads it computes with, where this program chooses them (wasm) */
+  threads?: number;
 }
 
 export interface BackendHooks {
@@ -62,20 +64,50 @@ const HOOKS: Record<Exclude<BackendName, 'auto'>, BackendHooks> = {
 /** A backend that was asked for explicitly and could not start: the message says why and what to try. */
 export class BackendError extends Error {}
 
-/** `explicit`: the user named this backend, so a software GPU adapter or a TensorFlow on the CPU is accepted. */
-type Starter = (options: { explicit: boolean }) => Promise<{ device: string; passedOver?: BackendInfo['skipped']; hooks?: BackendHooks }>;
+export interface BackendOptions {
+  /**
+   * Threads for the wasm backend (capped at MAX_WASM_THREADS); left out, it keeps what it has — one thread unless an
+   * earlier call asked for more. Other backends ignore it.
+   */
+  threads?: number;
+}
 
-async function startWasm(): Promise<{ device: string }> {
+/** `explicit`: the user named this backend, so a software GPU adapter or a TensorFlow on the CPU is accepted. */
+type Starter = (options: BackendOptions & { explicit: boolean }) =>
+  Promise<{ device: string; passedOver?: BackendInfo['skipped']; hooks?: BackendHooks; threads?: number }>;
+
+async function startWasm({ threads }: BackendOptions): Promise<{ device: string; threads: number }> {
   const { registerWasmConv2DBackpropFilter } = await import('./wasm-conv2d-backprop-filter.js');
-  await import('@tensorflow/tfjs-backend-wasm');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
   registerWasmConv2DBackpropFilter();
   (await import('./wasm-conv2d-backprop-input.js')).registerWasmConv2DBackpropInput();
   (await import('./wasm-unsorted-segment-sum.js')).registerWasmUnsortedSegmentSum();
-  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
-  await tf.ready();
+  (await import('./wasm-reductions.js')).registerWasmReductions();
+  (await import('./wasm-identity.js')).registerWasmIdentity();
+  (await import('./wasm-elementwise.js')).registerWasmElementwise();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-  return { device: `wasm (${simd ? 'simd' : 'no simd'}, ${threads ? 'multi-threaded' : '1 thread'})` };
+  const { MAX_WASM_THREADS, registerWasmThreads } = await import('./wasm-threads.js');
+  // Without the threaded build (it needs SIMD; a bundle may leave it out) the wasm backend runs on one thread and says why.
+  let fewer = simd ? '' : ': more need SIMD';
+  if (threads !== undefined) {
+    try {
+      registerWasmThreads(simd ? threads : 1);
+    } catch (err) {
+      registerWasmThreads(1);
+      fewer = `: ${(err as Error).message}`;
+    }
+  }
+  if (!(await tf.setBackend('wasm'))) {
+    if (threads === undefined || threads === 1) throw new Error('the wasm backend did not initialise');
+    registerWasmThreads(1);
+    fewer = ': the threaded build did not start';
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  }
+  await tf.ready();
+  const count = wasm.getThreadsCount();
+  if (threads === undefined || threads <= count) fewer = '';
+  else if (count === MAX_WASM_THREADS) fewer = ': the most it takes';
+  return { device: `wasm (${simd ? 'simd' : 'no simd'}, ${count} thread${count === 1 ? '' : 's'}${fewer})`, threads: count };
 }
 
 async function startCpu(): Promise<{ device: string }> {
@@ -100,15 +132,20 @@ const starters: Record<Exclude<BackendName, 'auto'>, Starter> = {
 // Order of preference for `auto`; the GPU backends are only taken when they run on a real GPU.
 const AUTO_ORDER: Exclude<BackendName, 'auto'>[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
-export async function initBackend(requested: BackendName): Promise<BackendInfo> {
+export async function initBackend(requested: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
   // Production mode: no per-op debug checks, and no "install tfjs-node" banner on the cpu backend.
   tf.enableProdMode();
-  // Gradients are shared by all backends: this one gives tfjs-core's results bit for bit, without its Tile.
+  // Gradients are shared by all backends: these give tfjs-core's results bit for bit, without its Tile (batch norm) and
+  // without a tensor of ones made in JavaScript (mean).
   (await import('./batchnorm-grad.js')).registerBatchNormGradient();
+  (await import('./mean-grad.js')).registerMeanGradient();
   if (requested !== 'auto') {
     try {
-      const { device, passedOver, hooks } = await starters[requested]({ explicit: true });
-      return { name: requested, device, skipped: passedOver ?? [], hooks: { ...HOOKS[requested], ...hooks } };
+      const { device, passedOver, hooks, threads } = await starters[requested]({ ...options, explicit: true });
+      return {
+        name: requested, device, skipped: passedOver ?? [], hooks: { ...HOOKS[requested], ...hooks },
+        ...(threads === undefined ? {} : { threads }),
+      };
     } catch (err) {
       throw new BackendError(`backend ${requested} is not available: ${(err as Error).message}${hint(requested)}`);
     }
@@ -116,8 +153,11 @@ export async function initBackend(requested: BackendName): Promise<BackendInfo> 
   const skipped: BackendInfo['skipped'] = [];
   for (const name of AUTO_ORDER) {
     try {
-      const { device, passedOver, hooks } = await starters[name]({ explicit: false });
-      return { name, device, skipped: [...skipped, ...(passedOver ?? [])], hooks: { ...HOOKS[name], ...hooks } };
+      const { device, passedOver, hooks, threads } = await starters[name]({ ...options, explicit: false });
+      return {
+        name, device, skipped: [...skipped, ...(passedOver ?? [])], hooks: { ...HOOKS[name], ...hooks },
+        ...(threads === undefined ? {} : { threads }),
+      };
     } catch (err) {
       skipped.push({ name, reason: (err as Error).message });
     }

@@ -19,6 +19,13 @@ export interface Conv2DBackpropInputAttrs extends ConvAttrs {
   inputShape: [number, number, number, number];
 }
 
+/** The parts of tfjs-backend-wasm's BackendWasm that our wasm kernels use. */
+export interface WasmBackend extends tf.KernelBackend {
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.TypedArray): tf.TensorInfo;
+  /** a view of the wasm heap: valid until the next allocation, which may move the heap */
+  typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
+}
+
 export type KernelCall = (
   kernelName: string,
   backend: tf.KernelBackend,

@@ -26,9 +26,11 @@
 // wasm backend's own kernelFuncs on TensorInfos, as its composite kernels do: the engine never sees an
 // intermediate, and each one is released with backend.disposeData (which also drops the XNNPACK operator Conv2D
 // cached for the rearranged filter). Cases this does not handle (NCHW, non-float32, empty tensors) go to the
-// original kernel.
+// original kernel. On the threaded build the JavaScript passes are split between worker threads by image
+// (wasm-heap-workers.ts): copies, so the thread count changes no bit.
 import * as tf from '@tensorflow/tfjs';
-import { kernelCaller, type Conv2DBackpropInputAttrs as Attrs, replaceKernel, restoreKernel } from './kernel-util.js';
+import { kernelCaller, type Conv2DBackpropInputAttrs as Attrs, replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
+import { defineHeapJob, PARALLEL_MIN, runHeapJob } from './wasm-heap-workers.js';
 
 const BACKEND = 'wasm';
 const KERNEL = 'Conv2DBackpropInput';
@@ -38,13 +40,6 @@ export const SPLIT_MIN_CHANNELS = 8;
 
 
 type TypedArray = tf.backend_util.TypedArray;
-
-/** The parts of tfjs-backend-wasm's BackendWasm this kernel uses (the package does not export the class). */
-interface WasmBackend extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: TypedArray): tf.TensorInfo;
-  /** a view of the wasm heap: valid until the next allocation, which may move the heap */
-  typedArrayFromHeap(t: tf.TensorInfo): TypedArray;
-}
 
 const call = kernelCaller(BACKEND, `${KERNEL} (wasm)`);
 
@@ -205,32 +200,60 @@ function combined(problem: Problem): tf.TensorInfo {
   }
   temps.push(conv);
   const dx = backend.makeOutput([batchSize, inHeight, inWidth, ci], 'float32');
-  const src = backend.typedArrayFromHeap(conv);
-  const dst = backend.typedArrayFromHeap(dx);
-  // dx[b, ih, iw, :] = conv[b, (ih + offset_h) div sh, (iw + offset_w) div sw, ((.. mod sh)·sw + (.. mod sw))·Ci ..]
-  const rowOff = new Int32Array(inHeight);
-  for (let ih = 0; ih < inHeight; ih++) {
-    const z = ih + ah.offset;
-    rowOff[ih] = Math.floor(z / sh) * aw.rows * phaseC + (z % sh) * sw * ci;
-  }
-  const colOff = new Int32Array(inWidth);
-  for (let iw = 0; iw < inWidth; iw++) {
-    const z = iw + aw.offset;
-    colOff[iw] = Math.floor(z / sw) * phaseC + (z % sw) * ci;
-  }
-  const image = ah.rows * aw.rows * phaseC;
-  let d = 0;
-  for (let b = 0; b < batchSize; b++) {
+  const [heap, src, dst] = heapOffsets(backend, conv, dx);
+  runHeapJob(backend, heap, INTERLEAVE, [src, dst, inHeight, inWidth, ci, sh, sw, ah.offset, aw.offset, aw.rows, phaseC,
+    ah.rows * aw.rows * phaseC], batchSize, dx.shape.reduce((a, b) => a * b) >= PARALLEL_MIN);
+  return dx;
+}
+
+/** A view of the whole wasm heap, and where each tensor's float32s start in it. */
+function heapOffsets(backend: WasmBackend, ...tensors: tf.TensorInfo[]): [Float32Array, ...number[]] {
+  const views = tensors.map((t) => backend.typedArrayFromHeap(t));
+  return [new Float32Array(views[0].buffer), ...views.map((v) => v.byteOffset / 4)];
+}
+
+// Heap jobs (wasm-heap-workers.ts) over images b in [from, to): plain JavaScript that names nothing outside itself.
+
+/**
+ * combined's phases into dx: dx[b, ih, iw, :] = conv[b, z_h div sh, z_w div sw, ((z_h mod sh)·sw + z_w mod sw)·Ci ..]
+ * with z = i + offset.
+ */
+function interleavePhases(heap: Float32Array, args: number[], from: number, to: number): void {
+  const src = args[0], dst = args[1], inHeight = args[2], inWidth = args[3], ci = args[4], sh = args[5], sw = args[6];
+  const offH = args[7], offW = args[8], convWidth = args[9], phaseC = args[10], image = args[11];
+  let d = dst + from * inHeight * inWidth * ci;
+  for (let b = from; b < to; b++) {
     for (let ih = 0; ih < inHeight; ih++) {
-      const row = b * image + rowOff[ih];
+      const zh = ih + offH;
+      const row = src + b * image + Math.floor(zh / sh) * convWidth * phaseC + (zh % sh) * sw * ci;
       for (let iw = 0; iw < inWidth; iw++) {
-        const from = row + colOff[iw];
-        for (let c = 0; c < ci; c++) dst[d++] = src[from + c];
+        const zw = iw + offW;
+        const at = row + Math.floor(zw / sw) * phaseC + (zw % sw) * ci;
+        for (let c = 0; c < ci; c++) heap[d++] = heap[at + c];
       }
     }
   }
-  return dx;
 }
+
+/** One of split's phases into dx: dx[b, first_h + m·sh, first_w + n·sw, :] = part[b, m, n, :]. */
+function scatterPhase(heap: Float32Array, args: number[], from: number, to: number): void {
+  const src = args[0], dst = args[1], inHeight = args[2], inWidth = args[3], ci = args[4], sh = args[5], sw = args[6];
+  const firstH = args[7], firstW = args[8], rowsH = args[9], rowsW = args[10];
+  const rowStride = inWidth * ci;
+  let s = src + from * rowsH * rowsW * ci;
+  for (let b = from; b < to; b++) {
+    for (let m = 0; m < rowsH; m++) {
+      const row = dst + (b * inHeight + firstH + m * sh) * rowStride + firstW * ci;
+      for (let n = 0; n < rowsW; n++) {
+        const at = row + n * sw * ci;
+        for (let c = 0; c < ci; c++) heap[at + c] = heap[s++];
+      }
+    }
+  }
+}
+
+const INTERLEAVE = defineHeapJob(interleavePhases);
+const SCATTER = defineHeapJob(scatterPhase);
 
 /** One Conv2D per phase over exactly the dx rows and columns it owns, then scattered into dx in JavaScript. */
 function split(problem: Problem): tf.TensorInfo {
@@ -253,21 +276,11 @@ function split(problem: Problem): tf.TensorInfo {
   }
   // Every convolution runs before dx is allocated and the heap views are taken: an allocation can move the heap.
   const dx = backend.makeOutput([batchSize, inHeight, inWidth, ci], 'float32');
-  const dst = backend.typedArrayFromHeap(dx);
-  if (covered < inHeight * inWidth) dst.fill(0);
-  const rowStride = inWidth * ci;
+  if (covered < inHeight * inWidth) backend.typedArrayFromHeap(dx).fill(0);
+  const parallel = dx.shape.reduce((a, b) => a * b) >= PARALLEL_MIN;
   for (const { h, w: wa, out } of parts) {
-    const src = backend.typedArrayFromHeap(out);
-    let s = 0;
-    for (let b = 0; b < batchSize; b++) {
-      for (let m = 0; m < h.rows; m++) {
-        const row = (b * inHeight + h.first + m * sh) * rowStride + wa.first * ci;
-        for (let n = 0; n < wa.rows; n++) {
-          const to = row + n * sw * ci;
-          for (let c = 0; c < ci; c++) dst[to + c] = src[s++];
-        }
-      }
-    }
+    const [heap, src, dst] = heapOffsets(backend, out, dx);
+    runHeapJob(backend, heap, SCATTER, [src, dst, inHeight, inWidth, ci, sh, sw, h.first, wa.first, h.rows, wa.rows], batchSize, parallel);
   }
   return dx;
 }

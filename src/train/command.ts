@@ -24,7 +24,7 @@ import { disposeGan, GRID_CLASS_ROWS, openRun, readFixedNoise, train, TrainingDi
 
 
 /** The flags that may change when a run is resumed; every other one is the run's own and must stay as it was. */
-const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'logEvery', 'resume', 'out', 'evalEvery', 'evalN', 'overwrite', 'allowChangedData']);
+const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'threads', 'logEvery', 'resume', 'out', 'evalEvery', 'evalN', 'overwrite', 'allowChangedData']);
 
 /** Flags about this invocation only, not the run: config.json does not keep them. */
 const NOT_KEPT = { resume: undefined, overwrite: undefined, allowChangedData: undefined };
@@ -207,7 +207,7 @@ async function trainLocked(
     await readFixedNoise(out, GRID.images, Number(opts.latent));
   }
 
-  const backend = await initBackend(opts.backend as BackendName);
+  const backend = await initBackend(opts.backend as BackendName, { threads: opts.threads === undefined ? undefined : Number(opts.threads) });
   const channels = opts.channels as 1 | 3;
   const arch = opts.arch as ArchName;
   const model: ModelShape = { imageSize: Number(opts.imageSize), width: Number(opts.width), latent: Number(opts.latent), channels, classes: 0 };
@@ -287,7 +287,7 @@ async function trainLocked(
   }
   const opened = await openRun(trainOptions);
   if (classNames && !saved) await writeJson(runFiles(out).classes, { names: classNames });
-  const runInfo = { backend: backend.name, device: backend.device, time: new Date().toISOString() };
+  const runInfo = { backend: backend.name, device: backend.device, threads: backend.threads, time: new Date().toISOString() };
   const dataset = { description: data.description, ...identity };
   try {
     if (saved) {

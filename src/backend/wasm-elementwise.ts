@@ -1,0 +1,134 @@
+// tfjs-backend-wasm 4.22 runs some kernels of a DCGAN step as plain C++ loops, on one thread however many the backend
+// has: FusedBatchNorm (batch norm's forward), LeakyRelu, and the Greater and Select of LeakyRelu's gradient — about a
+// tenth of a step at 32×32, width 32, batch 64, which on two threads would stay a tenth while the rest halves. On the
+// threaded build these kernels run as heap jobs split between worker threads (wasm-heap-workers.ts), doing the C++'s
+// arithmetic element for element: the same float32 roundings in the same places, so the bytes do not depend on which
+// ran (test/wasm-elementwise.test.ts compares them with the originals, NaNs, infinities, signed zeros and subnormals
+// included). On one thread, below PARALLEL_MIN elements, or for inputs they do not take, the originals run.
+import * as tf from '@tensorflow/tfjs';
+import { replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
+import { defineHeapJob, hasHeapWorkers, PARALLEL_MIN, runHeapJob } from './wasm-heap-workers.js';
+
+const BACKEND = 'wasm';
+
+// Heap jobs: plain JavaScript that names nothing outside itself. Offsets count float32s, or bytes for bool tensors.
+
+/**
+ * out = offset + ((x − mean)·scale) / sqrt(variance + ε), as the C++ has it: x − mean and ·scale in float32, the square
+ * root in float32 then widened, the division and the + offset in float64, rounded to float32 once stored. Each of
+ * mean, variance, scale and offset repeats with its own length (0: scale 1, offset 0).
+ */
+function batchNorm(heap: Float32Array, a: number[], from: number, to: number): void {
+  const x = a[0], mean = a[1], meanN = a[2], variance = a[3], varianceN = a[4], scale = a[5], scaleN = a[6];
+  const offset = a[7], offsetN = a[8], epsilon = a[9], out = a[10];
+  const f = Math.fround;
+  const factor = new Float64Array(varianceN);
+  for (let c = 0; c < varianceN; c++) factor[c] = f(Math.sqrt(f(heap[variance + c] + epsilon)));
+  let m = from % meanN, v = from % varianceN, s = scaleN ? from % scaleN : 0, o = offsetN ? from % offsetN : 0;
+  for (let i = from; i < to; i++) {
+    const scaled = f(f(heap[x + i] - heap[mean + m]) * (scaleN ? heap[scale + s] : 1));
+    heap[out + i] = (offsetN ? heap[offset + o] : 0) + scaled / factor[v];
+    if (++m === meanN) m = 0;
+    if (++v === varianceN) v = 0;
+    if (scaleN && ++s === scaleN) s = 0;
+    if (offsetN && ++o === offsetN) o = 0;
+  }
+}
+
+/** out = x < 0 ? alpha·x : x, the product in float32. */
+function leakyRelu(heap: Float32Array, a: number[], from: number, to: number): void {
+  const x = a[0], alpha = a[1], out = a[2];
+  for (let i = from; i < to; i++) {
+    const v = heap[x + i];
+    heap[out + i] = v < 0 ? Math.fround(alpha * v) : v;
+  }
+}
+
+/** out (bool) = x > y, y one number or as long as x. */
+function greater(heap: Float32Array, a: number[], from: number, to: number): void {
+  const x = a[0], y = a[1], yStep = a[2], outByte = a[3];
+  const bytes = new Uint8Array(heap.buffer);
+  for (let i = from; i < to; i++) bytes[outByte + i] = heap[x + i] > heap[y + i * yStep] ? 1 : 0;
+}
+
+/** out = condition (bool) ? t : e, all the same length. */
+function select(heap: Float32Array, a: number[], from: number, to: number): void {
+  const conditionByte = a[0], t = a[1], e = a[2], out = a[3];
+  const bytes = new Uint8Array(heap.buffer);
+  for (let i = from; i < to; i++) heap[out + i] = bytes[conditionByte + i] ? heap[t + i] : heap[e + i];
+}
+
+const BATCH_NORM = defineHeapJob(batchNorm);
+const LEAKY_RELU = defineHeapJob(leakyRelu);
+const GREATER = defineHeapJob(greater);
+const SELECT = defineHeapJob(select);
+
+/** A view of the whole heap, and where each tensor starts in it: in float32s, or in bytes for bool tensors. */
+function locate(backend: WasmBackend, ...tensors: tf.TensorInfo[]): [Float32Array, ...number[]] {
+  const views = tensors.map((t) => backend.typedArrayFromHeap(t));
+  return [new Float32Array(views[0].buffer), ...views.map((v, i) => v.byteOffset / (tensors[i].dtype === 'bool' ? 1 : 4))];
+}
+
+const size = (t: tf.TensorInfo) => tf.util.sizeFromShape(t.shape);
+const worthSplitting = (backend: WasmBackend, t: tf.TensorInfo) => size(t) >= PARALLEL_MIN && hasHeapWorkers(backend);
+
+type Ours = (backend: WasmBackend, args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | undefined;
+
+const kernels: Record<string, Ours> = {
+  FusedBatchNorm(backend, { inputs, attrs }) {
+    const { x, mean, variance, scale, offset } = inputs as Record<string, tf.TensorInfo | undefined> & { x: tf.TensorInfo };
+    const params = [mean!, variance!, scale, offset];
+    if (!worthSplitting(backend, x) || [x, ...params].some((t) => t != null && (t.dtype !== 'float32' || size(t) === 0))) return undefined;
+    const out = backend.makeOutput(x.shape, 'float32');
+    const [heap, xAt, outAt, meanAt, varianceAt, scaleAt, offsetAt] =
+      locate(backend, x, out, mean!, variance!, scale ?? mean!, offset ?? mean!);
+    const epsilon = Math.fround((attrs as unknown as { varianceEpsilon: number }).varianceEpsilon);
+    runHeapJob(backend, heap, BATCH_NORM, [xAt, meanAt, size(mean!), varianceAt, size(variance!),
+      scaleAt, scale ? size(scale) : 0, offsetAt, offset ? size(offset) : 0, epsilon, outAt], size(x), true);
+    return out;
+  },
+  LeakyRelu(backend, { inputs, attrs }) {
+    const { x } = inputs as { x: tf.TensorInfo };
+    if (x.dtype !== 'float32' || !worthSplitting(backend, x)) return undefined;
+    const out = backend.makeOutput(x.shape, 'float32');
+    const [heap, xAt, outAt] = locate(backend, x, out);
+    const alpha = Math.fround((attrs as unknown as { alpha: number }).alpha);
+    runHeapJob(backend, heap, LEAKY_RELU, [xAt, alpha, outAt], size(x), true);
+    return out;
+  },
+  Greater(backend, { inputs }) {
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const sameShape = a.shape.length === b.shape.length && a.shape.every((n, i) => n === b.shape[i]);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(sameShape || size(b) === 1) || !worthSplitting(backend, a)) return undefined;
+    const out = backend.makeOutput(a.shape, 'bool');
+    const [heap, aAt, bAt, outAt] = locate(backend, a, b, out);
+    runHeapJob(backend, heap, GREATER, [aAt, bAt, sameShape ? 1 : 0, outAt], size(a), true);
+    return out;
+  },
+  Select(backend, { inputs }) {
+    const { condition, t, e } = inputs as { condition: tf.TensorInfo; t: tf.TensorInfo; e: tf.TensorInfo };
+    const same = (u: tf.TensorInfo) => u.shape.length === t.shape.length && u.shape.every((n, i) => n === t.shape[i]);
+    if (condition.dtype !== 'bool' || t.dtype !== 'float32' || e.dtype !== 'float32' || !same(condition) || !same(e) ||
+      !worthSplitting(backend, t)) return undefined;
+    const out = backend.makeOutput(t.shape, 'float32');
+    const [heap, conditionAt, tAt, eAt, outAt] = locate(backend, condition, t, e, out);
+    runHeapJob(backend, heap, SELECT, [conditionAt, tAt, eAt, outAt], size(t), true);
+    return out;
+  },
+};
+
+const originals: Record<string, tf.KernelConfig | undefined> = {};
+const kernelFuncs: Record<string, tf.KernelFunc> = Object.fromEntries(Object.entries(kernels).map(([name, ours]) =>
+  [name, (args: Parameters<tf.KernelFunc>[0]) => ours(args.backend as WasmBackend, args) ?? originals[name]!.kernelFunc(args)]));
+
+/** Puts these kernels in place of the wasm backend's (which they fall back to); a second call leaves them alone. */
+export function registerWasmElementwise(): void {
+  for (const name of Object.keys(kernels)) {
+    originals[name] = replaceKernel(name, BACKEND, kernelFuncs[name], `${name} (wasm): import @tensorflow/tfjs-backend-wasm before registering`) ?? originals[name];
+  }
+}
+
+/** Puts the wasm backend's own kernels back (for before/after comparisons). */
+export function unregisterWasmElementwise(): void {
+  for (const name of Object.keys(kernels)) restoreKernel(name, BACKEND, kernelFuncs[name], originals[name]);
+}

@@ -29,7 +29,9 @@ test('dcgan train (tiny) writes a self-describing run folder', async () => {
   assert.match(r.stderr, /epoch 1\/1: loss_D/);
   assert.match(r.stderr, /^data: pokesprite-images: 64 sprites \(16×16×3\)$/m);
   // the last line says how to go on, as a command to paste
-  assert.equal(r.stderr.trim().split('\n').at(-1), `done: 1 epochs in ${runDir}; sample with: dcgan sample --run ${runDir} --n 21 --out grid.png`);
+  // (started as `node dist/cli.js`, or through tsx with DCGAN_TEST_CLI=src: the command repeats how it was started)
+  const quoted = runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  assert.match(r.stderr.trim().split('\n').at(-1) ?? '', new RegExp(`^done: 1 epochs in ${quoted}; sample with: node (\\S+ )*\\S*cli\\.[jt]s sample --run ${quoted} --n 21 --out grid\\.png$`));
   for (const f of ['config.json', 'metrics.jsonl', 'steps.jsonl', 'state.json', 'fixed-noise.bin', 'generator/model.json',
     'generator/weights.bin', 'discriminator/model.json', 'discriminator/weights.bin', 'optimizer/optimizer.json', 'optimizer/slots.bin']) {
     assert.ok(existsSync(path.join(runDir, f)), `${f} missing`);
@@ -105,7 +107,8 @@ test('bad input: one clear line, non-zero exit, nothing written', async () => {
   // found only once the data is loaded: the error is still the one line that says so, after the data's lines
   const few = run(['train', ...tiny, '--limit', '8', '--out', path.join(dir, 'few')]);
   assert.notEqual(few.status, 0);
-  assert.equal(few.stderr.trim().split('\n').at(-1), 'error: the dataset has 8 images, fewer than --batch-size 16');
+  assert.equal(few.stderr.trim().split('\n').at(-1), 'error: --batch-size 16 is more than the 8 images of the data: pass a --batch-size of at most 8 or a larger --limit');
+  assert.equal(existsSync(path.join(dir, 'few')), false, 'a refused train left a run folder');
 });
 
 test('an existing run is neither overwritten without --resume nor changed by a conflicting flag', async () => {

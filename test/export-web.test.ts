@@ -158,7 +158,7 @@ test('dcgan export --web writes a self-contained folder: page, generator, tfjs a
   const r = cli(['export', '--web', dir, '--run', plainRun]);
   assert.equal(r.status, 0, r.stderr);
   // The hint is the pasteable command line of this very invocation (node dist/cli.js … or npx dcgan …).
-  assert.match(r.stderr, new RegExp(`(dcgan|cli\\.js) serve --run ${plainRun.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
+  assert.match(r.stderr, new RegExp(`(dcgan|cli\\.[jt]s) serve --run ${plainRun.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
   for (const f of ['index.html', 'style.css', 'export.json', 'generator/model.json', 'generator/weights.bin', 'lib/tf.min.js',
     'lib/tf-backend-webgpu.min.js', 'lib/tf-backend-wasm.min.js', 'lib/tfjs-backend-wasm.wasm', 'lib/tfjs-backend-wasm-simd.wasm',
     'js/export/page/app.js', 'js/util/rng.js', 'js/util/slerp.js']) {

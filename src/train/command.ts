@@ -239,9 +239,6 @@ async function trainLocked(
   });
   decoding.bar?.stop();
   log(`data: ${data.description} (${data.size}×${data.size}×${data.channels})`);
-  if (data.count < Number(opts.batchSize)) {
-    throw new UsageError(`--batch-size ${opts.batchSize} is more than the ${data.count} images of the data: pass a --batch-size of at most ${data.count}${limit ? ' or a larger --limit' : ''}`);
-  }
   let classNames: string[] | undefined;
   if (opts.conditional) {
     ({ classNames } = requireClasses(data, sourceName(datasetOptions)));
@@ -252,6 +249,9 @@ async function trainLocked(
     model.classes = classNames.length;
     const shown = classNames.length > GRID_CLASS_ROWS ? `; the per-epoch grids show the first ${GRID_CLASS_ROWS}, a row each` : '; a row each in the per-epoch grids';
     log(`classes: ${classNames.length} (${classNames.slice(0, 5).join(', ')}${classNames.length > 5 ? ', …' : ''})${shown}`);
+  }
+  if (data.count < Number(opts.batchSize)) {
+    throw new UsageError(`--batch-size ${opts.batchSize} is more than the ${data.count} images of the data: pass a --batch-size of at most ${data.count}${limit ? ' or a larger --limit' : ''}`);
   }
   const identity = datasetIdentity(data);
   const changed = saved ? datasetChange(saved.dataset, identity) : undefined;

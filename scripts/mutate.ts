@@ -265,6 +265,8 @@ const KERNEL_TESTS = /^(backend-|wasm-|webgpu-)/;
 // graph cannot tell which they exercise; they are slow besides. They run for the commands, which only they reach
 // (in the copy from the sources, through tsx: DCGAN_TEST_CLI=src).
 const CLI_RUNNER = 'test/cli-run.ts';
+// Tests that start the built dist/cli.js themselves (and a browser, for the web export): the copy has no build.
+const BUILT_CLI_TESTS = /^(export-web|cli-run-folder|cli-threads|cli-stop|run-lock)\.test\.ts$/;
 const CLI_TESTS: Record<string, string[]> = {
   'src/train/command.ts': ['test/cli.test.ts', 'test/cli-presets.test.ts'],
   'src/metrics/command.ts': ['test/report-cli.test.ts'],
@@ -290,7 +292,7 @@ function testsFor(file: string, reached: Map<string, Map<string, number>>, cap: 
   const reaches = (t: string) => reached.get(t)?.has(file) ?? false;
   const primary = PRIMARY_TESTS.filter(([prefix]) => file.startsWith(prefix)).flatMap(([, tests]) => tests).filter(reaches);
   const nearest = [...reached]
-    .filter(([t, d]) => d.has(file) && !KERNEL_TESTS.test(path.basename(t)) && !d.has(CLI_RUNNER) && !primary.includes(t))
+    .filter(([t, d]) => d.has(file) && !KERNEL_TESTS.test(path.basename(t)) && !BUILT_CLI_TESTS.test(path.basename(t)) && !d.has(CLI_RUNNER) && !primary.includes(t))
     .sort(([a, da], [b, db]) => da.get(file)! - db.get(file)! || da.size - db.size || a.localeCompare(b))
     .slice(0, cap)
     .map(([t]) => t);

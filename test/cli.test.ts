@@ -121,6 +121,20 @@ test('an existing run is neither overwritten without --resume nor changed by a c
   assert.equal((await stat(path.join(runDir, 'state.json'))).mtimeMs, mtime);
 });
 
+test('on wasm a new run\'s default batch is capped to what a WebAssembly heap holds, and says so', async () => {
+  // d2l at 64×64 defaults to batch 256; wasm takes 128 (measured). 8 images stop it right after, before any write.
+  const out = path.join(await tmpDir(), 'capped');
+  const r = run(['train', '--image-size', '64', '--limit', '8', '--backend', 'wasm', '--cache-dir', cacheDir, '--out', out]);
+  assert.notEqual(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^batch size 128 instead of the default 256: on wasm a batch that large does not fit a WebAssembly heap \(4 GB\); --batch-size chooses$/m);
+  assert.match(r.stderr.trim().split('\n').at(-1) ?? '', /^error: --batch-size 128 is more than the 8 images of the data/);
+  assert.equal(existsSync(out), false);
+  // --backend auto says which backends it passed over and why (here at least tfjs-node, which is not installed)
+  const auto = run(['train', '--image-size', '16', '--limit', '8', '--backend', 'auto', '--cache-dir', cacheDir, '--out', out]);
+  assert.match(auto.stderr, /^backend: .*\n(  \(skipped \w+: .+\)\n)*  \(skipped tensorflow: .+\)\n/m);
+  assert.equal(existsSync(out), false);
+});
+
 test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits non-zero; --resume completes the run', async () => {
   const out = path.join(await tmpDir(), 'run');
   const child = spawn(process.execPath, [...CLI, 'train', ...tiny, '--epochs', '3', '--out', out, '--log-every', '1']);
@@ -143,6 +157,9 @@ test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits no
   assert.match(stderr, /resume with: node (\S+ )*\S*(dist\/cli\.js|src\/cli\.ts) train --out \S+ --resume --epochs 3\n/);
   const state = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
   assert.ok(state.step >= 1 && state.step < 12, `stopped at step ${state.step}`);
+  // where it stopped, as the checkpoint holds it
+  const where = state.stepInEpoch ? `${state.stepInEpoch} steps into epoch ${state.epoch + 1}` : `the end of epoch ${state.epoch}`;
+  assert.ok(stderr.includes(`\nstopped at step ${state.step}, ${where}; checkpoint in ${out}\n`), stderr);
   const r = run(['train', '--resume', '--epochs', '3', '--out', out, '--backend', 'wasm']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /resuming/);

@@ -93,3 +93,28 @@ test('permutation is the Fisher–Yates shuffle of Durstenfeld: swap i with j = 
     assert.equal(ours.uniform(), theirs.uniform(), `n = ${n}: the stream after the shuffle`);
   }
 });
+
+test('the generator is sfc32 (Doty-Humphrey, PractRand) seeded as documented: the state [0x9e3779b9, seed mod 2³², ⌊seed / 2³²⌋, 1], 16 outputs dropped', () => {
+  // sfc32 written out from its published definition (a, b, c and a counter; rotation 21, shifts 9 and 3), not from ours
+  const sfc32 = (a: number, b: number, c: number, d: number) => () => {
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = ((c << 21) | (c >>> 11)) >>> 0;
+    c = (c + t) >>> 0;
+    return t;
+  };
+  for (const seed of [0, 1, 12345, 2 ** 32 + 7, 3e15 + 1, Number.MAX_SAFE_INTEGER]) {
+    const theirs = sfc32(0x9e3779b9, seed % 2 ** 32, Math.floor(seed / 2 ** 32) % 2 ** 32, 1);
+    for (let i = 0; i < 16; i++) theirs();
+    const ours = new Rng(seed);
+    const want = Array.from({ length: 100 }, theirs);
+    assert.deepEqual(Array.from({ length: 100 }, () => ours.nextUint32()), want, `seed ${seed}`);
+  }
+  // and the uniforms are two outputs' 53 bits: u = (x·2²¹ + (y >>> 11)) / 2⁵³
+  const g = sfc32(0x9e3779b9, 5, 0, 1);
+  for (let i = 0; i < 16; i++) g();
+  const u = new Rng(5).uniform();
+  assert.equal(u, (g() * 2 ** 21 + (g() >>> 11)) / 2 ** 53);
+});

@@ -54,13 +54,21 @@ test('37 images at batch 8: 4 steps an epoch, each on the next 8 images of the e
   const perStep: number[][] = [];
   let seen = 0;
   const backend = { name: 'wasm' as const, device: 'test', skipped: [], hooks: {} };
+  const lines: string[] = [];
   await train(o, data, backend, {
-    log: () => {}, progress: false,
+    log: (line) => lines.push(line), progress: false,
     onStep: () => {
       perStep.push(pixels.reads.slice(seen));
       seen = pixels.reads.length;
     },
   });
+
+  // each epoch ends with one line that repeats its metrics.jsonl record and names its grid
+  const records = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const f3 = (x: number) => x.toFixed(3);
+  assert.deepEqual(lines.filter((l) => /^epoch \d/.test(l)), records.map((r) =>
+    `epoch ${r.epoch}/2: loss_D ${f3(r.loss_D)}, loss_G ${f3(r.loss_G)}, D(x) ${f3(r.D_x)}, D(G(z)) ${f3(r.D_G_z)}, ` +
+    `${r.images_per_s.toFixed(1)} img/s, ${r.seconds.toFixed(1)} s → ${path.join(out, 'samples', `epoch-00${r.epoch}.png`)}`));
 
   const orderRng = new Rng(deriveSeed(SEED, 'order'));
   const epochs = [shuffle(orderRng, COUNT), shuffle(orderRng, COUNT)]; // the second epoch continues the stream

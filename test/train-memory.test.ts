@@ -63,3 +63,12 @@ test('webgpu: the largest activation against the adapter\'s buffer limit (lavapi
   assert.match(memoryProblem(hooks, 'webgpu', f, 1024, '64×64, width 64')!, /--batch-size 1024 does not fit the GPU: .* 256 MB for the batch.*128 MB; try --batch-size 512$/);
   assert.match(memoryProblem({ maxTensorBytes: 2 ** 40 }, 'webgpu', f, 2 ** 20, '64×64, width 64')!, /more than any GPU's memory/);
 });
+
+test('webgpu: weights alone past any GPU\'s memory are refused, whatever the activations (parameters count in the total)', () => {
+  // d2l at 16×16 (two blocks) and width 16,000: ~1.6e10 parameters × 16 bytes ≈ 260 GB, more than the 192 GB ceiling,
+  // while one image's activations are a few MB and no single weight passes a 1 TB buffer limit
+  const f = footprint(architecture('d2l'), { imageSize: 16, width: 16_000, latent: 100, channels: 3, classes: 0 });
+  assert.ok(16 * f.parameters > 192 * 2 ** 30 && 8 * f.perImage < 2 ** 30, `parameters ${f.parameters}, activations ${f.perImage}`);
+  const refused = memoryProblem({ maxTensorBytes: 2 ** 40 }, 'webgpu', f, 1, '16×16, width 16000');
+  assert.match(refused ?? '', /^--batch-size 1 does not fit the GPU: .* more than any GPU's memory; try a smaller --batch-size or --width$/);
+});

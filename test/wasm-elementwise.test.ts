@@ -6,7 +6,12 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { registerWasmElementwise, unregisterWasmElementwise } from '../src/backend/wasm-elementwise.js';
-import { PARALLEL_MIN } from '../src/backend/wasm-heap-workers.js';
+import { parallelMin, setParallelMin } from '../src/backend/wasm-heap-workers.js';
+
+// Small tensors split between the worker threads too (the default leaves tensors under a million floats on the calling
+// thread): this file is about the split.
+setParallelMin(1 << 16);
+const PARALLEL_MIN = parallelMin();
 import { randoms, size } from './kernel-compare.js';
 
 const SPECIAL = [Number.NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 3e38, -3e38, 1e-30];

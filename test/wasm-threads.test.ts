@@ -6,7 +6,12 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { initBackend } from '../src/backend/index.js';
-import { PARALLEL_MIN } from '../src/backend/wasm-heap-workers.js';
+import { parallelMin, setParallelMin } from '../src/backend/wasm-heap-workers.js';
+
+// Small tensors split between the worker threads too (the default leaves tensors under a million floats on the calling
+// thread): this file is about the split.
+setParallelMin(1 << 16);
+const PARALLEL_MIN = parallelMin();
 import { MAX_WASM_THREADS } from '../src/backend/wasm-threads.js';
 import { trainStep } from '../src/train/step.js';
 import { batchTensor, createGan, disposeGan } from '../src/train/train.js';

@@ -30,7 +30,7 @@
 // (wasm-heap-workers.ts): copies, so the thread count changes no bit.
 import * as tf from '@tensorflow/tfjs';
 import { kernelCaller, type Conv2DBackpropInputAttrs as Attrs, replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
-import { defineHeapJob, PARALLEL_MIN, runHeapJob } from './wasm-heap-workers.js';
+import { defineHeapJob, parallelMin, runHeapJob } from './wasm-heap-workers.js';
 
 const BACKEND = 'wasm';
 const KERNEL = 'Conv2DBackpropInput';
@@ -202,7 +202,7 @@ function combined(problem: Problem): tf.TensorInfo {
   const dx = backend.makeOutput([batchSize, inHeight, inWidth, ci], 'float32');
   const [heap, src, dst] = heapOffsets(backend, conv, dx);
   runHeapJob(backend, heap, INTERLEAVE, [src, dst, inHeight, inWidth, ci, sh, sw, ah.offset, aw.offset, aw.rows, phaseC,
-    ah.rows * aw.rows * phaseC], batchSize, dx.shape.reduce((a, b) => a * b) >= PARALLEL_MIN);
+    ah.rows * aw.rows * phaseC], batchSize, dx.shape.reduce((a, b) => a * b) >= parallelMin());
   return dx;
 }
 
@@ -277,7 +277,7 @@ function split(problem: Problem): tf.TensorInfo {
   // Every convolution runs before dx is allocated and the heap views are taken: an allocation can move the heap.
   const dx = backend.makeOutput([batchSize, inHeight, inWidth, ci], 'float32');
   if (covered < inHeight * inWidth) backend.typedArrayFromHeap(dx).fill(0);
-  const parallel = dx.shape.reduce((a, b) => a * b) >= PARALLEL_MIN;
+  const parallel = dx.shape.reduce((a, b) => a * b) >= parallelMin();
   for (const { h, w: wa, out } of parts) {
     const [heap, src, dst] = heapOffsets(backend, out, dx);
     runHeapJob(backend, heap, SCATTER, [src, dst, inHeight, inWidth, ci, sh, sw, h.first, wa.first, h.rows, wa.rows], batchSize, parallel);

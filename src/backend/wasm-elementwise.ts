@@ -4,10 +4,10 @@
 // threaded build these kernels run as heap jobs split between worker threads (wasm-heap-workers.ts), doing the C++'s
 // arithmetic element for element: the same float32 roundings in the same places, so the bytes do not depend on which
 // ran (test/wasm-elementwise.test.ts compares them with the originals, NaNs, infinities, signed zeros and subnormals
-// included). On one thread, below PARALLEL_MIN elements, or for inputs they do not take, the originals run.
+// included). On one thread, below parallelMin() elements, or for inputs they do not take, the originals run.
 import * as tf from '@tensorflow/tfjs';
 import { replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
-import { defineHeapJob, hasHeapWorkers, PARALLEL_MIN, runHeapJob } from './wasm-heap-workers.js';
+import { defineHeapJob, hasHeapWorkers, parallelMin, runHeapJob } from './wasm-heap-workers.js';
 
 const BACKEND = 'wasm';
 
@@ -70,7 +70,7 @@ function locate(backend: WasmBackend, ...tensors: tf.TensorInfo[]): [Float32Arra
 }
 
 const size = (t: tf.TensorInfo) => tf.util.sizeFromShape(t.shape);
-const worthSplitting = (backend: WasmBackend, t: tf.TensorInfo) => size(t) >= PARALLEL_MIN && hasHeapWorkers(backend);
+const worthSplitting = (backend: WasmBackend, t: tf.TensorInfo) => size(t) >= parallelMin() && hasHeapWorkers(backend);
 
 type Ours = (backend: WasmBackend, args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | undefined;
 

@@ -99,8 +99,24 @@ export class HeapWorkers {
   }
 }
 
-/** Below this many elements a job is not worth splitting: a worker costs more than it saves. */
-export const PARALLEL_MIN = 1 << 16;
+/**
+ * Below this many elements a job runs on the calling thread. Measured on the 2-core VM, --threads 2 (2026-11-30): at
+ * 1 << 16 the workers made d2l at 32×32, width 32, batch 64 slower (165 img/s against 186 without them; XNNPACK's own
+ * pool keeps a core busy between its operations, and the workers wait for one), at 64×64 they gained nothing measurable
+ * (13.6 img/s either way). From 1 << 20 on, only tensors of a million floats and more are split.
+ */
+export const DEFAULT_PARALLEL_MIN = 1 << 20;
+let parallelMinimum = DEFAULT_PARALLEL_MIN;
+
+/** The size from which jobs are split between the workers. */
+export function parallelMin(): number {
+  return parallelMinimum;
+}
+
+/** Sets that size (tests lower it, to split the small tensors of small models). */
+export function setParallelMin(elements: number): void {
+  parallelMinimum = elements;
+}
 
 const jobs: HeapJob[] = [];
 

@@ -16,7 +16,7 @@
 // broadcasting gradients) and along the rows of [rows, length] — are split between worker threads by output: each
 // output is still one thread's sum in the same order, so the thread count changes no bit.
 import * as tf from '@tensorflow/tfjs';
-import { defineHeapJob, PARALLEL_MIN, runHeapJob } from './wasm-heap-workers.js';
+import { defineHeapJob, parallelMin, runHeapJob } from './wasm-heap-workers.js';
 import { kernelCaller, replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
 
 const BACKEND = 'wasm';
@@ -138,7 +138,7 @@ function reduceOnHeap(backend: WasmBackend, x: tf.TensorInfo, axes: number[], di
   const [job, args, count] = reduced[0]
     ? [DOWN_ROWS, [at, rows, width, divisor, outAt], width]
     : [ALONG_ROWS, [at, width, divisor, outAt], rows];
-  runHeapJob(backend, heap, job, args, count, xs.length >= PARALLEL_MIN);
+  runHeapJob(backend, heap, job, args, count, xs.length >= parallelMin());
   return true;
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,25 @@ import { initBackend, type BackendName } from '../src/backend/index.js';
 import type { ImageSet } from '../src/data/types.js';
 import { Rng } from '../src/util/rng.js';
 
-export const tmpDir = (prefix = 'dcgan-test-') => mkdtemp(path.join(os.tmpdir(), prefix));
+const made: string[] = [];
+// Each test file runs in its own process: its folders go when it exits (DCGAN_KEEP_TEST_DIRS=1 keeps them to look at).
+process.on('exit', () => {
+  if (process.env.DCGAN_KEEP_TEST_DIRS) return;
+  for (const dir of made) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // a folder a test made read-only, or a mount: left for the OS to clear
+    }
+  }
+});
+
+/** A new folder under the OS's temp folder, removed when the test process exits. */
+export async function tmpDir(prefix = 'dcgan-test-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
 
 /** Images with structure a GAN can start to learn: a bright disc of a random colour on white, plus noise. */
 export function syntheticImageSet(count: number, size: number, channels: 1 | 3 = 3, seed = 1): ImageSet {

@@ -34,14 +34,19 @@ export function buildDiscriminator(arch: Architecture, shape: ModelShape, seed: 
  * memory a batch needs grows with. Backends whose memory is bounded cap the default batch by it.
  */
 export function activationsPerImage(...models: tf.LayersModel[]): number {
-  let total = 0;
+  return layerOutputSizes(...models).reduce((sum, n) => sum + n, 0);
+}
+
+/** Floats per image of every layer output of the models, in order (a layer with several outputs gives several). */
+export function layerOutputSizes(...models: tf.LayersModel[]): number[] {
+  const sizes: number[] = [];
   for (const m of models) {
     for (const layer of m.layers) {
       const shapes = (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as (number | null)[][];
-      for (const s of shapes) total += s.slice(1).reduce<number>((p, d) => p * (d ?? 1), 1);
+      for (const s of shapes) sizes.push(s.slice(1).reduce<number>((p, d) => p * (d ?? 1), 1));
     }
   }
-  return total;
+  return sizes;
 }
 
 /** activationsPerImage of the pair an architecture builds at a shape (built and released again). */

@@ -2,7 +2,7 @@
 // --batch-size or --width far beyond it is refused with the estimate, not with an abort minutes later.
 import type { BackendHooks } from '../backend/index.js';
 import type { Architecture, ModelShape } from '../model/architecture.js';
-import { buildDiscriminator, buildGenerator } from '../model/build.js';
+import { buildDiscriminator, buildGenerator, layerOutputSizes } from '../model/build.js';
 
 export interface Footprint {
   /** floats of activation per image: every layer output of G and D (as activationsPerImage in model/build.ts) */
@@ -20,16 +20,8 @@ function measure(arch: Architecture, shape: ModelShape): { outputs: number[]; we
   const G = buildGenerator(arch, shape, 0);
   const D = buildDiscriminator(arch, shape, 0);
   try {
-    const outputs: number[] = [];
-    const weights: number[] = [];
-    for (const m of [G, D]) {
-      for (const layer of m.layers) {
-        const shapes = (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as (number | null)[][];
-        for (const s of shapes) outputs.push(s.slice(1).reduce<number>((p, d) => p * (d ?? 1), 1));
-      }
-      for (const w of m.weights) weights.push(w.shape.reduce<number>((p, d) => p * (d ?? 1), 1));
-    }
-    return { outputs, weights };
+    const weights = [...G.weights, ...D.weights].map((w) => w.shape.reduce<number>((p, d) => p * (d ?? 1), 1));
+    return { outputs: layerOutputSizes(G, D), weights };
   } finally {
     G.dispose();
     D.dispose();

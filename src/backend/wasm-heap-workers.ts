@@ -10,21 +10,26 @@
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { Worker } from 'node:worker_threads';
 import type { WasmBackend } from './kernel-util.js';
+import { simdKernels, simdKernelsModule, type SimdKernels } from './wasm-simd-kernels.js';
 
 /** Arguments a job takes, at most. */
-const MAX_ARGS = 14;
+const MAX_ARGS = 16;
 /** What the main thread waits for a worker before it gives up: a worker that died would otherwise hang the kernel. */
 const TIMEOUT_MS = 120_000;
 
-export type HeapJob = (heap: Float32Array, args: number[], from: number, to: number) => void;
+/** `simd`: our SIMD kernels (wasm-simd-kernels.ts), instantiated on the same memory in each thread. */
+export type HeapJob = (heap: Float32Array, args: number[], from: number, to: number, simd: SimdKernels) => void;
 
 // Slots per worker in `control`: the generation it is asked to run, and the last one it finished (negative: it threw).
 const ASKED = 0, DONE = 1;
+/** Polls, by either side, before sleeping on the futex: a few microseconds. */
+const SPIN = 20000;
 
 function workerSource(jobs: HeapJob[]): string {
   return `
 const { workerData } = require('node:worker_threads');
-const { memory, control, args, index } = workerData;
+const { memory, control, args, index, simdModule } = workerData;
+const simd = new WebAssembly.Instance(simdModule, { env: { memory } }).exports;
 const jobs = [${jobs.map((j) => j.toString()).join(',\n')}];
 const c = new Int32Array(control), a = new Float64Array(args);
 let generation = 0;
@@ -34,7 +39,7 @@ for (;;) {
   const at = index * ${MAX_ARGS + 3};
   let result = generation;
   try {
-    jobs[a[at]](new Float32Array(memory.buffer), Array.from(a.subarray(at + 3, at + ${MAX_ARGS + 3})), a[at + 1], a[at + 2]);
+    jobs[a[at]](new Float32Array(memory.buffer), Array.from(a.subarray(at + 3, at + ${MAX_ARGS + 3})), a[at + 1], a[at + 2], simd);
   } catch {
     result = -generation;
   }
@@ -49,14 +54,17 @@ export class HeapWorkers {
   private readonly args: Float64Array;
   private generation = 0;
 
-  /** `threads` − 1 workers on `memory` (shared), for `jobs`; the main thread is the other thread. */
-  constructor(memory: WebAssembly.Memory, readonly threads: number, private readonly jobs: HeapJob[]) {
+  /**
+   * `threads` − 1 workers on `memory` (shared), for `jobs`; the main thread is the other thread. `simd`: our SIMD
+   * kernels on `memory`, for the main thread's share (each worker makes its own).
+   */
+  constructor(memory: WebAssembly.Memory, readonly threads: number, private readonly jobs: HeapJob[], private readonly simd?: SimdKernels) {
     const n = threads - 1;
     this.control = new Int32Array(new SharedArrayBuffer(8 * n));
     this.args = new Float64Array(new SharedArrayBuffer(8 * (MAX_ARGS + 3) * n));
     this.workers = Array.from({ length: n }, (_, index) => {
       const worker = new Worker(workerSource(jobs), {
-        eval: true, workerData: { memory, control: this.control.buffer, args: this.args.buffer, index },
+        eval: true, workerData: { memory, control: this.control.buffer, args: this.args.buffer, index, simdModule: simdKernelsModule(true) },
       });
       worker.unref(); // between calls it only waits; a process must not stay alive for it
       return worker;
@@ -86,7 +94,7 @@ export class HeapWorkers {
       Atomics.notify(this.control, 2 * w + ASKED);
       asked.push(w);
     });
-    this.jobs[job](heap, args, 0, Math.min(count, share));
+    this.jobs[job](heap, args, 0, Math.min(count, share), this.simd!);
     for (const w of asked) {
       const deadline = performance.now() + TIMEOUT_MS;
       let done: number;
@@ -137,7 +145,7 @@ function workersFor(backend: WasmBackend): HeapWorkers | undefined {
   if (memory == null || !(memory.buffer instanceof SharedArrayBuffer) || threads < 2) return undefined;
   if (current?.memory !== memory || current.pool.threads !== threads || current.jobs !== jobs.length) {
     current?.pool.close();
-    current = { memory, pool: new HeapWorkers(memory, threads, [...jobs]), jobs: jobs.length };
+    current = { memory, pool: new HeapWorkers(memory, threads, [...jobs], simdKernels(backend)), jobs: jobs.length };
   }
   return current.pool;
 }
@@ -149,7 +157,7 @@ function workersFor(backend: WasmBackend): HeapWorkers | undefined {
 export function runHeapJob(backend: WasmBackend, heap: Float32Array, job: number, args: number[], count: number, parallel: boolean): void {
   const pool = parallel ? workersFor(backend) : undefined;
   if (pool) pool.run(heap, job, args, count);
-  else jobs[job](heap, args, 0, count);
+  else jobs[job](heap, args, 0, count, simdKernels(backend));
 }
 
 /** Whether `backend` has heap workers (the threaded build, on more than one thread). */

@@ -1,0 +1,633 @@
+;; Our SIMD kernels for the wasm backend: they work on tensors in tfjs-backend-wasm's own memory, which the module imports.
+;; scripts/build-wasm-kernels.ts compiles this file (twice: for the threaded build's shared memory, and for the
+;; single-threaded build's) into wasm-simd-kernels.generated.ts; wasm-simd-kernels.ts loads it.
+;;
+;; Pointers are byte addresses of float32 arrays; counts and ranges are in elements. Matrices are [rows, width], row
+;; after row. Each function does a range of its work ([c0, c1) channels or [r0, r1) rows or [i0, i1) elements), so that
+;; the range can be split between threads; what one element or channel gets never depends on the split.
+(module
+  (import "env" "memory" (memory 1 MAXIMUM))
+
+  ;; the high two float32 lanes of v as float64s
+  (func $promote_high (param $v v128) (result v128)
+    (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+
+  ;; two float64x2 as one float32x4 (lo's lanes first)
+  (func $demote2 (param $lo v128) (param $hi v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+
+;; Sums down the rows of [rows, width] matrices for channels [c0, c1), in float64, row after row for every channel
+  ;; (so the order of the terms never depends on how channels are split between threads). Rows are taken in chunks of
+  ;; about 8 KB, and within a chunk channel block after channel block: each chunk is read from memory once, and the
+  ;; running sums wait in `acc` (two float64 per channel and sum kind, 16·width bytes) between chunks.
+  ;;   kind 0 (moments): s = Σ (x − x[0, c]), q = Σ (x − x[0, c])²
+  ;;   kind 1 (gradient sums): s = Σ dy, q = Σ dy·(x − mean[c])      (a = dy, b = x, shift = mean)
+  (func $channelSums (param $kind i32) (param $a i32) (param $b i32) (param $shift i32) (param $rows i32)
+        (param $width i32) (param $c0 i32) (param $c1 i32) (param $acc i32)
+    (local $c i32) (local $r i32) (local $rEnd i32) (local $chunk i32) (local $stride i32) (local $o i32) (local $end i32)
+    (local $at i32) (local $qAt i32)
+    (local $shLo v128) (local $shHi v128) (local $sLo v128) (local $sHi v128) (local $qLo v128) (local $qHi v128)
+    (local $va v128) (local $vb v128) (local $aLo v128) (local $aHi v128) (local $dLo v128) (local $dHi v128)
+    (local $sh f64) (local $ss f64) (local $qs f64) (local $fa f64) (local $fd f64)
+    (local.set $stride (i32.shl (local.get $width) (i32.const 2)))
+    ;; rows per chunk: 2048 floats' worth, at least 1
+    (local.set $chunk (select (i32.div_u (i32.const 2048) (local.get $width)) (i32.const 1)
+      (i32.gt_u (i32.div_u (i32.const 2048) (local.get $width)) (i32.const 0))))
+    ;; zero the sums of our channels
+    (local.set $c (local.get $c0))
+    (block $z_done (loop $zero
+      (br_if $z_done (i32.ge_u (local.get $c) (local.get $c1)))
+      (f64.store (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))) (f64.const 0))
+      (f64.store (i32.add (local.get $acc) (i32.shl (i32.add (local.get $c) (local.get $width)) (i32.const 3))) (f64.const 0))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $zero)))
+    (local.set $r (i32.const 0))
+    (block $chunks_done (loop $chunks
+      (br_if $chunks_done (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $rEnd (select (local.get $rows) (i32.add (local.get $r) (local.get $chunk))
+        (i32.gt_u (i32.add (local.get $r) (local.get $chunk)) (local.get $rows))))
+      (local.set $end (i32.mul (local.get $rEnd) (local.get $stride)))
+      (local.set $c (local.get $c0))
+      ;; four channels at a time
+      (block $simd_done (loop $simd
+        (br_if $simd_done (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $c1)))
+        (local.set $at (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+        (local.set $qAt (i32.add (local.get $at) (i32.shl (local.get $width) (i32.const 3))))
+        (local.set $sLo (v128.load (local.get $at))) (local.set $sHi (v128.load offset=16 (local.get $at)))
+        (local.set $qLo (v128.load (local.get $qAt))) (local.set $qHi (v128.load offset=16 (local.get $qAt)))
+        (local.set $va (v128.load (i32.add (local.get $shift) (i32.shl (local.get $c) (i32.const 2)))))
+        (local.set $shLo (f64x2.promote_low_f32x4 (local.get $va)))
+        (local.set $shHi (call $promote_high (local.get $va)))
+        (local.set $o (i32.add (i32.mul (local.get $r) (local.get $stride)) (i32.shl (local.get $c) (i32.const 2))))
+        (block $rows_done (loop $rows_loop
+          (br_if $rows_done (i32.ge_u (local.get $o) (local.get $end)))
+          (local.set $va (v128.load (i32.add (local.get $a) (local.get $o))))
+          (if (i32.eqz (local.get $kind))
+            (then
+              (local.set $dLo (f64x2.sub (f64x2.promote_low_f32x4 (local.get $va)) (local.get $shLo)))
+              (local.set $dHi (f64x2.sub (call $promote_high (local.get $va)) (local.get $shHi)))
+              (local.set $sLo (f64x2.add (local.get $sLo) (local.get $dLo)))
+              (local.set $sHi (f64x2.add (local.get $sHi) (local.get $dHi)))
+              (local.set $qLo (f64x2.add (local.get $qLo) (f64x2.mul (local.get $dLo) (local.get $dLo))))
+              (local.set $qHi (f64x2.add (local.get $qHi) (f64x2.mul (local.get $dHi) (local.get $dHi)))))
+            (else
+              (local.set $vb (v128.load (i32.add (local.get $b) (local.get $o))))
+              (local.set $aLo (f64x2.promote_low_f32x4 (local.get $va)))
+              (local.set $aHi (call $promote_high (local.get $va)))
+              (local.set $sLo (f64x2.add (local.get $sLo) (local.get $aLo)))
+              (local.set $sHi (f64x2.add (local.get $sHi) (local.get $aHi)))
+              (local.set $qLo (f64x2.add (local.get $qLo)
+                (f64x2.mul (local.get $aLo) (f64x2.sub (f64x2.promote_low_f32x4 (local.get $vb)) (local.get $shLo)))))
+              (local.set $qHi (f64x2.add (local.get $qHi)
+                (f64x2.mul (local.get $aHi) (f64x2.sub (call $promote_high (local.get $vb)) (local.get $shHi)))))))
+          (local.set $o (i32.add (local.get $o) (local.get $stride)))
+          (br $rows_loop)))
+        (v128.store (local.get $at) (local.get $sLo)) (v128.store offset=16 (local.get $at) (local.get $sHi))
+        (v128.store (local.get $qAt) (local.get $qLo)) (v128.store offset=16 (local.get $qAt) (local.get $qHi))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $simd)))
+      ;; the channels left over, one at a time
+      (block $scalar_done (loop $scalar
+        (br_if $scalar_done (i32.ge_u (local.get $c) (local.get $c1)))
+        (local.set $at (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+        (local.set $qAt (i32.add (local.get $at) (i32.shl (local.get $width) (i32.const 3))))
+        (local.set $ss (f64.load (local.get $at)))
+        (local.set $qs (f64.load (local.get $qAt)))
+        (local.set $sh (f64.promote_f32 (f32.load (i32.add (local.get $shift) (i32.shl (local.get $c) (i32.const 2))))))
+        (local.set $o (i32.add (i32.mul (local.get $r) (local.get $stride)) (i32.shl (local.get $c) (i32.const 2))))
+        (block $rows_done (loop $rows_loop
+          (br_if $rows_done (i32.ge_u (local.get $o) (local.get $end)))
+          (local.set $fa (f64.promote_f32 (f32.load (i32.add (local.get $a) (local.get $o)))))
+          (if (i32.eqz (local.get $kind))
+            (then
+              (local.set $fd (f64.sub (local.get $fa) (local.get $sh)))
+              (local.set $ss (f64.add (local.get $ss) (local.get $fd)))
+              (local.set $qs (f64.add (local.get $qs) (f64.mul (local.get $fd) (local.get $fd)))))
+            (else
+              (local.set $ss (f64.add (local.get $ss) (local.get $fa)))
+              (local.set $qs (f64.add (local.get $qs) (f64.mul (local.get $fa)
+                (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $b) (local.get $o)))) (local.get $sh)))))))
+          (local.set $o (i32.add (local.get $o) (local.get $stride)))
+          (br $rows_loop)))
+        (f64.store (local.get $at) (local.get $ss))
+        (f64.store (local.get $qAt) (local.get $qs))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $scalar)))
+      (local.set $r (local.get $rEnd))
+      (br $chunks))))
+
+  ;; Per channel c in [c0, c1) of x [rows, width]: mean and biased variance over the rows, from float64 sums around
+  ;; the channel's value in row 0 (a large mean then cannot cancel the variance away), stored as float32 at mean[c],
+  ;; variance[c]. `acc`: 16·width bytes of scratch.
+  (func (export "moments") (param $x i32) (param $rows i32) (param $width i32) (param $c0 i32) (param $c1 i32)
+        (param $mean i32) (param $var i32) (param $acc i32)
+    (local $c i32) (local $n f64) (local $m f64) (local $sh f64)
+    (call $channelSums (i32.const 0) (local.get $x) (local.get $x) (local.get $x) (local.get $rows) (local.get $width)
+      (local.get $c0) (local.get $c1) (local.get $acc))
+    (local.set $n (f64.convert_i32_u (local.get $rows)))
+    (local.set $c (local.get $c0))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $c) (local.get $c1)))
+      (local.set $sh (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2))))))
+      (local.set $m (f64.div (f64.load (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3)))) (local.get $n)))
+      (f32.store (i32.add (local.get $mean) (i32.shl (local.get $c) (i32.const 2)))
+        (f32.demote_f64 (f64.add (local.get $sh) (local.get $m))))
+      (f32.store (i32.add (local.get $var) (i32.shl (local.get $c) (i32.const 2)))
+        (f32.demote_f64 (f64.max (f64.const 0)
+          (f64.sub (f64.div (f64.load (i32.add (local.get $acc) (i32.shl (i32.add (local.get $c) (local.get $width)) (i32.const 3))))
+            (local.get $n)) (f64.mul (local.get $m) (local.get $m))))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $each))))
+
+  ;; Per channel c in [c0, c1) of dy and x [rows, width]: Σ dy and Σ dy·(x − mean[c]) over the rows, added in float64,
+  ;; stored as float32 at sumDy[c], sumDyXm[c]. `acc`: 16·width bytes of scratch.
+  (func (export "gradientSums") (param $dy i32) (param $x i32) (param $mean i32) (param $rows i32) (param $width i32)
+        (param $c0 i32) (param $c1 i32) (param $sumDy i32) (param $sumDyXm i32) (param $acc i32)
+    (local $c i32)
+    (call $channelSums (i32.const 1) (local.get $dy) (local.get $x) (local.get $mean) (local.get $rows) (local.get $width)
+      (local.get $c0) (local.get $c1) (local.get $acc))
+    (local.set $c (local.get $c0))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $c) (local.get $c1)))
+      (f32.store (i32.add (local.get $sumDy) (i32.shl (local.get $c) (i32.const 2)))
+        (f32.demote_f64 (f64.load (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))))
+      (f32.store (i32.add (local.get $sumDyXm) (i32.shl (local.get $c) (i32.const 2)))
+        (f32.demote_f64 (f64.load (i32.add (local.get $acc) (i32.shl (i32.add (local.get $c) (local.get $width)) (i32.const 3))))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $each))))
+
+    ;; Rows [r0, r1) of out [rows, width] = k1·a + k2·(x − k0) + k3 in float32, with k0..k3 per channel: coefficients
+  ;; [k0 | k1 | k2 | k3], width floats each. Batch norm's normalisation is a = x, k1 = 0; its dx is a = dy.
+  (func (export "affine") (param $a i32) (param $x i32) (param $k i32) (param $width i32) (param $r0 i32) (param $r1 i32)
+        (param $out i32)
+    (local $c i32) (local $o i32) (local $end i32) (local $kc i32) (local $cb i32) (local $stride4 i32)
+    (local.set $stride4 (i32.shl (local.get $width) (i32.const 2)))
+    (local.set $o (i32.mul (local.get $r0) (local.get $stride4)))
+    (local.set $end (i32.mul (local.get $r1) (local.get $stride4)))
+    (block $rows_done (loop $rows_loop
+      (br_if $rows_done (i32.ge_u (local.get $o) (local.get $end)))
+      (local.set $c (i32.const 0))
+      (block $simd_done (loop $simd
+        (br_if $simd_done (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $width)))
+        (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $kc (i32.add (local.get $k) (local.get $cb)))
+        (v128.store (i32.add (local.get $out) (i32.add (local.get $o) (local.get $cb)))
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (v128.load (i32.add (local.get $kc) (local.get $stride4)))
+                (v128.load (i32.add (local.get $a) (i32.add (local.get $o) (local.get $cb)))))
+              (f32x4.mul (v128.load (i32.add (local.get $kc) (i32.shl (local.get $stride4) (i32.const 1))))
+                (f32x4.sub (v128.load (i32.add (local.get $x) (i32.add (local.get $o) (local.get $cb))))
+                  (v128.load (local.get $kc)))))
+            (v128.load (i32.add (local.get $kc) (i32.mul (local.get $stride4) (i32.const 3))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $simd)))
+      (block $tail_done (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $c) (local.get $width)))
+        (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $kc (i32.add (local.get $k) (local.get $cb)))
+        (f32.store (i32.add (local.get $out) (i32.add (local.get $o) (local.get $cb)))
+          (f32.add
+            (f32.add
+              (f32.mul (f32.load (i32.add (local.get $kc) (local.get $stride4)))
+                (f32.load (i32.add (local.get $a) (i32.add (local.get $o) (local.get $cb)))))
+              (f32.mul (f32.load (i32.add (local.get $kc) (i32.shl (local.get $stride4) (i32.const 1))))
+                (f32.sub (f32.load (i32.add (local.get $x) (i32.add (local.get $o) (local.get $cb))))
+                  (f32.load (local.get $kc)))))
+            (f32.load (i32.add (local.get $kc) (i32.mul (local.get $stride4) (i32.const 3))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $tail)))
+      (local.set $o (i32.add (local.get $o) (local.get $stride4)))
+      (br $rows_loop))))
+
+  ;; Elements [i0, i1): out = x < 0 ? alpha·x : x (tfjs's LeakyRelu; NaN stays NaN).
+  (func (export "leakyRelu") (param $x i32) (param $alpha f32) (param $out i32) (param $i0 i32) (param $i1 i32)
+    (local $o i32) (local $end i32) (local $v v128) (local $a v128) (local $s f32)
+    (local.set $a (f32x4.splat (local.get $alpha)))
+    (local.set $o (i32.shl (local.get $i0) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $i1) (i32.const 2)))
+    (block $simd_done (loop $simd
+      (br_if $simd_done (i32.gt_u (i32.add (local.get $o) (i32.const 16)) (local.get $end)))
+      (local.set $v (v128.load (i32.add (local.get $x) (local.get $o))))
+      (v128.store (i32.add (local.get $out) (local.get $o))
+        (v128.bitselect (f32x4.mul (local.get $a) (local.get $v)) (local.get $v)
+          (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0))))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $simd)))
+    (block $done (loop $tail
+      (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
+      (local.set $s (f32.load (i32.add (local.get $x) (local.get $o))))
+      (f32.store (i32.add (local.get $out) (local.get $o))
+        (select (f32.mul (local.get $alpha) (local.get $s)) (local.get $s) (f32.lt (local.get $s) (f32.const 0))))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (br $tail))))
+
+  ;; Elements [i0, i1): out = x > 0 ? dy : dy·alpha (tfjs-core's LeakyRelu gradient, where(x > 0, dy, dy·alpha)).
+  (func (export "leakyReluGrad") (param $dy i32) (param $x i32) (param $alpha f32) (param $out i32) (param $i0 i32)
+        (param $i1 i32)
+    (local $o i32) (local $end i32) (local $g v128) (local $a v128) (local $s f32)
+    (local.set $a (f32x4.splat (local.get $alpha)))
+    (local.set $o (i32.shl (local.get $i0) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $i1) (i32.const 2)))
+    (block $simd_done (loop $simd
+      (br_if $simd_done (i32.gt_u (i32.add (local.get $o) (i32.const 16)) (local.get $end)))
+      (local.set $g (v128.load (i32.add (local.get $dy) (local.get $o))))
+      (v128.store (i32.add (local.get $out) (local.get $o))
+        (v128.bitselect (local.get $g) (f32x4.mul (local.get $g) (local.get $a))
+          (f32x4.gt (v128.load (i32.add (local.get $x) (local.get $o))) (v128.const f32x4 0 0 0 0))))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $simd)))
+    (block $done (loop $tail
+      (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
+      (local.set $s (f32.load (i32.add (local.get $dy) (local.get $o))))
+      (f32.store (i32.add (local.get $out) (local.get $o))
+        (select (local.get $s) (f32.mul (local.get $s) (local.get $alpha))
+          (f32.gt (f32.load (i32.add (local.get $x) (local.get $o))) (f32.const 0))))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (br $tail))))
+  ;; Rows m in [m0, m1) of src [A, M, N] into dst [M, A, N]: dst[m, a, :] = src[a, m, :] (copies).
+  (func (export "swapOuterAxes") (param $src i32) (param $dst i32) (param $A i32) (param $M i32) (param $N i32)
+        (param $m0 i32) (param $m1 i32)
+    (local $m i32) (local $a i32) (local $s i32) (local $d i32) (local $rowBytes i32) (local $srcStride i32) (local $k i32)
+    (local.set $rowBytes (i32.shl (local.get $N) (i32.const 2)))
+    (local.set $srcStride (i32.mul (local.get $M) (local.get $rowBytes)))
+    (local.set $m (local.get $m0))
+    (block $done (loop $rows
+      (br_if $done (i32.ge_u (local.get $m) (local.get $m1)))
+      (local.set $s (i32.add (local.get $src) (i32.mul (local.get $m) (local.get $rowBytes))))
+      (local.set $d (i32.add (local.get $dst) (i32.mul (i32.mul (local.get $m) (local.get $A)) (local.get $rowBytes))))
+      (local.set $a (i32.const 0))
+      (block $a_done (loop $each_a
+        (br_if $a_done (i32.ge_u (local.get $a) (local.get $A)))
+        (local.set $k (i32.const 0))
+        (block $v_done (loop $vectors
+          (br_if $v_done (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $rowBytes)))
+          (v128.store (i32.add (local.get $d) (local.get $k)) (v128.load (i32.add (local.get $s) (local.get $k))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $vectors)))
+        (block $f_done (loop $floats
+          (br_if $f_done (i32.ge_u (local.get $k) (local.get $rowBytes)))
+          (f32.store (i32.add (local.get $d) (local.get $k)) (f32.load (i32.add (local.get $s) (local.get $k))))
+          (local.set $k (i32.add (local.get $k) (i32.const 4)))
+          (br $floats)))
+        (local.set $s (i32.add (local.get $s) (local.get $srcStride)))
+        (local.set $d (i32.add (local.get $d) (local.get $rowBytes)))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br $each_a)))
+      (local.set $m (i32.add (local.get $m) (i32.const 1)))
+      (br $rows))))
+
+;; src [rows, cols] (row stride srcStride) into dst [cols, rows] (row stride dstStride): dst[j, i] = src[i, j]. Strides
+  ;; in elements. Four by four with SIMD shuffles, the edges one by one.
+  (func $transpose2d (export "transpose2d") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
+        (param $srcStride i32) (param $dstStride i32)
+    (local $i i32) (local $j i32) (local $s i32) (local $d i32) (local $ss i32) (local $ds i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $ss (i32.shl (local.get $srcStride) (i32.const 2)))
+    (local.set $ds (i32.shl (local.get $dstStride) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (block $blocks_done (loop $row_blocks
+      (br_if $blocks_done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $cols_done (loop $col_blocks
+        (br_if $cols_done (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $cols)))
+        (local.set $s (i32.add (local.get $src) (i32.add (i32.mul (local.get $i) (local.get $ss)) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $r0 (v128.load (local.get $s)))
+        (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $ss))))
+        (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $ss) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $ss) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (local.set $d (i32.add (local.get $dst) (i32.add (i32.mul (local.get $j) (local.get $ds)) (i32.shl (local.get $i) (i32.const 2)))))
+        (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $d) (local.get $ds))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $d) (i32.shl (local.get $ds) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store (i32.add (local.get $d) (i32.mul (local.get $ds) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $col_blocks)))
+      ;; columns left over in these four rows
+      (call $transposeScalar (local.get $src) (local.get $dst) (local.get $i) (i32.add (local.get $i) (i32.const 4))
+        (local.get $j) (local.get $cols) (local.get $ss) (local.get $ds))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $row_blocks)))
+    ;; rows left over
+    (call $transposeScalar (local.get $src) (local.get $dst) (local.get $i) (local.get $rows) (i32.const 0) (local.get $cols)
+      (local.get $ss) (local.get $ds)))
+
+  ;; dst[j, i] = src[i, j] for i in [i0, i1), j in [j0, j1); strides in bytes
+  (func $transposeScalar (param $src i32) (param $dst i32) (param $i0 i32) (param $i1 i32) (param $j0 i32) (param $j1 i32)
+        (param $ss i32) (param $ds i32)
+    (local $i i32) (local $j i32)
+    (local.set $i (local.get $i0))
+    (block $i_done (loop $each_i
+      (br_if $i_done (i32.ge_u (local.get $i) (local.get $i1)))
+      (local.set $j (local.get $j0))
+      (block $j_done (loop $each_j
+        (br_if $j_done (i32.ge_u (local.get $j) (local.get $j1)))
+        (f32.store (i32.add (local.get $dst) (i32.add (i32.mul (local.get $j) (local.get $ds)) (i32.shl (local.get $i) (i32.const 2))))
+          (f32.load (i32.add (local.get $src) (i32.add (i32.mul (local.get $i) (local.get $ss)) (i32.shl (local.get $j) (i32.const 2))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $each_j)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each_i))))
+
+  ;; Rows m in [m0, m1) of src [A, M, N] into dst [N, M, A]: dst[n, m, a] = src[a, m, n] (copies).
+  (func (export "swapFirstLastAxes") (param $src i32) (param $dst i32) (param $A i32) (param $M i32) (param $N i32)
+        (param $m0 i32) (param $m1 i32)
+    (local $m i32)
+    (local.set $m (local.get $m0))
+    (block $done (loop $rows
+      (br_if $done (i32.ge_u (local.get $m) (local.get $m1)))
+      ;; the [A, N] matrix src[:, m, :] (row stride M·N) into dst[:, m, :] (row stride M·A)
+      (call $transpose2d
+        (i32.add (local.get $src) (i32.shl (i32.mul (local.get $m) (local.get $N)) (i32.const 2)))
+        (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $m) (local.get $A)) (i32.const 2)))
+        (local.get $A) (local.get $N) (i32.mul (local.get $M) (local.get $N)) (i32.mul (local.get $M) (local.get $A)))
+      (local.set $m (i32.add (local.get $m) (i32.const 1)))
+      (br $rows))))
+
+    ;; Images b in [b0, b1) of one input-gradient phase, part [B, rowsH, rowsW, C], into dx [B, H, W, C]:
+  ;; dx[b, firstH + i·sh, firstW + j·sw, :] = part[b, i, j, :] (copies).
+  (func (export "scatterPhase") (param $part i32) (param $dx i32) (param $H i32) (param $W i32) (param $C i32)
+        (param $sh i32) (param $sw i32) (param $firstH i32) (param $firstW i32) (param $rowsH i32) (param $rowsW i32)
+        (param $b0 i32) (param $b1 i32)
+    (local $b i32) (local $i i32) (local $j i32) (local $k i32) (local $s i32) (local $d i32) (local $row i32)
+    (local $pixelBytes i32) (local $stepBytes i32)
+    (local.set $pixelBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $stepBytes (i32.mul (local.get $sw) (local.get $pixelBytes)))
+    (local.set $s (i32.add (local.get $part)
+      (i32.mul (i32.mul (i32.mul (local.get $b0) (local.get $rowsH)) (local.get $rowsW)) (local.get $pixelBytes))))
+    (local.set $b (local.get $b0))
+    (block $done (loop $images
+      (br_if $done (i32.ge_u (local.get $b) (local.get $b1)))
+      (local.set $i (i32.const 0))
+      (block $i_done (loop $each_i
+        (br_if $i_done (i32.ge_u (local.get $i) (local.get $rowsH)))
+        ;; dx[b, firstH + i·sh, firstW, 0]
+        (local.set $d (i32.add (local.get $dx) (i32.mul (local.get $pixelBytes)
+          (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H))
+            (i32.add (local.get $firstH) (i32.mul (local.get $i) (local.get $sh)))) (local.get $W)) (local.get $firstW)))))
+        (local.set $j (i32.const 0))
+        (block $j_done (loop $each_j
+          (br_if $j_done (i32.ge_u (local.get $j) (local.get $rowsW)))
+          (local.set $k (i32.const 0))
+          (block $v_done (loop $vectors
+            (br_if $v_done (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $pixelBytes)))
+            (v128.store (i32.add (local.get $d) (local.get $k)) (v128.load (i32.add (local.get $s) (local.get $k))))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $vectors)))
+          (block $f_done (loop $floats
+            (br_if $f_done (i32.ge_u (local.get $k) (local.get $pixelBytes)))
+            (f32.store (i32.add (local.get $d) (local.get $k)) (f32.load (i32.add (local.get $s) (local.get $k))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $floats)))
+          (local.set $s (i32.add (local.get $s) (local.get $pixelBytes)))
+          (local.set $d (i32.add (local.get $d) (local.get $stepBytes)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $each_j)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each_i)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images))))
+;; A convolution's filter gradient, taps t = kh·KW + kw in [t0, t1), straight from x [B, H, W, Ci] and dy [B, OH, OW, Co]
+  ;; into dw [KH, KW, Ci, Co]: dw[kh, kw, ci, co] = Σ_b Σ_{oh, ow} x[b, oh·sh + kh − padTop, ow·sw + kw − padLeft, ci] ·
+  ;; dy[b, oh, ow, co] over the positions inside x, in that order, in float32. No packing and no transposes: for layers
+  ;; with few input channels (an RGB input) those cost more than the multiplications. Image after image, so that one
+  ;; image's x and dy stay in the cache while every tap, input channel and block of output channels passes over them;
+  ;; the sums wait in dw between images. (Groups of images, fewer passes over dw, measured slower: 11.1 against 9.5 ms for
+  ;; d2l's second layer at 32 px; one image's x and dy fit the first-level cache.)
+  (func (export "filterGradient") (param $x i32) (param $dy i32) (param $dw i32) (param $B i32) (param $H i32) (param $W i32)
+        (param $Ci i32) (param $OH i32) (param $OW i32) (param $Co i32) (param $KW i32) (param $sh i32) (param $sw i32)
+        (param $padTop i32) (param $padLeft i32) (param $t0 i32) (param $t1 i32)
+    (local $t i32) (local $kh i32) (local $kw i32) (local $ci i32) (local $co i32) (local $b i32) (local $oh i32) (local $ow i32)
+    (local $ih i32) (local $iw i32) (local $xp i32) (local $dp i32) (local $out i32) (local $width i32)
+    (local $xImage i32) (local $dyImage i32) (local $owLo i32) (local $owHi i32) (local $xStep i32) (local $dStep i32)
+    (local $pair i32) (local $out2 i32) (local $coStart i32) (local $cc i32) (local $ciEnd i32)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $u v128) (local $d v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $v v128)
+    (local.set $xStep (i32.shl (i32.mul (local.get $sw) (local.get $Ci)) (i32.const 2)))
+    (local.set $dStep (i32.shl (local.get $Co) (i32.const 2)))
+    (local.set $b (i32.const 0))
+    (block $b_done (loop $images
+      (br_if $b_done (i32.ge_u (local.get $b) (local.get $B)))
+      (local.set $xImage (i32.add (local.get $x) (i32.shl (i32.mul (i32.mul (i32.mul (local.get $b) (local.get $H)) (local.get $W))
+        (local.get $Ci)) (i32.const 2))))
+      (local.set $dyImage (i32.add (local.get $dy) (i32.shl (i32.mul (i32.mul (i32.mul (local.get $b) (local.get $OH)) (local.get $OW))
+        (local.get $Co)) (i32.const 2))))
+      (local.set $t (local.get $t0))
+      (block $taps_done (loop $taps
+        (br_if $taps_done (i32.ge_u (local.get $t) (local.get $t1)))
+        (local.set $kh (i32.div_u (local.get $t) (local.get $KW)))
+        (local.set $kw (i32.rem_u (local.get $t) (local.get $KW)))
+        ;; the output columns whose input column ow·sw + kw − padLeft lies in [0, W): [owLo, owHi)
+        (local.set $owLo (select
+          (i32.div_u (i32.add (i32.sub (local.get $padLeft) (local.get $kw)) (i32.sub (local.get $sw) (i32.const 1))) (local.get $sw))
+          (i32.const 0)
+          (i32.gt_s (i32.sub (local.get $padLeft) (local.get $kw)) (i32.const 0))))
+        (local.set $owHi (select
+          (i32.const 0)
+          (i32.add (i32.div_u (i32.sub (i32.add (local.get $W) (local.get $padLeft)) (i32.add (local.get $kw) (i32.const 1)))
+            (local.get $sw)) (i32.const 1))
+          (i32.lt_s (i32.sub (i32.add (local.get $W) (local.get $padLeft)) (i32.add (local.get $kw) (i32.const 1))) (i32.const 0))))
+        (if (i32.gt_s (local.get $owHi) (local.get $OW)) (then (local.set $owHi (local.get $OW))))
+        (local.set $ci (i32.const 0))
+        (block $ci_done (loop $each_ci
+          (br_if $ci_done (i32.ge_u (local.get $ci) (local.get $Ci)))
+          ;; two input channels and 16 output channels at a time while both fit: each dy load feeds two products
+          (local.set $pair (i32.le_u (i32.add (local.get $ci) (i32.const 2)) (local.get $Ci)))
+          (local.set $co (i32.const 0))
+          (if (local.get $pair) (then
+            (block $pairs_done (loop $pairs
+              (br_if $pairs_done (i32.gt_u (i32.add (local.get $co) (i32.const 16)) (local.get $Co)))
+              (local.set $out (i32.add (local.get $dw) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $t) (local.get $Ci))
+                (local.get $ci)) (local.get $Co)) (local.get $co)) (i32.const 2))))
+              (local.set $out2 (i32.add (local.get $out) (i32.shl (local.get $Co) (i32.const 2))))
+              (if (local.get $b)
+                (then
+                  (local.set $a0 (v128.load (local.get $out))) (local.set $a1 (v128.load offset=16 (local.get $out)))
+                  (local.set $a2 (v128.load offset=32 (local.get $out))) (local.set $a3 (v128.load offset=48 (local.get $out)))
+                  (local.set $b0 (v128.load (local.get $out2))) (local.set $b1 (v128.load offset=16 (local.get $out2)))
+                  (local.set $b2 (v128.load offset=32 (local.get $out2))) (local.set $b3 (v128.load offset=48 (local.get $out2))))
+                (else
+                  (local.set $a0 (v128.const f32x4 0 0 0 0)) (local.set $a1 (v128.const f32x4 0 0 0 0))
+                  (local.set $a2 (v128.const f32x4 0 0 0 0)) (local.set $a3 (v128.const f32x4 0 0 0 0))
+                  (local.set $b0 (v128.const f32x4 0 0 0 0)) (local.set $b1 (v128.const f32x4 0 0 0 0))
+                  (local.set $b2 (v128.const f32x4 0 0 0 0)) (local.set $b3 (v128.const f32x4 0 0 0 0))))
+              (local.set $oh (i32.const 0))
+              (block $poh_done (loop $pout_rows
+                (br_if $poh_done (i32.ge_u (local.get $oh) (local.get $OH)))
+                (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $sh)) (local.get $kh)) (local.get $padTop)))
+                (if (i32.lt_u (local.get $ih) (local.get $H)) (then
+                  (local.set $xp (i32.add (local.get $xImage) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $ih)
+                    (local.get $W)) (i32.sub (i32.add (i32.mul (local.get $owLo) (local.get $sw)) (local.get $kw)) (local.get $padLeft)))
+                    (local.get $Ci)) (local.get $ci)) (i32.const 2))))
+                  (local.set $dp (i32.add (local.get $dyImage) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $oh)
+                    (local.get $OW)) (local.get $owLo)) (local.get $Co)) (local.get $co)) (i32.const 2))))
+                  (local.set $ow (local.get $owLo))
+                  (block $p_done (loop $p
+                    (br_if $p_done (i32.ge_s (local.get $ow) (local.get $owHi)))
+                    (local.set $v (v128.load32_splat (local.get $xp)))
+                    (local.set $u (v128.load32_splat offset=4 (local.get $xp)))
+                    (local.set $d (v128.load (local.get $dp)))
+                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $v) (local.get $d))))
+                    (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $u) (local.get $d))))
+                    (local.set $d (v128.load offset=16 (local.get $dp)))
+                    (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $v) (local.get $d))))
+                    (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $u) (local.get $d))))
+                    (local.set $d (v128.load offset=32 (local.get $dp)))
+                    (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $v) (local.get $d))))
+                    (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $u) (local.get $d))))
+                    (local.set $d (v128.load offset=48 (local.get $dp)))
+                    (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $v) (local.get $d))))
+                    (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $u) (local.get $d))))
+                    (local.set $xp (i32.add (local.get $xp) (local.get $xStep)))
+                    (local.set $dp (i32.add (local.get $dp) (local.get $dStep)))
+                    (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                    (br $p)))))
+                (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+                (br $pout_rows)))
+              (v128.store (local.get $out) (local.get $a0)) (v128.store offset=16 (local.get $out) (local.get $a1))
+              (v128.store offset=32 (local.get $out) (local.get $a2)) (v128.store offset=48 (local.get $out) (local.get $a3))
+              (v128.store (local.get $out2) (local.get $b0)) (v128.store offset=16 (local.get $out2) (local.get $b1))
+              (v128.store offset=32 (local.get $out2) (local.get $b2)) (v128.store offset=48 (local.get $out2) (local.get $b3))
+              (local.set $co (i32.add (local.get $co) (i32.const 16)))
+              (br $pairs)))))
+          ;; the rest one input channel at a time: all output channels of an unpaired channel, those left of a pair
+          (local.set $coStart (local.get $co))
+          (local.set $cc (local.get $ci))
+          (local.set $ciEnd (i32.add (local.get $ci) (select (i32.const 2) (i32.const 1) (local.get $pair))))
+          (block $cc_done (loop $each_cc
+            (br_if $cc_done (i32.ge_u (local.get $cc) (local.get $ciEnd)))
+            (local.set $co (local.get $coStart))
+            (block $co_done (loop $co_blocks
+              (br_if $co_done (i32.ge_u (local.get $co) (local.get $Co)))
+              ;; 16, 4 or 1 output channels at a time
+              (local.set $width (select (i32.const 16)
+                (select (i32.const 4) (i32.const 1) (i32.ge_u (i32.sub (local.get $Co) (local.get $co)) (i32.const 4)))
+                (i32.ge_u (i32.sub (local.get $Co) (local.get $co)) (i32.const 16))))
+              ;; dw[kh, kw, ci, co ..]: zero before the first image, the sums so far after
+              (local.set $out (i32.add (local.get $dw) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $t) (local.get $Ci))
+                (local.get $cc)) (local.get $Co)) (local.get $co)) (i32.const 2))))
+              (local.set $a0 (v128.const f32x4 0 0 0 0)) (local.set $a1 (v128.const f32x4 0 0 0 0))
+              (local.set $a2 (v128.const f32x4 0 0 0 0)) (local.set $a3 (v128.const f32x4 0 0 0 0))
+              (if (local.get $b) (then
+                (if (i32.eq (local.get $width) (i32.const 16))
+                  (then
+                    (local.set $a0 (v128.load (local.get $out))) (local.set $a1 (v128.load offset=16 (local.get $out)))
+                    (local.set $a2 (v128.load offset=32 (local.get $out))) (local.set $a3 (v128.load offset=48 (local.get $out))))
+                  (else (if (i32.eq (local.get $width) (i32.const 4))
+                    (then (local.set $a0 (v128.load (local.get $out))))
+                    (else (local.set $a0 (f32x4.replace_lane 0 (local.get $a0) (f32.load (local.get $out))))))))))
+              (local.set $oh (i32.const 0))
+              (block $oh_done (loop $out_rows
+                (br_if $oh_done (i32.ge_u (local.get $oh) (local.get $OH)))
+                (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $sh)) (local.get $kh)) (local.get $padTop)))
+                (if (i32.lt_u (local.get $ih) (local.get $H)) (then
+                  ;; columns owLo .. owHi − 1 read inside x
+                  (local.set $xp (i32.add (local.get $xImage) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $ih)
+                    (local.get $W)) (i32.sub (i32.add (i32.mul (local.get $owLo) (local.get $sw)) (local.get $kw)) (local.get $padLeft)))
+                    (local.get $Ci)) (local.get $cc)) (i32.const 2))))
+                  (local.set $dp (i32.add (local.get $dyImage) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $oh)
+                    (local.get $OW)) (local.get $owLo)) (local.get $Co)) (local.get $co)) (i32.const 2))))
+                  (local.set $ow (local.get $owLo))
+                  (if (i32.eq (local.get $width) (i32.const 16))
+                    (then
+                      (block $w16_done (loop $w16
+                        (br_if $w16_done (i32.ge_s (local.get $ow) (local.get $owHi)))
+                        (local.set $v (v128.load32_splat (local.get $xp)))
+                        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $v) (v128.load (local.get $dp)))))
+                        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $v) (v128.load offset=16 (local.get $dp)))))
+                        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $v) (v128.load offset=32 (local.get $dp)))))
+                        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $v) (v128.load offset=48 (local.get $dp)))))
+                        (local.set $xp (i32.add (local.get $xp) (local.get $xStep)))
+                        (local.set $dp (i32.add (local.get $dp) (local.get $dStep)))
+                        (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                        (br $w16))))
+                    (else (if (i32.eq (local.get $width) (i32.const 4))
+                      (then
+                        (block $w4_done (loop $w4
+                          (br_if $w4_done (i32.ge_s (local.get $ow) (local.get $owHi)))
+                          (local.set $a0 (f32x4.add (local.get $a0)
+                            (f32x4.mul (v128.load32_splat (local.get $xp)) (v128.load (local.get $dp)))))
+                          (local.set $xp (i32.add (local.get $xp) (local.get $xStep)))
+                          (local.set $dp (i32.add (local.get $dp) (local.get $dStep)))
+                          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                          (br $w4))))
+                      (else
+                        (block $w1_done (loop $w1
+                          (br_if $w1_done (i32.ge_s (local.get $ow) (local.get $owHi)))
+                          (local.set $a0 (f32x4.replace_lane 0 (local.get $a0) (f32.add (f32x4.extract_lane 0 (local.get $a0))
+                            (f32.mul (f32.load (local.get $xp)) (f32.load (local.get $dp))))))
+                          (local.set $xp (i32.add (local.get $xp) (local.get $xStep)))
+                          (local.set $dp (i32.add (local.get $dp) (local.get $dStep)))
+                          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                          (br $w1)))))))))
+                (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+                (br $out_rows)))
+              (if (i32.eq (local.get $width) (i32.const 16))
+                (then
+                  (v128.store (local.get $out) (local.get $a0)) (v128.store offset=16 (local.get $out) (local.get $a1))
+                  (v128.store offset=32 (local.get $out) (local.get $a2)) (v128.store offset=48 (local.get $out) (local.get $a3)))
+                (else (if (i32.eq (local.get $width) (i32.const 4))
+                  (then (v128.store (local.get $out) (local.get $a0)))
+                  (else (f32.store (local.get $out) (f32x4.extract_lane 0 (local.get $a0)))))))
+              (local.set $co (i32.add (local.get $co) (local.get $width)))
+              (br $co_blocks)))
+
+            (local.set $cc (i32.add (local.get $cc) (i32.const 1)))
+            (br $each_cc)))
+          (local.set $ci (local.get $ciEnd))
+          (br $each_ci)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $taps)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images))))
+  ;; Images b in [b0, b1) of the combined input gradient, conv [B, convH, convW, sh·sw·C] (each phase's C channels side by
+  ;; side), into dx [B, H, W, C]: dx[b, ih, iw, :] = conv[b, zh div sh, zw div sw, ((zh mod sh)·sw + zw mod sw)·C ..]
+  ;; with zh = ih + offH, zw = iw + offW (copies).
+  (func (export "interleavePhases") (param $conv i32) (param $dx i32) (param $H i32) (param $W i32) (param $C i32)
+        (param $sh i32) (param $sw i32) (param $offH i32) (param $offW i32) (param $convW i32) (param $convH i32)
+        (param $b0 i32) (param $b1 i32)
+    (local $b i32) (local $ih i32) (local $iw i32) (local $zh i32) (local $zw i32) (local $k i32) (local $row i32)
+    (local $s i32) (local $d i32) (local $phaseC i32) (local $pixelBytes i32)
+    (local.set $phaseC (i32.mul (i32.mul (local.get $sh) (local.get $sw)) (local.get $C)))
+    (local.set $pixelBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $d (i32.add (local.get $dx) (i32.mul (i32.mul (i32.mul (local.get $b0) (local.get $H)) (local.get $W)) (local.get $pixelBytes))))
+    (local.set $b (local.get $b0))
+    (block $done (loop $images
+      (br_if $done (i32.ge_u (local.get $b) (local.get $b1)))
+      (local.set $ih (i32.const 0))
+      (block $h_done (loop $rows
+        (br_if $h_done (i32.ge_u (local.get $ih) (local.get $H)))
+        (local.set $zh (i32.add (local.get $ih) (local.get $offH)))
+        ;; conv[b, zh div sh, 0, (zh mod sh)·sw·C]
+        (local.set $row (i32.add (local.get $conv) (i32.shl (i32.add
+          (i32.mul (i32.add (i32.mul (local.get $b) (local.get $convH)) (i32.div_u (local.get $zh) (local.get $sh)))
+            (i32.mul (local.get $convW) (local.get $phaseC)))
+          (i32.mul (i32.mul (i32.rem_u (local.get $zh) (local.get $sh)) (local.get $sw)) (local.get $C))) (i32.const 2))))
+        (local.set $iw (i32.const 0))
+        (block $w_done (loop $cols
+          (br_if $w_done (i32.ge_u (local.get $iw) (local.get $W)))
+          (local.set $zw (i32.add (local.get $iw) (local.get $offW)))
+          (local.set $s (i32.add (local.get $row) (i32.shl (i32.add (i32.mul (i32.div_u (local.get $zw) (local.get $sw)) (local.get $phaseC))
+            (i32.mul (i32.rem_u (local.get $zw) (local.get $sw)) (local.get $C))) (i32.const 2))))
+          (local.set $k (i32.const 0))
+          (block $c_done (loop $floats
+            (br_if $c_done (i32.ge_u (local.get $k) (local.get $pixelBytes)))
+            (f32.store (i32.add (local.get $d) (local.get $k)) (f32.load (i32.add (local.get $s) (local.get $k))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $floats)))
+          (local.set $d (i32.add (local.get $d) (local.get $pixelBytes)))
+          (local.set $iw (i32.add (local.get $iw) (i32.const 1)))
+          (br $cols)))
+        (local.set $ih (i32.add (local.get $ih) (i32.const 1)))
+        (br $rows)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images))))
+)

@@ -7,6 +7,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { registerWasmReductions, unregisterWasmReductions } from '../src/backend/wasm-reductions.js';
+import { registerWasmTrainingBatchNorm, unregisterWasmTrainingBatchNorm } from '../src/backend/wasm-training-batch-norm.js';
 import { loadImageSet } from '../src/data/index.js';
 import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
@@ -31,7 +32,11 @@ before(async () => {
 /** d2l's update_D loss on the real and fake batches; D's gradients, variable by variable. */
 async function gradients(backend: 'cpu' | 'wasm', tfjsSums = false): Promise<{ name: string; values: Float32Array }[]> {
   await initBackend(backend); // registers our kernels
-  if (tfjsSums) unregisterWasmReductions();
+  if (tfjsSums) {
+    // batch norm as tfjs's ops (tf.moments, tf.batchNorm) with tfjs-backend-wasm's own float32 Sum and Mean
+    unregisterWasmReductions();
+    unregisterWasmTrainingBatchNorm();
+  }
   const D = buildDiscriminator(d2l, shape, 1);
   const weights = D.trainableWeights.map((w) => w.read() as tf.Variable);
   const bce = (logits: tf.Tensor, label: 0 | 1) => tf.losses.sigmoidCrossEntropy(label ? tf.onesLike(logits) : tf.zerosLike(logits), logits);
@@ -62,7 +67,7 @@ function assertClose(wasm: { name: string; values: Float32Array }[], cpu: { name
   return worst;
 }
 
-test('D\'s gradients on wasm are the cpu backend\'s to float32 rounding, closer than with tfjs-backend-wasm\'s own sums', async () => {
+test('D\'s gradients on wasm are the cpu backend\'s to float32 rounding, closer than through tfjs-backend-wasm\'s own sums', async () => {
   const cpu = await gradients('cpu');
   const worst = assertClose(await gradients('wasm'), cpu);
   assert.ok(worst > 0, 'wasm gave the cpu backend\'s gradients bit for bit, which its convolutions cannot');
@@ -75,5 +80,6 @@ test('D\'s gradients on wasm are the cpu backend\'s to float32 rounding, closer 
     assert.ok(2 * worst < theirWorst, `ours ${worst} is not clearly closer to the cpu backend than tfjs's sums (${theirWorst})`);
   } finally {
     registerWasmReductions();
+    registerWasmTrainingBatchNorm();
   }
 });

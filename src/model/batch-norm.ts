@@ -11,6 +11,7 @@
 // names, getConfig() and the class name are the stock layer's. model.json says "BatchNormalization", and
 // tf.loadLayersModel anywhere (a browser page, say) builds the stock layer, whose inference is the code below inherits.
 import * as tf from '@tensorflow/tfjs';
+import { trainingBatchNorm } from '../backend/training-batch-norm.js';
 
 type BatchNormArgs = NonNullable<Parameters<typeof tf.layers.batchNormalization>[0]>;
 type StockBatchNormalization = ReturnType<typeof tf.layers.batchNormalization>;
@@ -44,9 +45,9 @@ class TorchBatchNormalization extends Stock {
     // PyTorch refuses too ("Expected more than 1 value per channel when training"): n/(n − 1) would divide by zero
     if (n < 2) throw new Error(`${this.name}: batch norm needs more than 1 value per channel when training`);
     return tf.tidy(() => {
-      // what the stock layer computes (normalizeBatchInTraining), so the forward pass and its gradient are unchanged
-      const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
-      const normed = tf.batchNorm(x, mean, variance, beta.read(), gamma.read(), epsilon);
+      // what the stock layer computes (normalizeBatchInTraining: tf.moments, then tf.batchNorm), in one kernel where
+      // the backend has one
+      const { y: normed, mean, variance } = trainingBatchNorm(x, gamma.read() as tf.Tensor1D, beta.read() as tf.Tensor1D, epsilon);
       // PyTorch's update, running = (1 − m)·running + m·batch, with m = 1 − Keras' momentum
       const m = 1 - momentum;
       const average = (v: tf.LayerVariable, batch: tf.Tensor) => {

@@ -4,7 +4,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmConv2DBackpropFilter } from '../src/backend/wasm-conv2d-backprop-filter.js';
+import { forceFilterGradientPath, registerWasmConv2DBackpropFilter } from '../src/backend/wasm-conv2d-backprop-filter.js';
 import {
   assertCountsBack, assertMatchesCpu, conv2dBackpropFilter, type ConvCase, convChain, dyShape, leakCounts, randoms,
   type Shape4, size,
@@ -46,18 +46,29 @@ const cases: ConvCase[] = [
     name: 'k3 s2 pad 0 rounded up, 8×10 (window reaches past the input)', x: [1, 8, 10, 2], filter: [3, 3, 2, 3],
     strides: 2, pad: 0, dimRoundingMode: 'ceil',
   },
+  // the direct kernel's blocks: pairs of input channels with 16 output channels, then 4, then 1; an odd channel alone
+  { name: 'k4 s2 same, 9×8, batch 2, Ci 5, Co 21', x: [2, 9, 8, 5], filter: [4, 4, 5, 21], strides: 2, pad: 'same' },
+  { name: 'k3 s1 same, 6×7, batch 2, Ci 4, Co 36', x: [2, 6, 7, 4], filter: [3, 3, 4, 36], strides: 1, pad: 'same' },
 ];
 
-for (const c of cases) {
-  test(`conv2dBackpropFilter matches cpu: ${c.name}`, async () => {
-    const dy = dyShape(c.x, c.filter, c.strides, c.pad, c.dimRoundingMode);
-    const xs = randoms(size(c.x), 1);
-    const dys = randoms(size(dy), 2);
-    await assertMatchesCpu('wasm', () => [
-      conv2dBackpropFilter(tf.tensor4d(xs, c.x), tf.tensor4d(dys, dy), c.filter, c.strides, c.pad, 'NHWC',
-        c.dimRoundingMode),
-    ]);
-  });
+// Both ways of computing it: our direct kernel, and the transposes (our kernels) around XNNPACK's convolution.
+for (const path of ['direct', 'xnnpack'] as const) {
+  for (const c of cases) {
+    test(`conv2dBackpropFilter matches cpu (${path}): ${c.name}`, async () => {
+      const dy = dyShape(c.x, c.filter, c.strides, c.pad, c.dimRoundingMode);
+      const xs = randoms(size(c.x), 1);
+      const dys = randoms(size(dy), 2);
+      forceFilterGradientPath(path);
+      try {
+        await assertMatchesCpu('wasm', () => [
+          conv2dBackpropFilter(tf.tensor4d(xs, c.x), tf.tensor4d(dys, dy), c.filter, c.strides, c.pad, 'NHWC',
+            c.dimRoundingMode),
+        ]);
+      } finally {
+        forceFilterGradientPath('auto');
+      }
+    });
+  }
 }
 
 test('filter gradients of a conv2d → conv2dTranspose chain match cpu', async () => {

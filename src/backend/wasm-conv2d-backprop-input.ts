@@ -9,28 +9,30 @@
 // j < J_r = ceil((K - r) / s). Three ways to run that:
 //
 // - split: one Conv2D per phase (s_h·s_w of them), each over exactly the rows and columns its phase owns, then
-//   one JavaScript pass scatters them into dx. No wasted multiplications; XNNPACK is as fast here as on the
+//   one pass of our wasm kernel (wasm-simd-kernels.wat) scatters them into dx. No wasted multiplications; XNNPACK is as fast here as on the
 //   forward convolution once a phase has ≥ SPLIT_MIN_CHANNELS output channels (Ci).
 // - combined: for few input channels (the generator's RGB output layer, Ci = 3) one Conv2D with Ci·s_h·s_w
 //   output channels does all phases (XNNPACK pads narrow outputs up to its tile width, so four convolutions with
 //   3 channels cost twice one with 12). Its rows are the union of the phases' q ranges, one row and column more
 //   than each phase needs, and a phase with fewer taps than J = ceil(K / s) gets zero taps (none when s divides
-//   K, as in every DCGAN layer). One JavaScript pass interleaves the phases and crops to dx.
+//   K, as in every DCGAN layer). One pass (our wasm kernel) interleaves the phases and crops to dx.
 // - gemm: dy of 1×1 (the generator's first block, from the latent vector; the discriminator head's gradient) is
 //   a matrix product, dx[b, ih, iw, :] = Σ_co dy[b, co]·W[ih + p_top, iw + p_left, :, co]: one 1×1 Conv2D.
 //   As a K×K convolution of a zero-padded 1×1 image, K²-1 of every K² multiplications would be by padding.
 //
-// Filters are rearranged in JavaScript straight into the wasm heap (a few hundred KiB at most). The phases are
-// interleaved in JavaScript too: the wasm DepthToSpace took ~110 ms for [64, 9, 9, 128] (five times the
-// convolution), and the wasm Slice copies its whole input out of the heap first. The convolutions run through the
+// Filters are rearranged straight in the wasm heap (a few hundred KiB at most), and the phases interleaved or
+// scattered into dx, by our wasm kernels (wasm-simd-kernels.wat; JavaScript where WebAssembly SIMD is missing): the
+// wasm DepthToSpace took ~110 ms for [64, 9, 9, 128] (five times the convolution), and the wasm Slice copies its whole
+// input out of the heap first. The convolutions run through the
 // wasm backend's own kernelFuncs on TensorInfos, as its composite kernels do: the engine never sees an
 // intermediate, and each one is released with backend.disposeData (which also drops the XNNPACK operator Conv2D
 // cached for the rearranged filter). Cases this does not handle (NCHW, non-float32, empty tensors) go to the
-// original kernel. On the threaded build the JavaScript passes are split between worker threads by image
+// original kernel. On the threaded build the passes that copy into dx are split between worker threads by image
 // (wasm-heap-workers.ts): copies, so the thread count changes no bit.
 import * as tf from '@tensorflow/tfjs';
 import { kernelCaller, type Conv2DBackpropInputAttrs as Attrs, replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
 import { defineHeapJob, parallelMin, runHeapJob } from './wasm-heap-workers.js';
+import { simdKernels, simdKernelsSupported, type SimdKernels } from './wasm-simd-kernels.js';
 
 const BACKEND = 'wasm';
 const KERNEL = 'Conv2DBackpropInput';
@@ -42,6 +44,8 @@ export const SPLIT_MIN_CHANNELS = 8;
 type TypedArray = tf.backend_util.TypedArray;
 
 const call = kernelCaller(BACKEND, `${KERNEL} (wasm)`);
+/** Whether our wasm kernels run here (split's scatter is one); Node has WebAssembly SIMD from 16.4. */
+const simd = simdKernelsSupported();
 
 /** One axis of one convolution over phase rows q = q0 .. q0 + rows - 1, with `taps` taps. */
 export interface Window {
@@ -95,7 +99,9 @@ export function phaseAxis(r: number, inSize: number, outSize: number, kernel: nu
  * f[th, tw, co, channel + ci] = W[rh + sh·(jh-1-th), rw + sw·(jw-1-tw), ci, co], taps past the kernel left zero.
  */
 export function writeTaps(f: TypedArray, outC: number, channel: number, w: TypedArray, [kh, kw, ci, co]: number[],
-  sh: number, sw: number, rh: number, rw: number, jh: number, jw: number): void {
+  sh: number, sw: number, rh: number, rw: number, jh: number, jw: number, kernels?: SimdKernels): void {
+  // each tap's [Ci, Co] block transposed into [Co, Ci]: by our wasm kernel where f and w are on its memory
+  const onHeap = kernels != null && f instanceof Float32Array && w instanceof Float32Array && f.buffer === w.buffer;
   for (let th = 0; th < jh; th++) {
     const h = rh + sh * (jh - 1 - th);
     if (h >= kh) continue;
@@ -104,6 +110,10 @@ export function writeTaps(f: TypedArray, outC: number, channel: number, w: Typed
       if (x >= kw) continue;
       const src = (h * kw + x) * ci * co; // W[h, x, 0, 0]
       const dst = (th * jw + tw) * co * outC + channel; // f[th, tw, 0, channel]
+      if (onHeap) {
+        kernels.transpose2d(w.byteOffset + 4 * src, f.byteOffset + 4 * dst, ci, co, co, outC);
+        continue;
+      }
       for (let o = 0; o < co; o++) {
         const to = dst + o * outC;
         for (let c = 0; c < ci; c++) f[to + c] = w[src + c * co + o];
@@ -180,7 +190,7 @@ function gemm(problem: Problem): tf.TensorInfo {
   return call('Reshape', backend, { x: product }, { shape: [batchSize, inHeight, inWidth, ci] });
 }
 
-/** All phases in one Conv2D over the union of their rows, then interleaved and cropped in JavaScript. */
+/** All phases in one Conv2D over the union of their rows, then interleaved and cropped into dx (our wasm kernel). */
 function combined(problem: Problem): tf.TensorInfo {
   const { backend, dy, filterShape, info, temps } = problem;
   const { batchSize, inHeight, inWidth, inChannels: ci, strideHeight: sh, strideWidth: sw, padInfo } = info;
@@ -192,7 +202,7 @@ function combined(problem: Problem): tf.TensorInfo {
   const phaseC = sh * sw * ci;
   const conv = windowConv(problem, ah, aw, phaseC, (f, w) => {
     for (let rh = 0; rh < sh; rh++) {
-      for (let rw = 0; rw < sw; rw++) writeTaps(f, phaseC, (rh * sw + rw) * ci, w, filterShape, sh, sw, rh, rw, ah.taps, aw.taps);
+      for (let rw = 0; rw < sw; rw++) writeTaps(f, phaseC, (rh * sw + rw) * ci, w, filterShape, sh, sw, rh, rw, ah.taps, aw.taps, simdKernels(backend));
     }
   });
   if (sh === 1 && sw === 1 && ah.offset === 0 && aw.offset === 0 && ah.rows === inHeight && aw.rows === inWidth) {
@@ -201,8 +211,14 @@ function combined(problem: Problem): tf.TensorInfo {
   temps.push(conv);
   const dx = backend.makeOutput([batchSize, inHeight, inWidth, ci], 'float32');
   const [heap, src, dst] = heapOffsets(backend, conv, dx);
-  runHeapJob(backend, heap, INTERLEAVE, [src, dst, inHeight, inWidth, ci, sh, sw, ah.offset, aw.offset, aw.rows, phaseC,
-    ah.rows * aw.rows * phaseC], batchSize, dx.shape.reduce((a, b) => a * b) >= parallelMin());
+  const parallel = dx.shape.reduce((a, b) => a * b) >= parallelMin();
+  if (simd) {
+    runHeapJob(backend, heap, INTERLEAVE_WASM, [4 * src, 4 * dst, inHeight, inWidth, ci, sh, sw, ah.offset, aw.offset, aw.rows, ah.rows],
+      batchSize, parallel);
+  } else {
+    runHeapJob(backend, heap, INTERLEAVE, [src, dst, inHeight, inWidth, ci, sh, sw, ah.offset, aw.offset, aw.rows, phaseC,
+      ah.rows * aw.rows * phaseC], batchSize, parallel);
+  }
   return dx;
 }
 
@@ -235,27 +251,15 @@ function interleavePhases(heap: Float32Array, args: number[], from: number, to: 
   }
 }
 
-/** One of split's phases into dx: dx[b, first_h + m·sh, first_w + n·sw, :] = part[b, m, n, :]. */
-function scatterPhase(heap: Float32Array, args: number[], from: number, to: number): void {
-  const src = args[0], dst = args[1], inHeight = args[2], inWidth = args[3], ci = args[4], sh = args[5], sw = args[6];
-  const firstH = args[7], firstW = args[8], rowsH = args[9], rowsW = args[10];
-  const rowStride = inWidth * ci;
-  let s = src + from * rowsH * rowsW * ci;
-  for (let b = from; b < to; b++) {
-    for (let m = 0; m < rowsH; m++) {
-      const row = dst + (b * inHeight + firstH + m * sh) * rowStride + firstW * ci;
-      for (let n = 0; n < rowsW; n++) {
-        const at = row + n * sw * ci;
-        for (let c = 0; c < ci; c++) heap[at + c] = heap[s++];
-      }
-    }
-  }
-}
-
 const INTERLEAVE = defineHeapJob(interleavePhases);
-const SCATTER = defineHeapJob(scatterPhase);
+/** interleavePhases as our wasm kernel (pointers in bytes): the same copies, ten times faster. */
+const INTERLEAVE_WASM = defineHeapJob((_, a, from, to, simd) =>
+  simd.interleavePhases(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], from, to));
+/** One of split's phases into dx: dx[b, first_h + m·sh, first_w + n·sw, :] = part[b, m, n, :] (our wasm kernel; bytes). */
+const SCATTER = defineHeapJob((_, a, from, to, simd) =>
+  simd.scatterPhase(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], from, to));
 
-/** One Conv2D per phase over exactly the dx rows and columns it owns, then scattered into dx in JavaScript. */
+/** One Conv2D per phase over exactly the dx rows and columns it owns, then scattered into dx by our wasm kernel. */
 function split(problem: Problem): tf.TensorInfo {
   const { backend, dy, filterShape, info, temps } = problem;
   const { batchSize, inHeight, inWidth, inChannels: ci, strideHeight: sh, strideWidth: sw, padInfo } = info;
@@ -268,7 +272,7 @@ function split(problem: Problem): tf.TensorInfo {
     for (let rw = 0; rw < sw; rw++) {
       const wa = phaseAxis(rw, inWidth, outW, kw, sw, padInfo.left);
       if (empty(h) || empty(wa)) continue; // dx there stays zero
-      const out = windowConv(problem, h, wa, ci, (f, w) => writeTaps(f, ci, 0, w, filterShape, sh, sw, rh, rw, h.taps, wa.taps));
+      const out = windowConv(problem, h, wa, ci, (f, w) => writeTaps(f, ci, 0, w, filterShape, sh, sw, rh, rw, h.taps, wa.taps, simdKernels(backend)));
       temps.push(out);
       parts.push({ h, w: wa, out });
       covered += h.rows * wa.rows;
@@ -280,7 +284,7 @@ function split(problem: Problem): tf.TensorInfo {
   const parallel = dx.shape.reduce((a, b) => a * b) >= parallelMin();
   for (const { h, w: wa, out } of parts) {
     const [heap, src, dst] = heapOffsets(backend, out, dx);
-    runHeapJob(backend, heap, SCATTER, [src, dst, inHeight, inWidth, ci, sh, sw, h.first, wa.first, h.rows, wa.rows], batchSize, parallel);
+    runHeapJob(backend, heap, SCATTER, [4 * src, 4 * dst, inHeight, inWidth, ci, sh, sw, h.first, wa.first, h.rows, wa.rows], batchSize, parallel);
   }
   return dx;
 }
@@ -317,7 +321,7 @@ const conv2DBackpropInput: tf.KernelFunc = (args) => {
   let strategy = forced === 'gemm' && !oneByOne ? 'auto' : forced;
   if (strategy === 'auto') {
     strategy = oneByOne ? 'gemm'
-      : strideHeight * strideWidth > 1 && inChannels >= SPLIT_MIN_CHANNELS ? 'split' : 'combined';
+      : strideHeight * strideWidth > 1 && inChannels >= SPLIT_MIN_CHANNELS && simd ? 'split' : 'combined';
   }
   try {
     return strategy === 'gemm' ? gemm(problem) : strategy === 'split' ? split(problem) : combined(problem);

@@ -76,6 +76,13 @@ const cases: ConvCase[] = [
     name: 'k3 s2 explicit uneven padding, 7×9, batch 1', x: [1, 7, 9, 2], filter: [3, 3, 2, 3], strides: 2,
     pad: [[0, 0], [1, 2], [2, 0], [0, 0]],
   },
+  // the direct strategy (Cin a multiple of 16): pairs of pixels, a last pixel alone, taps outside dy for one of a pair
+  { name: 'k4 s2 same, odd 7×9, batch 2, Cin 32 Cout 20', x: [2, 7, 9, 32], filter: [4, 4, 32, 20], strides: 2, pad: 'same' },
+  { name: 'k3 s2 same, 7×9, Cin 16 Cout 5', x: [2, 7, 9, 16], filter: [3, 3, 16, 5], strides: 2, pad: 'same' },
+  { name: 'k5 s3 same, 10×11, Cin 16 Cout 3 (phases with 2 and 1 taps)', x: [2, 10, 11, 16], filter: [5, 5, 16, 3], strides: 3, pad: 'same' },
+  { name: 'k3 strides [2,1] same, 7×9, Cin 16', x: [2, 7, 9, 16], filter: [3, 3, 16, 3], strides: [2, 1], pad: 'same' },
+  { name: 'k3 s2 pad 4, 5×6, Cin 16 (dy rows that reach no dx row)', x: [2, 5, 6, 16], filter: [3, 3, 16, 3], strides: 2, pad: 4 },
+  { name: 'k2 s3 valid, 8×9, Cin 16 (kernel smaller than the stride)', x: [2, 8, 9, 16], filter: [2, 2, 16, 3], strides: 3, pad: 'valid' },
   { name: 'k3 s1 pad 3, 5×6 (dy rows that reach no dx row)', x: [2, 5, 6, 2], filter: [3, 3, 2, 3], strides: 1, pad: 3 },
   { name: 'k3 s2 pad 4, 5×6 (dy rows that reach no dx row)', x: [2, 5, 6, 2], filter: [3, 3, 2, 3], strides: 2, pad: 4 },
   {
@@ -90,7 +97,8 @@ for (const c of cases) {
     const dy = dyShape(c.x, c.filter, c.strides, c.pad, c.dimRoundingMode);
     const dys = randoms(size(dy), 1);
     const ws = randoms(size(c.filter), 2);
-    const strategies: Strategy[] = ['auto', 'combined', 'split', ...(dy[1] === 1 && dy[2] === 1 ? ['gemm' as const] : [])];
+    const strategies: Strategy[] = ['auto', 'combined', 'split', ...(dy[1] === 1 && dy[2] === 1 ? ['gemm' as const] : []),
+      ...(c.x[3] % 16 === 0 ? ['direct' as const] : [])];
     for (const strategy of strategies) {
       await t.test(strategy, async () => {
         const calls = originalCalls;

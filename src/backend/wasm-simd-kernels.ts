@@ -22,6 +22,8 @@ export interface SimdKernels {
     kw: number, sh: number, sw: number, padTop: number, padLeft: number, t0: number, t1: number): void;
   interleavePhases(conv: number, dx: number, h: number, w: number, c: number, sh: number, sw: number, offH: number, offW: number,
     convW: number, convH: number, b0: number, b1: number): void;
+  inputGradient(dy: number, wT: number, dx: number, zeros: number, h: number, w: number, ci: number, oh: number, ow: number,
+    co: number, kh: number, kw: number, sh: number, sw: number, padTop: number, padLeft: number, b0: number, b1: number): void;
   /** strides in elements */
   transpose2d(src: number, dst: number, rows: number, cols: number, srcStride: number, dstStride: number): void;
   swapFirstLastAxes(src: number, dst: number, a: number, m: number, n: number, m0: number, m1: number): void;

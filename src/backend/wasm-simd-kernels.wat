@@ -630,4 +630,118 @@
         (br $rows)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $images))))
+  ;; A convolution's input gradient, images b in [b0, b1): dx [B, H, W, Ci] from dy [B, OH, OW, Co] and the filter with
+  ;; each tap's matrix transposed, wT [KH, KW, Co, Ci]: dx[b, ih, iw, ci] = Σ_{kh, kw, co} dy[b, oh, ow, co] ·
+  ;; wT[kh, kw, co, ci] over the taps with ih = oh·sh + kh − padTop and iw = ow·sw + kw − padLeft, oh and ow inside dy,
+  ;; in that order, in float32. Ci must be a multiple of 16. Two pixels of a row that read the same taps (iw and
+  ;; iw + sw) go together, sixteen input channels at a time: each filter load feeds two products. Where a tap lies
+  ;; outside dy for one of the two, that pixel reads `zeros` (Co zero floats) instead.
+  (func (export "inputGradient") (param $dy i32) (param $wT i32) (param $dx i32) (param $zeros i32) (param $H i32)
+        (param $W i32) (param $Ci i32) (param $OH i32) (param $OW i32) (param $Co i32) (param $KH i32) (param $KW i32)
+        (param $sh i32) (param $sw i32) (param $padTop i32) (param $padLeft i32) (param $b0 i32) (param $b1 i32)
+    (local $b i32) (local $ih i32) (local $iw i32) (local $rw i32) (local $ci i32) (local $kh i32) (local $kw i32)
+    (local $oh i32) (local $owA i32) (local $owB i32) (local $co i32) (local $dyRow i32) (local $pA i32) (local $pB i32)
+    (local $wp i32) (local $outA i32) (local $hasB i32) (local $numH i32) (local $numW i32) (local $tapStride i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $sA v128) (local $sB v128) (local $w v128)
+    ;; bytes between one co row of wT and the next: Ci floats; between taps: Co·Ci floats
+    (local.set $tapStride (i32.shl (i32.mul (local.get $Co) (local.get $Ci)) (i32.const 2)))
+    (local.set $b (local.get $b0))
+    (block $b_done (loop $images
+      (br_if $b_done (i32.ge_u (local.get $b) (local.get $b1)))
+      (local.set $ih (i32.const 0))
+      (block $ih_done (loop $rows
+        (br_if $ih_done (i32.ge_u (local.get $ih) (local.get $H)))
+        (local.set $numH (i32.add (local.get $ih) (local.get $padTop)))
+        (local.set $rw (i32.const 0))
+        (block $rw_done (loop $phases
+          (br_if $rw_done (i32.ge_u (local.get $rw) (local.get $sw)))
+          (local.set $iw (local.get $rw))
+          (block $iw_done (loop $pixels
+            (br_if $iw_done (i32.ge_u (local.get $iw) (local.get $W)))
+            (local.set $hasB (i32.lt_u (i32.add (local.get $iw) (local.get $sw)) (local.get $W)))
+            (local.set $numW (i32.add (local.get $iw) (local.get $padLeft)))
+            (local.set $ci (i32.const 0))
+            (block $ci_done (loop $ci_blocks
+              (br_if $ci_done (i32.ge_u (local.get $ci) (local.get $Ci)))
+              (local.set $a0 (v128.const f32x4 0 0 0 0)) (local.set $a1 (v128.const f32x4 0 0 0 0))
+              (local.set $a2 (v128.const f32x4 0 0 0 0)) (local.set $a3 (v128.const f32x4 0 0 0 0))
+              (local.set $c0 (v128.const f32x4 0 0 0 0)) (local.set $c1 (v128.const f32x4 0 0 0 0))
+              (local.set $c2 (v128.const f32x4 0 0 0 0)) (local.set $c3 (v128.const f32x4 0 0 0 0))
+              ;; taps kh with ih + padTop − kh = oh·sh, oh in [0, OH)
+              (local.set $kh (i32.rem_u (local.get $numH) (local.get $sh)))
+              (block $kh_done (loop $taps_h
+                (br_if $kh_done (i32.ge_u (local.get $kh) (local.get $KH)))
+                (if (i32.ge_u (local.get $numH) (local.get $kh)) (then
+                  (local.set $oh (i32.div_u (i32.sub (local.get $numH) (local.get $kh)) (local.get $sh)))
+                  (if (i32.lt_u (local.get $oh) (local.get $OH)) (then
+                    (local.set $dyRow (i32.add (local.get $dy) (i32.shl (i32.mul (i32.mul (i32.add (i32.mul (local.get $b)
+                      (local.get $OH)) (local.get $oh)) (local.get $OW)) (local.get $Co)) (i32.const 2))))
+                    (local.set $kw (i32.rem_u (local.get $numW) (local.get $sw)))
+                    (block $kw_done (loop $taps_w
+                      (br_if $kw_done (i32.ge_u (local.get $kw) (local.get $KW)))
+                      ;; ow of pixel A (iw) and of pixel B (iw + sw, one further): inside dy, or zeros
+                      (local.set $owA (select (i32.div_u (i32.sub (local.get $numW) (local.get $kw)) (local.get $sw)) (i32.const -1)
+                        (i32.ge_u (local.get $numW) (local.get $kw))))
+                      (local.set $owB (select (i32.div_u (i32.sub (i32.add (local.get $numW) (local.get $sw)) (local.get $kw))
+                        (local.get $sw)) (i32.const -1) (i32.ge_u (i32.add (local.get $numW) (local.get $sw)) (local.get $kw))))
+                      (local.set $pA (select
+                        (i32.add (local.get $dyRow) (i32.shl (i32.mul (local.get $owA) (local.get $Co)) (i32.const 2)))
+                        (local.get $zeros) (i32.lt_u (local.get $owA) (local.get $OW))))
+                      (local.set $pB (select
+                        (i32.add (local.get $dyRow) (i32.shl (i32.mul (local.get $owB) (local.get $Co)) (i32.const 2)))
+                        (local.get $zeros) (i32.and (local.get $hasB) (i32.lt_u (local.get $owB) (local.get $OW)))))
+                      (if (i32.or (i32.lt_u (local.get $owA) (local.get $OW))
+                          (i32.and (local.get $hasB) (i32.lt_u (local.get $owB) (local.get $OW)))) (then
+                        ;; wT[kh, kw, 0, ci]
+                        (local.set $wp (i32.add (local.get $wT) (i32.add
+                          (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $KW)) (local.get $kw)) (local.get $tapStride))
+                          (i32.shl (local.get $ci) (i32.const 2)))))
+                        (local.set $co (i32.const 0))
+                        (block $co_done (loop $each_co
+                          (br_if $co_done (i32.ge_u (local.get $co) (local.get $Co)))
+                          (local.set $sA (v128.load32_splat (local.get $pA)))
+                          (local.set $sB (v128.load32_splat (local.get $pB)))
+                          (local.set $w (v128.load (local.get $wp)))
+                          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $sA) (local.get $w))))
+                          (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $sB) (local.get $w))))
+                          (local.set $w (v128.load offset=16 (local.get $wp)))
+                          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $sA) (local.get $w))))
+                          (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $sB) (local.get $w))))
+                          (local.set $w (v128.load offset=32 (local.get $wp)))
+                          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $sA) (local.get $w))))
+                          (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $sB) (local.get $w))))
+                          (local.set $w (v128.load offset=48 (local.get $wp)))
+                          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $sA) (local.get $w))))
+                          (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $sB) (local.get $w))))
+                          ;; `zeros` holds Co zeros, so a pixel outside dy walks along it as the other walks along dy
+                          (local.set $pA (i32.add (local.get $pA) (i32.const 4)))
+                          (local.set $pB (i32.add (local.get $pB) (i32.const 4)))
+                          (local.set $wp (i32.add (local.get $wp) (i32.shl (local.get $Ci) (i32.const 2))))
+                          (local.set $co (i32.add (local.get $co) (i32.const 1)))
+                          (br $each_co)))))
+                      (local.set $kw (i32.add (local.get $kw) (local.get $sw)))
+                      (br $taps_w)))))))
+                (local.set $kh (i32.add (local.get $kh) (local.get $sh)))
+                (br $taps_h)))
+              ;; dx[b, ih, iw, ci ..] and, if there, dx[b, ih, iw + sw, ci ..]
+              (local.set $outA (i32.add (local.get $dx) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b)
+                (local.get $H)) (local.get $ih)) (local.get $W)) (local.get $iw)) (local.get $Ci)) (local.get $ci)) (i32.const 2))))
+              (v128.store (local.get $outA) (local.get $a0)) (v128.store offset=16 (local.get $outA) (local.get $a1))
+              (v128.store offset=32 (local.get $outA) (local.get $a2)) (v128.store offset=48 (local.get $outA) (local.get $a3))
+              (if (local.get $hasB) (then
+                (local.set $outA (i32.add (local.get $outA) (i32.shl (i32.mul (local.get $sw) (local.get $Ci)) (i32.const 2))))
+                (v128.store (local.get $outA) (local.get $c0)) (v128.store offset=16 (local.get $outA) (local.get $c1))
+                (v128.store offset=32 (local.get $outA) (local.get $c2)) (v128.store offset=48 (local.get $outA) (local.get $c3))))
+              (local.set $ci (i32.add (local.get $ci) (i32.const 16)))
+              (br $ci_blocks)))
+            (local.set $iw (i32.add (local.get $iw) (i32.shl (local.get $sw) (i32.const 1))))
+            (br $pixels)))
+          (local.set $rw (i32.add (local.get $rw) (i32.const 1)))
+          (br $phases)))
+        (local.set $ih (i32.add (local.get $ih) (i32.const 1)))
+        (br $rows)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images))))
 )

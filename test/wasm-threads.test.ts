@@ -12,7 +12,7 @@ import { parallelMin, setParallelMin } from '../src/backend/wasm-heap-workers.js
 // thread): this file is about the split.
 setParallelMin(1 << 16);
 const PARALLEL_MIN = parallelMin();
-import { MAX_WASM_THREADS } from '../src/backend/wasm-threads.js';
+import { MAX_WASM_THREADS, POOL_SPIN_ITERATIONS, shortenPoolSpin } from '../src/backend/wasm-threads.js';
 import { trainStep } from '../src/train/step.js';
 import { batchTensor, createGan, disposeGan } from '../src/train/train.js';
 import { Rng } from '../src/util/rng.js';
@@ -112,4 +112,28 @@ test('a process on several threads ends by itself when its work is done', () => 
   assert.equal(r.signal, null, 'still running after 60 s');
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'wasm (simd, 2 threads) 32'); // 2×2 corner: 4 taps × 8 channels of ones
+});
+
+test('the pool\'s spin-wait is shortened at its one site in the installed threaded build, and nowhere else', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { createRequire } = await import('node:module');
+  const file = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.wasm');
+  const original = new Uint8Array(readFileSync(file));
+  const { binary, patched } = shortenPoolSpin(original);
+  assert.ok(patched, 'pthreadpool\'s spin-wait was not found in this tfjs-backend-wasm (another version?)');
+  assert.ok(WebAssembly.validate(binary));
+  const changed = [...binary.keys()].filter((i) => binary[i] !== original[i]);
+  assert.equal(changed.length, 3);
+  // i32.const 1000000 (0x41 c0 84 3d) became i32.const POOL_SPIN_ITERATIONS, as a three-byte LEB128
+  const at = changed[0] - 1;
+  assert.deepEqual([...original.subarray(at, at + 4)], [0x41, 0xc0, 0x84, 0x3d]);
+  const leb = binary.subarray(at + 1, at + 4);
+  assert.equal((leb[0] & 0x7f) | ((leb[1] & 0x7f) << 7) | (leb[2] << 14), POOL_SPIN_ITERATIONS);
+  assert.equal(POOL_SPIN_ITERATIONS % 5, 0, 'the loop counts down by 5');
+  // a binary without the site, or with it twice, is left as it is
+  assert.equal(shortenPoolSpin(original.subarray(0, at)).patched, false);
+  const twice = new Uint8Array(2 * original.length);
+  twice.set(original);
+  twice.set(original, original.length);
+  assert.equal(shortenPoolSpin(twice).patched, false);
 });

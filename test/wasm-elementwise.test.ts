@@ -8,7 +8,7 @@ import { initBackend } from '../src/backend/index.js';
 import { registerWasmElementwise, unregisterWasmElementwise } from '../src/backend/wasm-elementwise.js';
 import { parallelMin, setParallelMin } from '../src/backend/wasm-heap-workers.js';
 
-// Small tensors split between the worker threads too (the default leaves tensors under a million floats on the calling
+// Small tensors split between the worker threads too (the default leaves tensors under half a million floats on the calling
 // thread): this file is about the split.
 setParallelMin(1 << 16);
 const PARALLEL_MIN = parallelMin();

@@ -108,12 +108,13 @@ export class HeapWorkers {
 }
 
 /**
- * Below this many elements a job runs on the calling thread. Measured on the 2-core VM, --threads 2 (2026-11-30): at
- * 1 << 16 the workers made d2l at 32×32, width 32, batch 64 slower (165 img/s against 186 without them; XNNPACK's own
- * pool keeps a core busy between its operations, and the workers wait for one), at 64×64 they gained nothing measurable
- * (13.6 img/s either way). From 1 << 20 on, only tensors of a million floats and more are split.
+ * Below this many elements a job runs on the calling thread (the SIMD kernels that take a count of multiplications
+ * instead use four times this). Waking a worker costs ~80 µs; our SIMD kernels do a pass over half a million floats in
+ * ~0.2 ms. Measured on the 2-core VM, --threads 2, d2l at 32×32, width 32, batch 64, runs alternating: 1 << 19 gave
+ * 316, 314, 324 img/s against 299, 309, 310 for 1 << 20 (which splits none of that model's tensors). Before
+ * pthreadpool's spin-wait was shortened (wasm-threads.ts) every split lost: the pool's spinning thread held the core.
  */
-export const DEFAULT_PARALLEL_MIN = 1 << 20;
+export const DEFAULT_PARALLEL_MIN = 1 << 19;
 let parallelMinimum = DEFAULT_PARALLEL_MIN;
 
 /** The size from which jobs are split between the workers. */

@@ -3,7 +3,8 @@
 // handle worst).
 //   npx tsx scripts/compare-d-gradients.ts [--image-size 64] [--width 64] [--batch 64] [--threads N]
 //       [--runs wasm,wasm-tfjs-sums,cpu] [--python /usr/bin/python3]
-// Runs: `wasm` as dcgan runs it; `wasm-tfjs-sums` with tfjs-backend-wasm's own Sum and Mean instead of ours; `cpu`,
+// Runs: `wasm` as dcgan runs it; `wasm-tfjs-sums` with batch norm as tfjs's ops (tf.moments, tf.batchNorm) instead of
+// our fused kernel, and tfjs-backend-wasm's own Sum and Mean instead of ours; `cpu`,
 // the cpu backend (pure JavaScript: about 20 minutes at 64×64, width 64, batch 64 on one core). The references come from
 // PyTorch (scripts/torch_d_gradients.py) on the same weights and batches: float64 (the truth, to float32's eyes),
 // float32 (what float32 rounding alone does), and float32 with batch norm written out as separate ops, as tfjs's layers
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/backend/index.js';
 import { unregisterWasmReductions } from '../src/backend/wasm-reductions.js';
+import { registerWasmTrainingBatchNorm, unregisterWasmTrainingBatchNorm } from '../src/backend/wasm-training-batch-norm.js';
 import { loadImageSet } from '../src/data/index.js';
 import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
@@ -50,7 +52,10 @@ for (const run of runs) {
   const backend = run.startsWith('wasm') ? 'wasm' : run;
   if (!['wasm', 'cpu', 'webgpu'].includes(backend)) throw new Error(`unknown run ${run}`);
   const info = await initBackend(backend as 'wasm', { threads });
-  if (run === 'wasm-tfjs-sums') unregisterWasmReductions();
+  if (run === 'wasm-tfjs-sums') {
+    unregisterWasmReductions();
+    unregisterWasmTrainingBatchNorm();
+  }
   const D = buildDiscriminator(d2l, shape, 1);
   const weights = D.trainableWeights.map((w) => w.read() as tf.Variable);
   if (variables.length === 0) {
@@ -73,7 +78,10 @@ for (const run of runs) {
   console.log(`${run.padEnd(15)} ${info.device}: loss ${(await value.data())[0].toFixed(9)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   tf.dispose([X, F, value, ...Object.values(g)]);
   D.dispose();
-  if (run === 'wasm-tfjs-sums') (await import('../src/backend/wasm-reductions.js')).registerWasmReductions();
+  if (run === 'wasm-tfjs-sums') {
+    (await import('../src/backend/wasm-reductions.js')).registerWasmReductions();
+    registerWasmTrainingBatchNorm();
+  }
 }
 
 // PyTorch, on the same weights and batches

@@ -121,7 +121,7 @@ test('the pool\'s spin-wait is shortened at its one site in the installed thread
   const original = new Uint8Array(readFileSync(file));
   const { binary, patched } = shortenPoolSpin(original);
   assert.ok(patched, 'pthreadpool\'s spin-wait was not found in this tfjs-backend-wasm (another version?)');
-  assert.ok(WebAssembly.validate(binary));
+  assert.ok(WebAssembly.validate(binary as BufferSource));
   const changed = [...binary.keys()].filter((i) => binary[i] !== original[i]);
   assert.equal(changed.length, 3);
   // i32.const 1000000 (0x41 c0 84 3d) became i32.const POOL_SPIN_ITERATIONS, as a three-byte LEB128

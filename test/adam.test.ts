@@ -56,3 +56,39 @@ test("keras form (Keras' Adam, Kingma & Ba's ε-hat): w −= lr·√(1−β2^t)/
   const torch = await twoSteps('torch');
   assert.ok(Math.abs(seen[0] - torch[0]) > 0.05, 'the forms should differ this close to ε');
 });
+
+test('on wasm the one-kernel update gives the bytes of tfjs\'s ops, both forms, over three steps', async () => {
+  const { initBackend } = await import('../src/backend/index.js');
+  const { registerWasmElementwise, unregisterWasmElementwise } = await import('../src/backend/wasm-elementwise.js');
+  const { randoms } = await import('./kernel-compare.js');
+  const { ADAM_UPDATE } = await import('../src/backend/adam-update.js');
+  await initBackend('wasm', { threads: 2 });
+  const shape = [4, 4, 5, 7]; // 560 values: vectors of four and a tail
+  const n = 560;
+  // ordinary gradients, tiny ones where ε matters, zeros, and huge ones
+  const grads = [1, 2, 3].map((s) => randoms(n, s).map((x, i) => (i % 11 === 0 ? 0 : i % 13 === 0 ? x * 1e30 : x * 10 ** ((i % 9) - 8))));
+  const run = async (form: AdamOptions['form']) => {
+    // weights as small as the updates, so that every bit of an update shows in w (w − u rounds u's last bits away when
+    // |w| ≫ |u|): half start at 0, half at ±1e-4
+    const w = tf.variable(tf.tensor(randoms(n, 9).map((x, i) => (i % 2 ? 0 : x * 1e-4)), shape));
+    const adam = new Adam({ lr: 0.0002, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, form }, [w]);
+    for (const g of grads) tf.tidy(() => adam.apply({ [w.name]: tf.tensor(g, shape) }));
+    const out = [w, ...adam.stateTensors()].map((t) => Array.from(new Uint32Array(t.dataSync().buffer.slice(0))));
+    adam.dispose();
+    w.dispose();
+    return out;
+  };
+  try {
+    for (const form of ['torch', 'keras'] as const) {
+      assert.ok(tf.getKernel(ADAM_UPDATE, 'wasm'), 'the kernel is registered');
+      const ours = await run(form);
+      unregisterWasmElementwise();
+      const theirs = await run(form);
+      registerWasmElementwise();
+      assert.deepEqual(ours, theirs, `${form}: weights, m and v`);
+    }
+  } finally {
+    registerWasmElementwise();
+    await useTestBackend();
+  }
+});

@@ -9,6 +9,7 @@
 // batch norm in training is one kernel of its own, wasm-training-batch-norm.ts.)
 import * as tf from '@tensorflow/tfjs';
 import { replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
+import { ADAM_UPDATE, type AdamConstants } from './adam-update.js';
 import { LEAKY_RELU_GRAD } from './leaky-relu-grad.js';
 import { simdKernelsSupported } from './wasm-simd-kernels.js';
 import { defineHeapJob, hasHeapWorkers, parallelMin, runHeapJob } from './wasm-heap-workers.js';
@@ -60,6 +61,8 @@ export const BATCH_NORM = defineHeapJob(batchNorm);
 // on our SIMD kernels (wasm-simd-kernels.wat): pointers in bytes, the products in float32
 const LEAKY_RELU = defineHeapJob((_, a, from, to, simd) => simd.leakyRelu(a[0], a[1], a[2], from, to));
 const LEAKY_RELU_GRAD_JOB = defineHeapJob((_, a, from, to, simd) => simd.leakyReluGrad(a[0], a[1], a[2], a[3], from, to));
+const ADAM_UPDATE_JOB = defineHeapJob((_, a, from, to, simd) =>
+  simd.adamUpdate(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], from, to));
 const GREATER = defineHeapJob(greater);
 const SELECT = defineHeapJob(select);
 
@@ -136,10 +139,31 @@ const leakyReluGrad: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) =>
   return out;
 };
 
+/** adam-update.ts's kernel: one Adam step of one variable in one vectorised pass, the ops' float32 roundings. */
+const adamUpdate: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) => {
+  const backend = anyBackend as WasmBackend;
+  const { w, g, m, v } = inputs as Record<'w' | 'g' | 'm' | 'v', tf.TensorInfo>;
+  const { beta1, beta2, k, c, epsilon } = attrs as unknown as AdamConstants;
+  for (const [name, t] of Object.entries({ g, m, v })) {
+    if (t.dtype !== 'float32' || w.dtype !== 'float32' || t.shape.join() !== w.shape.join()) {
+      throw new Error(`${ADAM_UPDATE} (wasm): ${name} must be float32 of w's shape [${w.shape}], not ${t.dtype} [${t.shape}]`);
+    }
+  }
+  const outs = [w, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
+  const [heap, ...at] = locate(backend, w, g, m, v, ...outs);
+  // the constants as tfjs's ops make them: float32 scalars of the float64 numbers (1 − β computed in float64 first)
+  runHeapJob(backend, heap, ADAM_UPDATE_JOB, [...at.map((i) => 4 * i), beta1, 1 - beta1, beta2, 1 - beta2, k, c, epsilon],
+    size(w), worthSplitting(backend, w));
+  return outs;
+};
+
 /** Puts these kernels in place of the wasm backend's (which they fall back to); a second call leaves them alone. */
 export function registerWasmElementwise(): void {
   if (simd && tf.getKernel(LEAKY_RELU_GRAD, BACKEND) == null) {
     tf.registerKernel({ kernelName: LEAKY_RELU_GRAD, backendName: BACKEND, kernelFunc: leakyReluGrad });
+  }
+  if (simd && tf.getKernel(ADAM_UPDATE, BACKEND) == null) {
+    tf.registerKernel({ kernelName: ADAM_UPDATE, backendName: BACKEND, kernelFunc: adamUpdate });
   }
   for (const name of Object.keys(kernels)) {
     originals[name] = replaceKernel(name, BACKEND, kernelFuncs[name], `${name} (wasm): import @tensorflow/tfjs-backend-wasm before registering`) ?? originals[name];
@@ -149,5 +173,6 @@ export function registerWasmElementwise(): void {
 /** Puts the wasm backend's own kernels back (for before/after comparisons). */
 export function unregisterWasmElementwise(): void {
   if (tf.getKernel(LEAKY_RELU_GRAD, BACKEND) != null) tf.unregisterKernel(LEAKY_RELU_GRAD, BACKEND);
+  if (tf.getKernel(ADAM_UPDATE, BACKEND) != null) tf.unregisterKernel(ADAM_UPDATE, BACKEND);
   for (const name of Object.keys(kernels)) restoreKernel(name, BACKEND, kernelFuncs[name], originals[name]);
 }

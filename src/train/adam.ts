@@ -2,6 +2,7 @@
 // bit for bit, and tfjs's optimizer rebuilds its β^t accumulators with pow() on restore, which differs in the last bits
 // from the running product it keeps while training — resumed runs would drift from straight ones.
 import * as tf from '@tensorflow/tfjs';
+import { adamUpdate } from '../backend/adam-update.js';
 
 export interface AdamOptions {
   lr: number;
@@ -41,15 +42,14 @@ export class Adam {
       this.variables.forEach((w, i) => {
         const g = grads[w.name];
         if (!g) throw new Error(`no gradient for ${w.name}`);
-        const m = this.m[i].mul(beta1).add(g.mul(1 - beta1));
-        const v = this.v[i].mul(beta2).add(g.square().mul(1 - beta2));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
-        // torch.optim.Adam's own order of operations: param − (lr/c1)·m / (√v/√c2 + ε)
-        const update = form === 'torch'
-          ? m.mul(lr / correction1).div(v.sqrt().div(sqrtCorrection2).add(epsilon))
-          : m.mul((lr * sqrtCorrection2) / correction1).div(v.sqrt().add(epsilon));
-        w.assign(w.sub(update));
+        // torch.optim.Adam's own order of operations: param − (lr/c1)·m / (√v/√c2 + ε); Keras' ε-hat form divides √v
+        // by nothing. One kernel where the backend has it (backend/adam-update.ts), the same float32 steps either way.
+        const next = adamUpdate(w, g, this.m[i], this.v[i], form === 'torch'
+          ? { beta1, beta2, k: lr / correction1, c: sqrtCorrection2, epsilon }
+          : { beta1, beta2, k: (lr * sqrtCorrection2) / correction1, c: 1, epsilon });
+        this.m[i].assign(next.m);
+        this.v[i].assign(next.v);
+        w.assign(next.w);
       });
     });
   }

@@ -89,6 +89,14 @@ const cases: ConvCase[] = [
     name: 'k3 s2 pad 0 rounded up, 8×10 (window reaches past the input)', x: [1, 8, 10, 2], filter: [3, 3, 2, 3],
     strides: 2, pad: 0, dimRoundingMode: 'ceil',
   },
+  {
+    name: 'k3 s2 pad 0 rounded up, 8×10, Cin 16 (window reaches past the input)', x: [2, 8, 10, 16], filter: [3, 3, 16, 5],
+    strides: 2, pad: 0, dimRoundingMode: 'ceil',
+  },
+  {
+    name: 'k3 s2 explicit uneven padding, 7×9, Cin 16', x: [1, 7, 9, 16], filter: [3, 3, 16, 4], strides: 2,
+    pad: [[0, 0], [1, 2], [2, 0], [0, 0]],
+  },
 ];
 
 // Every case runs through every strategy the kernel has, and through the one it picks itself.

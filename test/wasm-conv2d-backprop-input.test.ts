@@ -83,6 +83,10 @@ const cases: ConvCase[] = [
   { name: 'k3 strides [2,1] same, 7×9, Cin 16', x: [2, 7, 9, 16], filter: [3, 3, 16, 3], strides: [2, 1], pad: 'same' },
   { name: 'k3 s2 pad 4, 5×6, Cin 16 (dy rows that reach no dx row)', x: [2, 5, 6, 16], filter: [3, 3, 16, 3], strides: 2, pad: 4 },
   { name: 'k2 s3 valid, 8×9, Cin 16 (kernel smaller than the stride)', x: [2, 8, 9, 16], filter: [2, 2, 16, 3], strides: 3, pad: 'valid' },
+  // the direct strategy from a 1×1 dy: pixel by pixel, two images at a time (three: one left over), taps outside the kernel
+  { name: 'k4 s1 valid, 4×4 from 1×1, batch 3, Cin 32 Cout 20 (the generator\'s first block)', x: [3, 4, 4, 32], filter: [4, 4, 32, 20], strides: 1, pad: 'valid' },
+  { name: 'k4 s2 same, 2×2 from 1×1, batch 2, Cin 16 Cout 18 (padding before)', x: [2, 2, 2, 16], filter: [4, 4, 16, 18], strides: 2, pad: 'same' },
+  { name: 'k3 s2 pad 4, 2×3 from 1×1, Cin 16 (taps outside the kernel)', x: [2, 2, 3, 16], filter: [3, 3, 16, 17], strides: 2, pad: 4 },
   { name: 'k3 s1 pad 3, 5×6 (dy rows that reach no dx row)', x: [2, 5, 6, 2], filter: [3, 3, 2, 3], strides: 1, pad: 3 },
   { name: 'k3 s2 pad 4, 5×6 (dy rows that reach no dx row)', x: [2, 5, 6, 2], filter: [3, 3, 2, 3], strides: 2, pad: 4 },
   {

@@ -264,6 +264,10 @@ const INTERLEAVE_WASM = defineHeapJob((_, a, from, to, simd) =>
 const DIRECT = defineHeapJob((_, a, from, to, simd) =>
   simd.inputGradient(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], from, to));
 
+/** direct's kernel where dy is 1×1, over dx pixels [from, to) (inputGradientFromPoint; pointers in bytes). */
+const DIRECT_FROM_POINT = defineHeapJob((_, a, from, to, simd) =>
+  simd.inputGradientFromPoint(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], from, to));
+
 /** One of split's phases into dx: dx[b, first_h + m·sh, first_w + n·sw, :] = part[b, m, n, :] (our wasm kernel; bytes). */
 const SCATTER = defineHeapJob((_, a, from, to, simd) =>
   simd.scatterPhase(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], from, to));
@@ -318,8 +322,16 @@ function direct(problem: Problem): tf.TensorInfo {
   for (let tap = 0; tap < kh * kw; tap++) kernels.transpose2d(w.byteOffset + 4 * tap * ci * co, t.byteOffset + 4 * tap * co * ci, ci, co, co, ci);
   // split when there are more than 4 million multiplications (each dy value meets KH·KW·Ci weights; ~0.3 ms)
   const macs = batchSize * outH * outW * co * kh * kw * ci;
-  runHeapJob(backend, new Float32Array(dys.buffer), DIRECT, [dys.byteOffset, t.byteOffset, dxs.byteOffset, z.byteOffset,
-    inHeight, inWidth, ci, outH, outW, co, kh, kw, sh, sw, padInfo.top, padInfo.left], batchSize, macs >= 4 * parallelMin());
+  const heap = new Float32Array(dys.buffer);
+  if (outH === 1 && outW === 1) {
+    // dy 1×1: pixel by pixel, each tap's weights read once for all images (image by image, every image would read all
+    // taps' weights: 0.8 MB for d2l's first generator block at 32 px, and two threads did no better than one)
+    runHeapJob(backend, heap, DIRECT_FROM_POINT, [dys.byteOffset, t.byteOffset, dxs.byteOffset, batchSize, inHeight, inWidth,
+      ci, co, kh, kw, padInfo.top, padInfo.left], inHeight * inWidth, macs >= 4 * parallelMin());
+  } else {
+    runHeapJob(backend, heap, DIRECT, [dys.byteOffset, t.byteOffset, dxs.byteOffset, z.byteOffset,
+      inHeight, inWidth, ci, outH, outW, co, kh, kw, sh, sw, padInfo.top, padInfo.left], batchSize, macs >= 4 * parallelMin());
+  }
   return dx;
 }
 

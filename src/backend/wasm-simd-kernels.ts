@@ -26,6 +26,8 @@ export interface SimdKernels {
     co: number, kh: number, kw: number, sh: number, sw: number, padTop: number, padLeft: number, b0: number, b1: number): void;
   adamUpdate(w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, b1: number, omb1: number,
     b2: number, omb2: number, k: number, c: number, eps: number, i0: number, i1: number): void;
+  inputGradientFromPoint(dy: number, wT: number, dx: number, b: number, h: number, w: number, ci: number, co: number, kh: number,
+    kw: number, padTop: number, padLeft: number, p0: number, p1: number): void;
   /** strides in elements */
   transpose2d(src: number, dst: number, rows: number, cols: number, srcStride: number, dstStride: number): void;
   swapFirstLastAxes(src: number, dst: number, a: number, m: number, n: number, m0: number, m1: number): void;

@@ -85,8 +85,8 @@ async function startWasm({ threads }: BackendOptions): Promise<{ device: string;
   (await import('./wasm-reductions.js')).registerWasmReductions();
   (await import('./wasm-identity.js')).registerWasmIdentity();
   (await import('./wasm-elementwise.js')).registerWasmElementwise();
-  // batch norm in training as one kernel (training-batch-norm.ts), where our SIMD kernels run
-  if ((await import('./wasm-simd-kernels.js')).simdKernelsSupported()) (await import('./wasm-training-batch-norm.js')).registerWasmTrainingBatchNorm();
+  // batch norm in training as one kernel (training-batch-norm.ts)
+  (await import('./wasm-training-batch-norm.js')).registerWasmTrainingBatchNorm();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const { MAX_WASM_THREADS, registerWasmThreads } = await import('./wasm-threads.js');
   // Without the threaded build (it needs SIMD; a bundle may leave it out) the wasm backend runs on one thread and says why.

@@ -13,7 +13,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelCaller, type Conv2DBackpropFilterAttrs as Attrs, type WasmBackend } from './kernel-util.js';
 import { defineHeapJob, parallelMin, runHeapJob } from './wasm-heap-workers.js';
-import { simdKernelsSupported } from './wasm-simd-kernels.js';
 
 const BACKEND = 'wasm';
 
@@ -27,7 +26,6 @@ const SWAP_OUTER = defineHeapJob((_, a, from, to, simd) => simd.swapOuterAxes(a[
 const SWAP_FIRST_LAST = defineHeapJob((_, a, from, to, simd) => simd.swapFirstLastAxes(a[0], a[1], a[2], a[3], a[4], from, to));
 const DIRECT = defineHeapJob((_, a, from, to, simd) =>
   simd.filterGradient(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], from, to));
-const simd = simdKernelsSupported();
 
 /**
  * From this many output positions per image (OH·OW), dW comes from our direct kernel (wasm-simd-kernels.wat,
@@ -48,7 +46,6 @@ export const DIRECT_MIN_POSITIONS = 16;
 function permute(backend: WasmBackend, t: tf.TensorInfo, kind: 'outer' | 'first-last'): tf.TensorInfo {
   const [a, h, w, n] = t.shape;
   const perm = kind === 'outer' ? [1, 2, 0, 3] : [3, 1, 2, 0];
-  if (!simd) return call('Transpose', backend, { x: t }, { perm });
   const out = backend.makeOutput(perm.map((p) => t.shape[p]), 'float32');
   const [src, dst] = [t, out].map((u) => backend.typedArrayFromHeap(u));
   const heap = new Float32Array(src.buffer);
@@ -76,7 +73,7 @@ const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend: anyBackend, attr
     throw new Error(`Conv2DBackpropFilter (wasm): dy has shape [${dy.shape}], the convolution gives [${dyExpected}]`);
   }
 
-  if (simd && (forcedPath === 'auto' ? outHeight * outWidth >= DIRECT_MIN_POSITIONS : forcedPath === 'direct')) {
+  if ((forcedPath === 'auto' ? outHeight * outWidth >= DIRECT_MIN_POSITIONS : forcedPath === 'direct')) {
     const dW = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
     const [xs, dys, dWs] = [x, dy, dW].map((t) => backend.typedArrayFromHeap(t));
     runHeapJob(backend, new Float32Array(xs.buffer), DIRECT, [xs.byteOffset, dys.byteOffset, dWs.byteOffset, batchSize, inHeight,

@@ -26,7 +26,7 @@
 //   As a K×K convolution of a zero-padded 1×1 image, K²-1 of every K² multiplications would be by padding.
 //
 // Filters are rearranged straight in the wasm heap (a few hundred KiB at most), and the phases interleaved or
-// scattered into dx, by our wasm kernels (wasm-simd-kernels.wat; JavaScript where WebAssembly SIMD is missing): the
+// scattered into dx, by our wasm kernels (wasm-simd-kernels.wat): the
 // wasm DepthToSpace took ~110 ms for [64, 9, 9, 128] (five times the convolution), and the wasm Slice copies its whole
 // input out of the heap first. The convolutions run through the
 // wasm backend's own kernelFuncs on TensorInfos, as its composite kernels do: the engine never sees an
@@ -37,7 +37,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelCaller, type Conv2DBackpropInputAttrs as Attrs, replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
 import { defineHeapJob, parallelMin, runHeapJob } from './wasm-heap-workers.js';
-import { simdKernels, simdKernelsSupported, type SimdKernels } from './wasm-simd-kernels.js';
+import { simdKernels, type SimdKernels } from './wasm-simd-kernels.js';
 
 const BACKEND = 'wasm';
 const KERNEL = 'Conv2DBackpropInput';
@@ -49,8 +49,6 @@ export const SPLIT_MIN_CHANNELS = 8;
 type TypedArray = tf.backend_util.TypedArray;
 
 const call = kernelCaller(BACKEND, `${KERNEL} (wasm)`);
-/** Whether our wasm kernels run here (split's scatter is one); Node has WebAssembly SIMD from 16.4. */
-const simd = simdKernelsSupported();
 
 /** One axis of one convolution over phase rows q = q0 .. q0 + rows - 1, with `taps` taps. */
 export interface Window {
@@ -104,9 +102,8 @@ export function phaseAxis(r: number, inSize: number, outSize: number, kernel: nu
  * f[th, tw, co, channel + ci] = W[rh + sh·(jh-1-th), rw + sw·(jw-1-tw), ci, co], taps past the kernel left zero.
  */
 export function writeTaps(f: TypedArray, outC: number, channel: number, w: TypedArray, [kh, kw, ci, co]: number[],
-  sh: number, sw: number, rh: number, rw: number, jh: number, jw: number, kernels?: SimdKernels): void {
-  // each tap's [Ci, Co] block transposed into [Co, Ci]: by our wasm kernel where f and w are on its memory
-  const onHeap = kernels != null && f instanceof Float32Array && w instanceof Float32Array && f.buffer === w.buffer;
+  sh: number, sw: number, rh: number, rw: number, jh: number, jw: number, kernels: SimdKernels): void {
+  // each tap's [Ci, Co] block transposed into [Co, Ci] by our wasm kernel (f and w are views of its memory)
   for (let th = 0; th < jh; th++) {
     const h = rh + sh * (jh - 1 - th);
     if (h >= kh) continue;
@@ -115,14 +112,7 @@ export function writeTaps(f: TypedArray, outC: number, channel: number, w: Typed
       if (x >= kw) continue;
       const src = (h * kw + x) * ci * co; // W[h, x, 0, 0]
       const dst = (th * jw + tw) * co * outC + channel; // f[th, tw, 0, channel]
-      if (onHeap) {
-        kernels.transpose2d(w.byteOffset + 4 * src, f.byteOffset + 4 * dst, ci, co, co, outC);
-        continue;
-      }
-      for (let o = 0; o < co; o++) {
-        const to = dst + o * outC;
-        for (let c = 0; c < ci; c++) f[to + c] = w[src + c * co + o];
-      }
+      kernels.transpose2d(w.byteOffset + 4 * src, f.byteOffset + 4 * dst, ci, co, co, outC);
     }
   }
 }
@@ -217,13 +207,8 @@ function combined(problem: Problem): tf.TensorInfo {
   const dx = backend.makeOutput([batchSize, inHeight, inWidth, ci], 'float32');
   const [heap, src, dst] = heapOffsets(backend, conv, dx);
   const parallel = dx.shape.reduce((a, b) => a * b) >= parallelMin();
-  if (simd) {
-    runHeapJob(backend, heap, INTERLEAVE_WASM, [4 * src, 4 * dst, inHeight, inWidth, ci, sh, sw, ah.offset, aw.offset, aw.rows, ah.rows],
-      batchSize, parallel);
-  } else {
-    runHeapJob(backend, heap, INTERLEAVE, [src, dst, inHeight, inWidth, ci, sh, sw, ah.offset, aw.offset, aw.rows, phaseC,
-      ah.rows * aw.rows * phaseC], batchSize, parallel);
-  }
+  runHeapJob(backend, heap, INTERLEAVE, [4 * src, 4 * dst, inHeight, inWidth, ci, sh, sw, ah.offset, aw.offset, aw.rows, ah.rows],
+    batchSize, parallel);
   return dx;
 }
 
@@ -233,32 +218,11 @@ function heapOffsets(backend: WasmBackend, ...tensors: tf.TensorInfo[]): [Float3
   return [new Float32Array(views[0].buffer), ...views.map((v) => v.byteOffset / 4)];
 }
 
-// Heap jobs (wasm-heap-workers.ts) over images b in [from, to): plain JavaScript that names nothing outside itself.
-
 /**
- * combined's phases into dx: dx[b, ih, iw, :] = conv[b, z_h div sh, z_w div sw, ((z_h mod sh)·sw + z_w mod sw)·Ci ..]
- * with z = i + offset.
+ * combined's phases into dx, images [from, to): dx[b, ih, iw, :] = conv[b, z_h div sh, z_w div sw,
+ * ((z_h mod sh)·sw + z_w mod sw)·Ci ..] with z = i + offset (our wasm kernel; pointers in bytes).
  */
-function interleavePhases(heap: Float32Array, args: number[], from: number, to: number): void {
-  const src = args[0], dst = args[1], inHeight = args[2], inWidth = args[3], ci = args[4], sh = args[5], sw = args[6];
-  const offH = args[7], offW = args[8], convWidth = args[9], phaseC = args[10], image = args[11];
-  let d = dst + from * inHeight * inWidth * ci;
-  for (let b = from; b < to; b++) {
-    for (let ih = 0; ih < inHeight; ih++) {
-      const zh = ih + offH;
-      const row = src + b * image + Math.floor(zh / sh) * convWidth * phaseC + (zh % sh) * sw * ci;
-      for (let iw = 0; iw < inWidth; iw++) {
-        const zw = iw + offW;
-        const at = row + Math.floor(zw / sw) * phaseC + (zw % sw) * ci;
-        for (let c = 0; c < ci; c++) heap[d++] = heap[at + c];
-      }
-    }
-  }
-}
-
-const INTERLEAVE = defineHeapJob(interleavePhases);
-/** interleavePhases as our wasm kernel (pointers in bytes): the same copies, ten times faster. */
-const INTERLEAVE_WASM = defineHeapJob((_, a, from, to, simd) =>
+const INTERLEAVE = defineHeapJob((_, a, from, to, simd) =>
   simd.interleavePhases(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], from, to));
 /** The direct strategy's kernel over images [from, to) (wasm-simd-kernels.wat, inputGradient; pointers in bytes). */
 const DIRECT = defineHeapJob((_, a, from, to, simd) =>
@@ -364,14 +328,14 @@ const conv2DBackpropInput: tf.KernelFunc = (args) => {
   const problem: Problem = { backend, dy, filter, info, filterShape: filter.shape, temps: [] };
   const { inChannels, strideHeight, strideWidth } = info;
   const oneByOne = dy.shape[1] === 1 && dy.shape[2] === 1;
-  const directFits = simd && inChannels % 16 === 0;
+  const directFits = inChannels % 16 === 0;
   let strategy = (forced === 'gemm' && !oneByOne) || (forced === 'direct' && !directFits) ? 'auto' : forced;
   if (strategy === 'auto') {
     // measured on the 2-core VM: dy [64, 1, 1, 100] → [64, 4, 4, 128] (d2l's first generator block) gemm 2.9 ms, direct
     // 1.7; dy [64, 1, 1, 1] → [64, 4, 4, 128] (the discriminator head) gemm 0.16, direct 0.37
     strategy = oneByOne ? (directFits && dy.shape[3] >= 16 ? 'direct' : 'gemm')
       : directFits ? 'direct'
-        : strideHeight * strideWidth > 1 && inChannels >= SPLIT_MIN_CHANNELS && simd ? 'split' : 'combined';
+        : strideHeight * strideWidth > 1 && inChannels >= SPLIT_MIN_CHANNELS ? 'split' : 'combined';
   }
   try {
     return strategy === 'gemm' ? gemm(problem) : strategy === 'direct' ? direct(problem)

@@ -11,12 +11,9 @@ import * as tf from '@tensorflow/tfjs';
 import { replaceKernel, restoreKernel, type WasmBackend } from './kernel-util.js';
 import { ADAM_UPDATE, type AdamConstants } from './adam-update.js';
 import { LEAKY_RELU_GRAD } from './leaky-relu-grad.js';
-import { simdKernelsSupported } from './wasm-simd-kernels.js';
 import { defineHeapJob, hasHeapWorkers, parallelMin, runHeapJob } from './wasm-heap-workers.js';
 
 const BACKEND = 'wasm';
-/** Whether our SIMD kernels run here (LeakyRelu and its gradient use them). */
-const simd = simdKernelsSupported();
 
 // Heap jobs: plain JavaScript that names nothing outside itself. Offsets count float32s, or bytes for bool tensors.
 
@@ -93,7 +90,7 @@ const kernels: Record<string, Ours> = {
   // vectorised, so taken at every size (split between threads from parallelMin())
   LeakyRelu(backend, { inputs, attrs }) {
     const { x } = inputs as { x: tf.TensorInfo };
-    if (x.dtype !== 'float32' || !simd) return undefined;
+    if (x.dtype !== 'float32') return undefined;
     const out = backend.makeOutput(x.shape, 'float32');
     const [heap, xAt, outAt] = locate(backend, x, out);
     const alpha = Math.fround((attrs as unknown as { alpha: number }).alpha);
@@ -159,10 +156,10 @@ const adamUpdate: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) => {
 
 /** Puts these kernels in place of the wasm backend's (which they fall back to); a second call leaves them alone. */
 export function registerWasmElementwise(): void {
-  if (simd && tf.getKernel(LEAKY_RELU_GRAD, BACKEND) == null) {
+  if (tf.getKernel(LEAKY_RELU_GRAD, BACKEND) == null) {
     tf.registerKernel({ kernelName: LEAKY_RELU_GRAD, backendName: BACKEND, kernelFunc: leakyReluGrad });
   }
-  if (simd && tf.getKernel(ADAM_UPDATE, BACKEND) == null) {
+  if (tf.getKernel(ADAM_UPDATE, BACKEND) == null) {
     tf.registerKernel({ kernelName: ADAM_UPDATE, backendName: BACKEND, kernelFunc: adamUpdate });
   }
   for (const name of Object.keys(kernels)) {

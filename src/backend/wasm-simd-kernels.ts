@@ -3,7 +3,8 @@
 // (LeakyRelu) or many passes where one would do (batch norm as tfjs's ops); JavaScript on the heap is no substitute
 // (measured on the 2-core VM: a JavaScript LeakyRelu over [64, 16, 16, 32] took 2.3 ms, tfjs's vectorised Multiply
 // 0.2 ms). The module imports the memory: the threaded build's is shared, the single-threaded build's is not, and a
-// module must say which it imports, hence two binaries of one text.
+// module must say which it imports, hence two binaries of one text. WebAssembly SIMD is in every Node the package
+// supports (engines: >= 20.9; V8 has had it since Node 16.4).
 import { SHARED_MEMORY_KERNELS, UNSHARED_MEMORY_KERNELS } from './wasm-simd-kernels.generated.js';
 import type { WasmBackend } from './kernel-util.js';
 
@@ -45,11 +46,6 @@ export function simdKernelsModule(shared: boolean): WebAssembly.Module {
     compiled.set(shared, module);
   }
   return module;
-}
-
-/** Whether this JavaScript engine runs the kernels (WebAssembly SIMD; Node has it from 16.4). */
-export function simdKernelsSupported(): boolean {
-  return WebAssembly.validate(Buffer.from(UNSHARED_MEMORY_KERNELS, 'base64'));
 }
 
 /** The wasm backend's memory: the threaded build keeps it as wasmMemory, the single-threaded one exports it. */

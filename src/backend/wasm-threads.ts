@@ -9,7 +9,7 @@
 // worker loads, then hands the started module to the package's BackendWasm, as the package's own loader would.
 //
 // Its pool's idle threads busy-wait: pthreadpool spins a million times after every parallel operation before it sleeps
-// on a futex (PTHREADPOOL_SPIN_WAIT_ITERATIONS), for about a millisecond. On a machine with as many cores as threads
+// on a futex (PTHREADPOOL_SPIN_WAIT_ITERATIONS; not timed here). On a machine with as many cores as threads
 // that spinning thread holds a core the whole time our own worker threads (wasm-heap-workers.ts) run their share of the
 // kernel that follows, so that share takes twice as long. shortenPoolSpin() patches the constant in the binary to
 // POOL_SPIN_ITERATIONS; measured on the 2-core VM, d2l at 32×32, width 32, batch 64, two threads, runs alternating:

@@ -10,11 +10,15 @@ import type { WasmBackend } from './kernel-util.js';
 
 /** The exports of wasm-simd-kernels.wat: pointers in bytes, counts and ranges in elements. */
 export interface SimdKernels {
-  /** `acc`: 16·width bytes of scratch */
-  moments(x: number, rows: number, width: number, c0: number, c1: number, mean: number, variance: number, acc: number): void;
-  /** `acc`: 16·width bytes of scratch */
-  gradientSums(dy: number, x: number, mean: number, rows: number, width: number, c0: number, c1: number, sumDy: number, sumDyXm: number,
+  /** batch norm's sums over row chunks [k0, k1) of `chunks`; `acc`: 16·width·chunks bytes of scratch */
+  momentSums(x: number, rows: number, width: number, k0: number, k1: number, chunks: number, acc: number): void;
+  /** after momentSums over every chunk: the mean and variance */
+  moments(x: number, rows: number, width: number, chunks: number, acc: number, mean: number, variance: number): void;
+  /** the gradient's sums over row chunks [k0, k1) of `chunks`; `acc`: 16·width·chunks bytes of scratch */
+  gradientChunkSums(dy: number, x: number, mean: number, rows: number, width: number, k0: number, k1: number, chunks: number,
     acc: number): void;
+  /** after gradientChunkSums over every chunk: Σ dy and Σ dy·(x − mean) */
+  gradientSums(width: number, chunks: number, acc: number, sumDy: number, sumDyXm: number): void;
   affine(a: number, x: number, coefficients: number, width: number, r0: number, r1: number, out: number): void;
   leakyRelu(x: number, alpha: number, out: number, i0: number, i1: number): void;
   leakyReluGrad(dy: number, x: number, alpha: number, out: number, i0: number, i1: number): void;

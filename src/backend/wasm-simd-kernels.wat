@@ -17,41 +17,40 @@
     (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
       (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
 
-;; Sums down the rows of [rows, width] matrices for channels [c0, c1), in float64, row after row for every channel
-  ;; (so the order of the terms never depends on how channels are split between threads). Rows are taken in chunks of
-  ;; about 8 KB, and within a chunk channel block after channel block: each chunk is read from memory once, and the
-  ;; running sums wait in `acc` (two float64 per channel and sum kind, 16·width bytes) between chunks.
+;; Sums down rows [r0, r1) of [rows, width] matrices, every channel, in float64, row after row, into `acc` (two float64
+  ;; per channel: the sums s, then the sums q). Rows are taken in blocks of about 8 KB, and within a block channel
+  ;; block after channel block: each block is read from memory once, and the running sums wait in `acc` between blocks.
   ;;   kind 0 (moments): s = Σ (x − x[0, c]), q = Σ (x − x[0, c])²
   ;;   kind 1 (gradient sums): s = Σ dy, q = Σ dy·(x − mean[c])      (a = dy, b = x, shift = mean)
-  (func $channelSums (param $kind i32) (param $a i32) (param $b i32) (param $shift i32) (param $rows i32)
-        (param $width i32) (param $c0 i32) (param $c1 i32) (param $acc i32)
+  (func $channelSums (param $kind i32) (param $a i32) (param $b i32) (param $shift i32) (param $r0 i32) (param $r1 i32)
+        (param $width i32) (param $acc i32)
     (local $c i32) (local $r i32) (local $rEnd i32) (local $chunk i32) (local $stride i32) (local $o i32) (local $end i32)
     (local $at i32) (local $qAt i32)
     (local $shLo v128) (local $shHi v128) (local $sLo v128) (local $sHi v128) (local $qLo v128) (local $qHi v128)
     (local $va v128) (local $vb v128) (local $aLo v128) (local $aHi v128) (local $dLo v128) (local $dHi v128)
     (local $sh f64) (local $ss f64) (local $qs f64) (local $fa f64) (local $fd f64)
     (local.set $stride (i32.shl (local.get $width) (i32.const 2)))
-    ;; rows per chunk: 2048 floats' worth, at least 1
+    ;; rows per block: 2048 floats' worth, at least 1
     (local.set $chunk (select (i32.div_u (i32.const 2048) (local.get $width)) (i32.const 1)
       (i32.gt_u (i32.div_u (i32.const 2048) (local.get $width)) (i32.const 0))))
-    ;; zero the sums of our channels
-    (local.set $c (local.get $c0))
+    ;; zero the sums
+    (local.set $c (i32.const 0))
     (block $z_done (loop $zero
-      (br_if $z_done (i32.ge_u (local.get $c) (local.get $c1)))
+      (br_if $z_done (i32.ge_u (local.get $c) (local.get $width)))
       (f64.store (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))) (f64.const 0))
       (f64.store (i32.add (local.get $acc) (i32.shl (i32.add (local.get $c) (local.get $width)) (i32.const 3))) (f64.const 0))
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $zero)))
-    (local.set $r (i32.const 0))
+    (local.set $r (local.get $r0))
     (block $chunks_done (loop $chunks
-      (br_if $chunks_done (i32.ge_u (local.get $r) (local.get $rows)))
-      (local.set $rEnd (select (local.get $rows) (i32.add (local.get $r) (local.get $chunk))
-        (i32.gt_u (i32.add (local.get $r) (local.get $chunk)) (local.get $rows))))
+      (br_if $chunks_done (i32.ge_u (local.get $r) (local.get $r1)))
+      (local.set $rEnd (select (local.get $r1) (i32.add (local.get $r) (local.get $chunk))
+        (i32.gt_u (i32.add (local.get $r) (local.get $chunk)) (local.get $r1))))
       (local.set $end (i32.mul (local.get $rEnd) (local.get $stride)))
-      (local.set $c (local.get $c0))
+      (local.set $c (i32.const 0))
       ;; four channels at a time
       (block $simd_done (loop $simd
-        (br_if $simd_done (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $c1)))
+        (br_if $simd_done (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $width)))
         (local.set $at (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
         (local.set $qAt (i32.add (local.get $at) (i32.shl (local.get $width) (i32.const 3))))
         (local.set $sLo (v128.load (local.get $at))) (local.set $sHi (v128.load offset=16 (local.get $at)))
@@ -60,18 +59,23 @@
         (local.set $shLo (f64x2.promote_low_f32x4 (local.get $va)))
         (local.set $shHi (call $promote_high (local.get $va)))
         (local.set $o (i32.add (i32.mul (local.get $r) (local.get $stride)) (i32.shl (local.get $c) (i32.const 2))))
-        (block $rows_done (loop $rows_loop
-          (br_if $rows_done (i32.ge_u (local.get $o) (local.get $end)))
-          (local.set $va (v128.load (i32.add (local.get $a) (local.get $o))))
-          (if (i32.eqz (local.get $kind))
-            (then
+        (if (i32.eqz (local.get $kind))
+          (then
+            (block $rows_done (loop $rows_loop
+              (br_if $rows_done (i32.ge_u (local.get $o) (local.get $end)))
+              (local.set $va (v128.load (i32.add (local.get $a) (local.get $o))))
               (local.set $dLo (f64x2.sub (f64x2.promote_low_f32x4 (local.get $va)) (local.get $shLo)))
               (local.set $dHi (f64x2.sub (call $promote_high (local.get $va)) (local.get $shHi)))
               (local.set $sLo (f64x2.add (local.get $sLo) (local.get $dLo)))
               (local.set $sHi (f64x2.add (local.get $sHi) (local.get $dHi)))
               (local.set $qLo (f64x2.add (local.get $qLo) (f64x2.mul (local.get $dLo) (local.get $dLo))))
-              (local.set $qHi (f64x2.add (local.get $qHi) (f64x2.mul (local.get $dHi) (local.get $dHi)))))
-            (else
+              (local.set $qHi (f64x2.add (local.get $qHi) (f64x2.mul (local.get $dHi) (local.get $dHi))))
+              (local.set $o (i32.add (local.get $o) (local.get $stride)))
+              (br $rows_loop))))
+          (else
+            (block $rows_done (loop $rows_loop
+              (br_if $rows_done (i32.ge_u (local.get $o) (local.get $end)))
+              (local.set $va (v128.load (i32.add (local.get $a) (local.get $o))))
               (local.set $vb (v128.load (i32.add (local.get $b) (local.get $o))))
               (local.set $aLo (f64x2.promote_low_f32x4 (local.get $va)))
               (local.set $aHi (call $promote_high (local.get $va)))
@@ -80,16 +84,16 @@
               (local.set $qLo (f64x2.add (local.get $qLo)
                 (f64x2.mul (local.get $aLo) (f64x2.sub (f64x2.promote_low_f32x4 (local.get $vb)) (local.get $shLo)))))
               (local.set $qHi (f64x2.add (local.get $qHi)
-                (f64x2.mul (local.get $aHi) (f64x2.sub (call $promote_high (local.get $vb)) (local.get $shHi)))))))
-          (local.set $o (i32.add (local.get $o) (local.get $stride)))
-          (br $rows_loop)))
+                (f64x2.mul (local.get $aHi) (f64x2.sub (call $promote_high (local.get $vb)) (local.get $shHi)))))
+              (local.set $o (i32.add (local.get $o) (local.get $stride)))
+              (br $rows_loop)))))
         (v128.store (local.get $at) (local.get $sLo)) (v128.store offset=16 (local.get $at) (local.get $sHi))
         (v128.store (local.get $qAt) (local.get $qLo)) (v128.store offset=16 (local.get $qAt) (local.get $qHi))
         (local.set $c (i32.add (local.get $c) (i32.const 4)))
         (br $simd)))
       ;; the channels left over, one at a time
       (block $scalar_done (loop $scalar
-        (br_if $scalar_done (i32.ge_u (local.get $c) (local.get $c1)))
+        (br_if $scalar_done (i32.ge_u (local.get $c) (local.get $width)))
         (local.set $at (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
         (local.set $qAt (i32.add (local.get $at) (i32.shl (local.get $width) (i32.const 3))))
         (local.set $ss (f64.load (local.get $at)))
@@ -117,18 +121,56 @@
       (local.set $r (local.get $rEnd))
       (br $chunks))))
 
-  ;; Per channel c in [c0, c1) of x [rows, width]: mean and biased variance over the rows, from float64 sums around
-  ;; the channel's value in row 0 (a large mean then cannot cancel the variance away), stored as float32 at mean[c],
-  ;; variance[c]. `acc`: 16·width bytes of scratch.
-  (func (export "moments") (param $x i32) (param $rows i32) (param $width i32) (param $c0 i32) (param $c1 i32)
-        (param $mean i32) (param $var i32) (param $acc i32)
-    (local $c i32) (local $n f64) (local $m f64) (local $sh f64)
-    (call $channelSums (i32.const 0) (local.get $x) (local.get $x) (local.get $x) (local.get $rows) (local.get $width)
-      (local.get $c0) (local.get $c1) (local.get $acc))
-    (local.set $n (f64.convert_i32_u (local.get $rows)))
-    (local.set $c (local.get $c0))
+  ;; Row chunks [k0, k1) of `chunks` (chunk k: rows k·rows/chunks ..< (k+1)·rows/chunks, rounded down): channelSums of
+  ;; kind 0 or 1 over each, into acc + 16·width·k. The chunks depend on the shape only, never on how they are shared
+  ;; between threads, so neither do the sums.
+  (func $chunkSums (param $kind i32) (param $a i32) (param $b i32) (param $shift i32) (param $rows i32) (param $width i32)
+        (param $k0 i32) (param $k1 i32) (param $chunks i32) (param $acc i32)
+    (local $k i32)
+    (local.set $k (local.get $k0))
     (block $done (loop $each
-      (br_if $done (i32.ge_u (local.get $c) (local.get $c1)))
+      (br_if $done (i32.ge_u (local.get $k) (local.get $k1)))
+      (call $channelSums (local.get $kind) (local.get $a) (local.get $b) (local.get $shift)
+        (i32.div_u (i32.mul (local.get $k) (local.get $rows)) (local.get $chunks))
+        (i32.div_u (i32.mul (i32.add (local.get $k) (i32.const 1)) (local.get $rows)) (local.get $chunks))
+        (local.get $width)
+        (i32.add (local.get $acc) (i32.mul (local.get $k) (i32.shl (local.get $width) (i32.const 4)))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $each))))
+
+  ;; The chunks' sums added up in chunk order, in place into chunk 0's.
+  (func $addChunks (param $width i32) (param $chunks i32) (param $acc i32)
+    (local $i i32) (local $k i32) (local $n i32) (local $sum f64)
+    (local.set $n (i32.shl (local.get $width) (i32.const 1)))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $sum (f64.load (i32.add (local.get $acc) (i32.shl (local.get $i) (i32.const 3)))))
+      (local.set $k (i32.const 1))
+      (block $k_done (loop $k_each
+        (br_if $k_done (i32.ge_u (local.get $k) (local.get $chunks)))
+        (local.set $sum (f64.add (local.get $sum) (f64.load (i32.add (local.get $acc)
+          (i32.shl (i32.add (local.get $i) (i32.mul (local.get $k) (local.get $n))) (i32.const 3))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $k_each)))
+      (f64.store (i32.add (local.get $acc) (i32.shl (local.get $i) (i32.const 3))) (local.get $sum))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each))))
+
+  ;; Batch norm's sums, step 1 of 2, for row chunks [k0, k1) of x [rows, width] (see $chunkSums): per channel, around
+  ;; the channel's value in row 0 (a large mean then cannot cancel the variance away). `acc`: 16·width·chunks bytes.
+  (func (export "momentSums") (param $x i32) (param $rows i32) (param $width i32) (param $k0 i32) (param $k1 i32)
+        (param $chunks i32) (param $acc i32)
+    (call $chunkSums (i32.const 0) (local.get $x) (local.get $x) (local.get $x) (local.get $rows) (local.get $width)
+      (local.get $k0) (local.get $k1) (local.get $chunks) (local.get $acc)))
+
+  ;; Step 2 of 2, once every chunk is summed: mean and biased variance per channel, stored as float32.
+  (func (export "moments") (param $x i32) (param $rows i32) (param $width i32) (param $chunks i32) (param $acc i32)
+        (param $mean i32) (param $var i32)
+    (local $c i32) (local $n f64) (local $m f64) (local $sh f64)
+    (call $addChunks (local.get $width) (local.get $chunks) (local.get $acc))
+    (local.set $n (f64.convert_i32_u (local.get $rows)))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $c) (local.get $width)))
       (local.set $sh (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2))))))
       (local.set $m (f64.div (f64.load (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3)))) (local.get $n)))
       (f32.store (i32.add (local.get $mean) (i32.shl (local.get $c) (i32.const 2)))
@@ -140,16 +182,19 @@
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $each))))
 
-  ;; Per channel c in [c0, c1) of dy and x [rows, width]: Σ dy and Σ dy·(x − mean[c]) over the rows, added in float64,
-  ;; stored as float32 at sumDy[c], sumDyXm[c]. `acc`: 16·width bytes of scratch.
-  (func (export "gradientSums") (param $dy i32) (param $x i32) (param $mean i32) (param $rows i32) (param $width i32)
-        (param $c0 i32) (param $c1 i32) (param $sumDy i32) (param $sumDyXm i32) (param $acc i32)
+  ;; The gradient's sums, step 1 of 2, for row chunks [k0, k1) of dy and x [rows, width]: Σ dy and Σ dy·(x − mean[c])
+  ;; per channel. `acc`: 16·width·chunks bytes.
+  (func (export "gradientChunkSums") (param $dy i32) (param $x i32) (param $mean i32) (param $rows i32) (param $width i32)
+        (param $k0 i32) (param $k1 i32) (param $chunks i32) (param $acc i32)
+    (call $chunkSums (i32.const 1) (local.get $dy) (local.get $x) (local.get $mean) (local.get $rows) (local.get $width)
+      (local.get $k0) (local.get $k1) (local.get $chunks) (local.get $acc)))
+
+  ;; Step 2 of 2: the sums as float32 at sumDy[c], sumDyXm[c].
+  (func (export "gradientSums") (param $width i32) (param $chunks i32) (param $acc i32) (param $sumDy i32) (param $sumDyXm i32)
     (local $c i32)
-    (call $channelSums (i32.const 1) (local.get $dy) (local.get $x) (local.get $mean) (local.get $rows) (local.get $width)
-      (local.get $c0) (local.get $c1) (local.get $acc))
-    (local.set $c (local.get $c0))
+    (call $addChunks (local.get $width) (local.get $chunks) (local.get $acc))
     (block $done (loop $each
-      (br_if $done (i32.ge_u (local.get $c) (local.get $c1)))
+      (br_if $done (i32.ge_u (local.get $c) (local.get $width)))
       (f32.store (i32.add (local.get $sumDy) (i32.shl (local.get $c) (i32.const 2)))
         (f32.demote_f64 (f64.load (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))))
       (f32.store (i32.add (local.get $sumDyXm) (i32.shl (local.get $c) (i32.const 2)))
@@ -157,7 +202,7 @@
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $each))))
 
-    ;; Rows [r0, r1) of out [rows, width] = k1·a + k2·(x − k0) + k3 in float32, with k0..k3 per channel: coefficients
+  ;; Rows [r0, r1) of out [rows, width] = k1·a + k2·(x − k0) + k3 in float32, with k0..k3 per channel: coefficients
   ;; [k0 | k1 | k2 | k3], width floats each. Batch norm's normalisation is a = x, k1 = 0; its dx is a = dy.
   (func (export "affine") (param $a i32) (param $x i32) (param $k i32) (param $width i32) (param $r0 i32) (param $r1 i32)
         (param $out i32)

@@ -1,12 +1,17 @@
 // Worker threads for our own JavaScript wasm kernels. The threaded build's memory is a SharedArrayBuffer, so JavaScript
 // workers can read a kernel's input and write its output on the heap itself, as XNNPACK's pthreads do. A kernel call
-// stays synchronous (tfjs kernels are): the main thread posts each worker its share through shared memory, does its own
-// share, and waits on an Atomics futex until every worker is done. Between calls the workers wait on a futex too.
+// stays synchronous (tfjs kernels are): the main thread offers the job to the workers through shared memory, and then
+// it and the workers take pieces of it (PIECES_PER_THREAD a thread) until none are left. Pieces rather than one share
+// each, because a worker often starts late: woken from its futex (~60 µs), or kept off a core for milliseconds by
+// XNNPACK's threads or V8's; measured in a step at 32×32 on the 2-core VM, the main thread waited ~9 ms a step for
+// workers' equal shares, waits of up to 20 ms. A worker that has not started by the time every piece is taken is not
+// waited for.
 //
 // A job is a function of (heap: Float32Array, args: number[], from: number, to: number); it must be plain JavaScript
 // that names nothing outside itself, because its source text is what the workers run. Kernels define their jobs once
 // (defineHeapJob) and run them with runHeapJob, which splits them over the wasm backend's threads where there are
-// several and the range is large enough, and runs them inline on this thread otherwise.
+// several and the range is large enough, and runs them inline on this thread otherwise. What a job writes must not
+// depend on where its pieces begin and end: then no result depends on the thread count or on timing.
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { Worker } from 'node:worker_threads';
 import type { WasmBackend } from './kernel-util.js';
@@ -20,10 +25,23 @@ const TIMEOUT_MS = 120_000;
 /** `simd`: our SIMD kernels (wasm-simd-kernels.ts), instantiated on the same memory in each thread. */
 export type HeapJob = (heap: Float32Array, args: number[], from: number, to: number, simd: SimdKernels) => void;
 
-// Slots per worker in `control`: the generation it is asked to run, and the last one it finished (negative: it threw).
-const ASKED = 0, DONE = 1;
-/** Polls, by either side, before sleeping on the futex: a few microseconds. */
-const SPIN = 20000;
+// `control` (Int32Array): at NEXT, the next piece of the current job to take; then two slots per worker: at state(w),
+// the generation it is offered (g > 0), has taken (−g) or was offered and then withdrawn from (0); at done(w), the last
+// generation it finished (−g: it threw).
+const NEXT = 0;
+const state = (w: number) => 1 + 2 * w, done = (w: number) => 2 + 2 * w;
+// `args` (Float64Array): the job, its count, the piece size, then its arguments.
+const JOB_ARGS = 3;
+/** Pieces a job is cut into per thread: threads take them one at a time, so one that starts late does fewer. */
+const PIECES_PER_THREAD = 4;
+/**
+ * How long either side polls before it sleeps on the futex, in microseconds: a worker after a job, waiting for the
+ * next; the main thread, waiting for a worker to finish its last piece. Waking a sleeping thread costs ~60 µs on the
+ * 2-core VM (a job of nothing: 54 µs a call; a 2 × 250 µs job: 324 µs), polling a few (2 µs, 256 µs). A worker polls
+ * briefly, since while it polls it holds a core that XNNPACK's threads may want.
+ */
+const WORKER_SPIN_US = 50;
+const MAIN_SPIN_US = 200;
 
 function workerSource(jobs: HeapJob[]): string {
   return `
@@ -32,19 +50,29 @@ const { memory, control, args, index, simdModule } = workerData;
 const simd = new WebAssembly.Instance(simdModule, { env: { memory } }).exports;
 const jobs = [${jobs.map((j) => j.toString()).join(',\n')}];
 const c = new Int32Array(control), a = new Float64Array(args);
-let generation = 0;
+const state = ${state(0)} + 2 * index, done = ${done(0)} + 2 * index; // state(index), done(index)
+let seen = 0;
 for (;;) {
-  Atomics.wait(c, 2 * index + ${ASKED}, generation);
-  generation = Atomics.load(c, 2 * index + ${ASKED});
-  const at = index * ${MAX_ARGS + 3};
-  let result = generation;
-  try {
-    jobs[a[at]](new Float32Array(memory.buffer), Array.from(a.subarray(at + 3, at + ${MAX_ARGS + 3})), a[at + 1], a[at + 2], simd);
-  } catch {
-    result = -generation;
+  // a new offer: state positive and not the last one seen. The next job often follows within microseconds (a
+  // kernel's second pass, the next kernel): poll a while before sleeping.
+  let offer = Atomics.load(c, state);
+  for (let i = 0, start = performance.now(); offer <= 0 || offer === seen; i++) {
+    if ((i & 63) === 63 && performance.now() - start > ${WORKER_SPIN_US / 1000}) Atomics.wait(c, state, offer);
+    offer = Atomics.load(c, state);
   }
-  Atomics.store(c, 2 * index + ${DONE}, result);
-  Atomics.notify(c, 2 * index + ${DONE});
+  seen = offer;
+  // take it, unless the main thread has withdrawn it (it did every piece itself) or offered the next already
+  if (Atomics.compareExchange(c, state, offer, -offer) !== offer) continue;
+  let result = offer;
+  try {
+    const job = jobs[a[0]], count = a[1], piece = a[2], jobArgs = Array.from(a.subarray(${JOB_ARGS}, ${JOB_ARGS + MAX_ARGS}));
+    const heap = new Float32Array(memory.buffer);
+    for (let p; (p = Atomics.add(c, ${NEXT}, 1) * piece) < count;) job(heap, jobArgs, p, Math.min(count, p + piece), simd);
+  } catch {
+    result = -offer;
+  }
+  Atomics.store(c, done, result);
+  Atomics.notify(c, done);
 }`;
 }
 
@@ -56,12 +84,12 @@ export class HeapWorkers {
 
   /**
    * `threads` − 1 workers on `memory` (shared), for `jobs`; the main thread is the other thread. `simd`: our SIMD
-   * kernels on `memory`, for the main thread's share (each worker makes its own).
+   * kernels on `memory`, for the main thread's pieces (each worker makes its own).
    */
   constructor(memory: WebAssembly.Memory, readonly threads: number, private readonly jobs: HeapJob[], private readonly simd?: SimdKernels) {
     const n = threads - 1;
-    this.control = new Int32Array(new SharedArrayBuffer(8 * n));
-    this.args = new Float64Array(new SharedArrayBuffer(8 * (MAX_ARGS + 3) * n));
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (1 + 2 * n)));
+    this.args = new Float64Array(new SharedArrayBuffer(8 * (JOB_ARGS + MAX_ARGS)));
     this.workers = Array.from({ length: n }, (_, index) => {
       const worker = new Worker(workerSource(jobs), {
         eval: true, workerData: { memory, control: this.control.buffer, args: this.args.buffer, index, simdModule: simdKernelsModule(true) },
@@ -77,44 +105,53 @@ export class HeapWorkers {
   }
 
   /**
-   * Runs jobs[job](heap, args, from, to) over [0, count) in `threads` contiguous shares, the first on this thread, and
-   * returns when all are done. The job must write only within its share.
+   * Runs jobs[job](heap, args, from, to) over [0, count) in pieces that this thread and the workers take one at a
+   * time, and returns when all are done. The job must write only within its piece, and what it writes must not depend
+   * on where the pieces begin and end (they depend on the thread count; who runs which piece depends on timing).
    */
   run(heap: Float32Array, job: number, args: number[], count: number): void {
     if (args.length > MAX_ARGS) throw new Error(`a heap job takes at most ${MAX_ARGS} arguments`);
-    const share = Math.ceil(count / this.threads);
-    const generation = ++this.generation;
-    const asked: number[] = [];
+    const piece = Math.ceil(count / (PIECES_PER_THREAD * this.threads));
+    const generation = (this.generation = this.generation >= 0x3fffffff ? 1 : this.generation + 1); // positive, as an Int32
+    const c = this.control;
+    this.args.set([job, count, piece, ...args]);
+    Atomics.store(c, NEXT, 0);
     this.workers.forEach((_, w) => {
-      const from = (w + 1) * share, to = Math.min(count, from + share);
-      if (from >= to) return;
-      const at = w * (MAX_ARGS + 3);
-      this.args.set([job, from, to, ...args], at);
-      Atomics.store(this.control, 2 * w + ASKED, generation);
-      Atomics.notify(this.control, 2 * w + ASKED);
-      asked.push(w);
+      Atomics.store(c, state(w), generation);
+      Atomics.notify(c, state(w));
     });
-    this.jobs[job](heap, args, 0, Math.min(count, share), this.simd!);
-    for (const w of asked) {
-      const deadline = performance.now() + TIMEOUT_MS;
-      let done: number;
-      while (Math.abs((done = Atomics.load(this.control, 2 * w + DONE))) !== generation) {
-        if (performance.now() > deadline) throw new Error(`a heap worker did not finish within ${TIMEOUT_MS / 1000} s`);
-        Atomics.wait(this.control, 2 * w + DONE, done, 1000);
-      }
-      if (done < 0) throw new Error('a heap worker failed');
+    let failure: unknown;
+    try {
+      for (let p; (p = Atomics.add(c, NEXT, 1) * piece) < count;) this.jobs[job](heap, args, p, Math.min(count, p + piece), this.simd!);
+    } catch (err) {
+      failure = err;
+      Atomics.store(c, NEXT, count); // the workers take no more pieces
     }
+    // Every piece is taken. A worker that has not taken the job yet (asleep, or waiting for a core) is not waited
+    // for: the offer is withdrawn. One that has is finishing its last piece.
+    this.workers.forEach((_, w) => {
+      if (Atomics.compareExchange(c, state(w), generation, 0) === generation) return;
+      const start = performance.now();
+      for (let i = 0, d; Math.abs((d = Atomics.load(c, done(w)))) !== generation; i++) {
+        if ((i & 63) !== 63) continue;
+        const waited = performance.now() - start;
+        if (waited > TIMEOUT_MS) throw new Error(`a heap worker did not finish within ${TIMEOUT_MS / 1000} s`);
+        if (waited > MAIN_SPIN_US / 1000) Atomics.wait(c, done(w), d, 1000);
+      }
+      if (Atomics.load(c, done(w)) < 0) failure ??= new Error('a heap worker failed');
+    });
+    if (failure !== undefined) throw failure;
   }
 }
 
 /**
  * Below this many elements a job runs on the calling thread (the SIMD kernels that take a count of multiplications
- * instead use four times this). Waking a worker costs ~80 µs; our SIMD kernels do a pass over half a million floats in
- * ~0.2 ms. Measured on the 2-core VM, --threads 2, d2l at 32×32, width 32, batch 64, runs alternating: 1 << 19 gave
- * 316, 314, 324 img/s against 299, 309, 310 for 1 << 20 (which splits none of that model's tensors). Before
- * pthreadpool's spin-wait was shortened (wasm-threads.ts) every split lost: the pool's spinning thread held the core.
+ * instead use four times this). Measured on the 2-core VM, --threads 2, d2l at 32×32, width 32, batch 64, runs
+ * alternating, `dcgan bench` img/s: 1 << 17 gave 388, 384, 392; 1 << 16 385, 385, 387; 1 << 18 379, 372, 361;
+ * 1 << 19 ~375. (Before workers polled and jobs were cut into pieces, 1 << 19 was best: 316, 314, 324 against 299, 309,
+ * 310 for 1 << 20; and before pthreadpool's spin-wait was shortened, wasm-threads.ts, every split lost.)
  */
-export const DEFAULT_PARALLEL_MIN = 1 << 19;
+export const DEFAULT_PARALLEL_MIN = 1 << 17;
 let parallelMinimum = DEFAULT_PARALLEL_MIN;
 
 /** The size from which jobs are split between the workers. */

@@ -18,7 +18,7 @@ const markThread: HeapJob = (heap, args, from, to) => {
   for (const start = performance.now(); performance.now() - start < args[1];);
 };
 
-test('every index of the range is done exactly once, in pieces of ceil(count / (4 · threads))', () => {
+test('every index of the range is done exactly once, in pieces of ceil(count / (8 · threads))', () => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
   const pool = new HeapWorkers(memory, 3, [markShare, failOnSecondShare]);
   try {
@@ -29,8 +29,8 @@ test('every index of the range is done exactly once, in pieces of ceil(count / (
       assert.deepEqual(Array.from(heap.subarray(0, 16 + count + 4)), [...new Array(16).fill(0), ...new Array(count).fill(1), 0, 0, 0, 0]);
     }
     heap.fill(0);
-    pool.run(heap, 0, [0, 1000], 30); // pieces of ceil(30 / 12) = 3
-    assert.deepEqual(Array.from(heap.subarray(0, 31)), [...Array.from({ length: 30 }, (_, i) => 1 + 1000 * (i - (i % 3))), 0]);
+    pool.run(heap, 0, [0, 1000], 60); // pieces of ceil(60 / 24) = 3
+    assert.deepEqual(Array.from(heap.subarray(0, 61)), [...Array.from({ length: 60 }, (_, i) => 1 + 1000 * (i - (i % 3))), 0]);
   } finally {
     pool.close();
   }

@@ -639,7 +639,7 @@
   (func (export "interleavePhases") (param $conv i32) (param $dx i32) (param $H i32) (param $W i32) (param $C i32)
         (param $sh i32) (param $sw i32) (param $offH i32) (param $offW i32) (param $convW i32) (param $convH i32)
         (param $b0 i32) (param $b1 i32)
-    (local $b i32) (local $ih i32) (local $iw i32) (local $zh i32) (local $zw i32) (local $k i32) (local $row i32)
+    (local $b i32) (local $ih i32) (local $iw i32) (local $zh i32) (local $r i32) (local $k i32) (local $row i32)
     (local $s i32) (local $d i32) (local $phaseC i32) (local $pixelBytes i32)
     (local.set $phaseC (i32.mul (i32.mul (local.get $sh) (local.get $sw)) (local.get $C)))
     (local.set $pixelBytes (i32.shl (local.get $C) (i32.const 2)))
@@ -656,18 +656,26 @@
           (i32.mul (i32.add (i32.mul (local.get $b) (local.get $convH)) (i32.div_u (local.get $zh) (local.get $sh)))
             (i32.mul (local.get $convW) (local.get $phaseC)))
           (i32.mul (i32.mul (i32.rem_u (local.get $zh) (local.get $sh)) (local.get $sw)) (local.get $C))) (i32.const 2))))
+        ;; the source pixel of column 0, then column after column without a division: zw = iw + offW runs through the
+        ;; phases r = zw mod sw of pixel q = zw div sw, C floats apart, and on to pixel q + 1, phaseC floats from q
+        (local.set $r (i32.rem_u (local.get $offW) (local.get $sw)))
+        (local.set $s (i32.add (local.get $row) (i32.shl (i32.add (i32.mul (i32.div_u (local.get $offW) (local.get $sw))
+          (local.get $phaseC)) (i32.mul (local.get $r) (local.get $C))) (i32.const 2))))
         (local.set $iw (i32.const 0))
         (block $w_done (loop $cols
           (br_if $w_done (i32.ge_u (local.get $iw) (local.get $W)))
-          (local.set $zw (i32.add (local.get $iw) (local.get $offW)))
-          (local.set $s (i32.add (local.get $row) (i32.shl (i32.add (i32.mul (i32.div_u (local.get $zw) (local.get $sw)) (local.get $phaseC))
-            (i32.mul (i32.rem_u (local.get $zw) (local.get $sw)) (local.get $C))) (i32.const 2))))
           (local.set $k (i32.const 0))
           (block $c_done (loop $floats
             (br_if $c_done (i32.ge_u (local.get $k) (local.get $pixelBytes)))
             (f32.store (i32.add (local.get $d) (local.get $k)) (f32.load (i32.add (local.get $s) (local.get $k))))
             (local.set $k (i32.add (local.get $k) (i32.const 4)))
             (br $floats)))
+          (local.set $s (i32.add (local.get $s) (local.get $pixelBytes)))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (if (i32.eq (local.get $r) (local.get $sw)) (then
+            (local.set $r (i32.const 0))
+            (local.set $s (i32.add (local.get $s) (i32.shl (i32.sub (local.get $phaseC) (i32.mul (local.get $sw) (local.get $C)))
+              (i32.const 2))))))
           (local.set $d (i32.add (local.get $d) (local.get $pixelBytes)))
           (local.set $iw (i32.add (local.get $iw) (i32.const 1)))
           (br $cols)))

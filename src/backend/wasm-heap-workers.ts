@@ -33,9 +33,8 @@ const state = (w: number) => 1 + 2 * w, done = (w: number) => 2 + 2 * w;
 // `args` (Float64Array): the job, its count, the piece size, then its arguments.
 const JOB_ARGS = 3;
 /**
- * Pieces a job is cut into per thread: threads take them one at a time, so one that starts late does fewer, and the
- * last piece, which one thread finishes while the other has none left, is short. Filter gradients by tap (16 taps),
- * 2 threads, alone, ms a call: 4 pieces a thread 4.53 and 4.11, 8 (one tap each) 4.40 and 4.04 (one thread 8.37, 7.99).
+ * Pieces a job is cut into per thread, unless its kernel asks otherwise: threads take them one at a time, so one that
+ * starts late does fewer, and the last piece, which one thread finishes while the other has none left, is short.
  */
 const PIECES_PER_THREAD = 8;
 /**
@@ -113,9 +112,9 @@ export class HeapWorkers {
    * time, and returns when all are done. The job must write only within its piece, and what it writes must not depend
    * on where the pieces begin and end (they depend on the thread count; who runs which piece depends on timing).
    */
-  run(heap: Float32Array, job: number, args: number[], count: number): void {
+  run(heap: Float32Array, job: number, args: number[], count: number, piecesPerThread = PIECES_PER_THREAD): void {
     if (args.length > MAX_ARGS) throw new Error(`a heap job takes at most ${MAX_ARGS} arguments`);
-    const piece = Math.ceil(count / (PIECES_PER_THREAD * this.threads));
+    const piece = Math.ceil(count / (piecesPerThread * this.threads));
     const generation = (this.generation = this.generation >= 0x3fffffff ? 1 : this.generation + 1); // positive, as an Int32
     const c = this.control;
     this.args.set([job, count, piece, ...args]);
@@ -195,10 +194,11 @@ function workersFor(backend: WasmBackend): HeapWorkers | undefined {
 /**
  * Runs a defined job over [0, count) on the wasm heap (a Float32Array of the whole heap, taken after the kernel's last
  * allocation): split over the backend's threads when `parallel` and there are several, else on this thread.
+ * `piecesPerThread`: fewer, larger pieces where a piece reuses what it reads across its range.
  */
-export function runHeapJob(backend: WasmBackend, heap: Float32Array, job: number, args: number[], count: number, parallel: boolean): void {
+export function runHeapJob(backend: WasmBackend, heap: Float32Array, job: number, args: number[], count: number, parallel: boolean, piecesPerThread?: number): void {
   const pool = parallel ? workersFor(backend) : undefined;
-  if (pool) pool.run(heap, job, args, count);
+  if (pool) pool.run(heap, job, args, count, piecesPerThread);
   else jobs[job](heap, args, 0, count, simdKernels(backend));
 }
 

@@ -1,7 +1,8 @@
 // `dcgan bench --backend wasm` on 1 thread and on N, side by side in one run, and the speed-up; optionally PyTorch on
 // the CPU with the same thread counts.
 //   npx tsx scripts/bench-threads.ts [--threads N] [--rounds 3] [--image-size 32] [--width 32] [--batch-size 64]
-//       [--steps 5] [--windows 3] [--warmup 2] [--torch PATH/torch_dcgan.py] [--python /usr/bin/python3]
+//       [--steps 10] [--windows 3] [--warmup 3] [--warmup-seconds 10] [--torch PATH/torch_dcgan.py] [--python /usr/bin/python3]
+// (the step, window and warm-up defaults are `dcgan bench`'s)
 // Rounds alternate 1 thread and N threads, so that load from other processes falls on both alike; each round is one
 // `dcgan bench` (its own median of --windows windows), and the medians over the rounds are compared. Before every round
 // the load average is printed, and what the machine gives right now: how much more work N independent worker threads
@@ -22,7 +23,7 @@ const arg = (name: string, fallback: string) => {
 const threads = Number(arg('threads', String(os.availableParallelism())));
 const rounds = Number(arg('rounds', '3'));
 const size = arg('image-size', '32'), width = arg('width', '32'), batch = arg('batch-size', '64');
-const steps = arg('steps', '5'), windows = arg('windows', '3'), warmup = arg('warmup', '2');
+const steps = arg('steps', '10'), windows = arg('windows', '3'), warmup = arg('warmup', '3'), warmupSeconds = arg('warmup-seconds', '10');
 const torch = args.includes('--torch') ? arg('torch', '') : undefined;
 const python = arg('python', '/usr/bin/python3');
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -56,11 +57,12 @@ async function machineScaling(n: number): Promise<number> {
   return (n * (await time(1))) / (await time(n));
 }
 
-function dcganBench(n: number): { imagesPerSecond: number; device: string } {
+function dcganBench(n: number): { imagesPerSecond: number; device: string; warmupSteps: number } {
   const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli.ts'), 'bench', '--backend', 'wasm',
     '--threads', String(n), '--image-size', size, '--width', width, '--batch-size', batch,
-    '--steps', steps, '--windows', windows, '--warmup', warmup, '--top', '0', '--json'], { encoding: 'utf8', cwd: root });
-  return JSON.parse(out) as { imagesPerSecond: number; device: string };
+    '--steps', steps, '--windows', windows, '--warmup', warmup, '--warmup-seconds', warmupSeconds, '--top', '0', '--json'],
+  { encoding: 'utf8', cwd: root });
+  return JSON.parse(out) as { imagesPerSecond: number; device: string; warmupSteps: number };
 }
 
 function torchBench(n: number): number {
@@ -79,9 +81,10 @@ for (let r = 0; r < rounds; r++) {
   console.log(`round ${r + 1}  the machine now: ${threads} independent workers do ${scaling.toFixed(2)}× the work of one; load ${load()}`);
   for (const n of [1, threads]) {
     const before = load();
-    const { imagesPerSecond, device } = dcganBench(n);
+    const { imagesPerSecond, device, warmupSteps } = dcganBench(n);
     add(`dcgan ${n}`, imagesPerSecond);
-    console.log(`round ${r + 1}  ${device.padEnd(24)} ${imagesPerSecond.toFixed(1).padStart(8)} img/s   (load before: ${before})`);
+    console.log(`round ${r + 1}  ${device.padEnd(24)} ${imagesPerSecond.toFixed(1).padStart(8)} img/s   ` +
+      `(after ${warmupSteps} warm-up steps; load before: ${before})`);
     if (torch !== undefined) add(`torch ${n}`, torchBench(n));
   }
 }

@@ -8,6 +8,6 @@ out=${OUT:-/tmp}
 mkdir -p "$APP/node_modules" && cp -r .device/pokesprite-images "$APP/node_modules/" 2>/dev/null
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /'
 "$NODE" "$APP/cli.mjs" bench --backend webgpu --batch-size "$batch" --json > "$out/dcgan-bench.json"
-"$NODE" "$APP/cli.mjs" bench --backend webgpu --batch-size "$batch" --steps 1 --windows 1 --warmup 1 --top 12 | tail -n +2
+"$NODE" "$APP/cli.mjs" bench --backend webgpu --batch-size "$batch" --steps 1 --windows 1 --warmup 1 --warmup-seconds 0 --top 12 | tail -n +2
 python3 .device/torch_dcgan.py "$batch" | tee "$out/torch.txt"
 "$NODE" "$(dirname "$0")/bench-ratio.mjs" "$out/dcgan-bench.json" "$out/torch.txt"

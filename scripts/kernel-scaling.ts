@@ -22,7 +22,7 @@ function timed(n: string): { line: string; times: Map<string, [number, number]> 
   const out = path.join(dir, `${n}.json`);
   const line = execFileSync(process.execPath, ['--import', 'tsx', '--import', path.join(root, 'scripts/kernel-timer.mjs'),
     path.join(root, 'src/cli.ts'), 'bench', '--backend', 'wasm', '--threads', n, '--image-size', size, '--width', width,
-    '--batch-size', batch, '--windows', windows, '--steps', steps, '--warmup', warmup],
+    '--batch-size', batch, '--windows', windows, '--steps', steps, '--warmup', warmup, '--warmup-seconds', '0'], // steps counted below
   { cwd: root, encoding: 'utf8', env: { ...process.env, KERNEL_TIMES_OUT: out } }).split('\n')[0];
   return { line, times: new Map(JSON.parse(readFileSync(out, 'utf8'))) };
 }

@@ -9,7 +9,7 @@ import { ARCH_NAMES, ARCHITECTURES, type ArchName } from './model/architectures.
 import { latestRun } from './run/runs.js';
 import { trainCommand } from './train/command.js';
 import { UsageError } from './util/errors.js';
-import { nonNegativeInt, oneOf, positiveInt, positiveNumber, unitInterval } from './util/parse.js';
+import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, unitInterval } from './util/parse.js';
 import { outputFileProblem } from './util/paths.js';
 import { commandLine } from './util/shell.js';
 
@@ -200,7 +200,8 @@ export function buildProgram(): Command {
     .option('--latent <n>', "size of z (default: the architecture's)", positiveInt)
     .option('--steps <n>', 'steps per timed window', positiveInt, 10)
     .option('--windows <n>', 'timed windows (the median is reported)', positiveInt, 3)
-    .option('--warmup <n>', 'untimed steps first', nonNegativeInt, 3)
+    .option('--warmup <n>', 'untimed steps first, at least', nonNegativeInt, 3)
+    .option('--warmup-seconds <s>', 'untimed steps first until this many seconds have passed', nonNegativeNumber, 10)
     .option('--top <n>', 'kernels to list from a profiled step (0: none)', nonNegativeInt, 10)
     .option('--json', 'print the result as JSON on stdout', false)
     .addOption(backendOption())
@@ -216,7 +217,7 @@ export function buildProgram(): Command {
         {
           arch: model.arch as ArchName, imageSize: Number(model.imageSize), width: Number(model.width), latent: Number(model.latent),
           batchSize, steps: Number(opts.steps), windows: Number(opts.windows),
-          warmup: Number(opts.warmup), topKernels: Number(opts.top),
+          warmup: Number(opts.warmup), warmupSeconds: Number(opts.warmupSeconds), topKernels: Number(opts.top),
         },
         backend,
       ).catch(async (err) => {

@@ -77,7 +77,7 @@ test('sample, eval and bench take --threads too', () => {
   assert.equal(evaluated.status, 0, evaluated.stderr);
   assert.match(evaluated.stderr, /wasm \(simd, 2 threads\)\)$/m);
   const bench = run(['bench', '--backend', 'wasm', '--threads', '2', '--image-size', '16', '--width', '8', '--batch-size', '8',
-    '--steps', '1', '--windows', '1', '--warmup', '1', '--top', '0', '--json']);
+    '--steps', '1', '--windows', '1', '--warmup', '1', '--warmup-seconds', '0', '--top', '0', '--json']);
   assert.equal(bench.status, 0, bench.stderr);
   assert.equal(JSON.parse(bench.stdout).device, 'wasm (simd, 2 threads)');
 });

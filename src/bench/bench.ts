@@ -15,7 +15,9 @@ export interface BenchOptions {
   /** steps per timed window; the result is the median of `windows` windows */
   steps: number;
   windows: number;
+  /** untimed steps first: at least `warmup`, and on until `warmupSeconds` have passed */
   warmup: number;
+  warmupSeconds: number;
   /** how many kernels to list (0: no profile) */
   topKernels: number;
 }
@@ -37,6 +39,9 @@ export interface BenchResult {
   msPerStep: number;
   imagesPerSecond: number;
   windowsMsPerStep: number[];
+  /** the untimed steps run first, and how long they took */
+  warmupSteps: number;
+  warmupSeconds: number;
   /** per-kernel time of one profiled step, largest first; absent where the backend cannot time kernels */
   kernels?: KernelTime[];
 }
@@ -60,7 +65,14 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
     last?.dispose();
   };
   try {
+    // A backend reaches its speed after a while, not after a set number of steps (wasm on 2 threads of the 2-core VM,
+    // d2l at 32 px: 174, 157, 162, 155, 152, 149, 147 ms a step over the first 70 steps, 141–148 from then on; on one
+    // thread 290 for the first 10, then 252–260), so the warm-up is also timed.
+    const warmupStart = performance.now();
     await steps(o.warmup);
+    let warmupSteps = o.warmup;
+    for (; performance.now() - warmupStart < 1000 * o.warmupSeconds; warmupSteps++) await steps(1);
+    const warmupSeconds = (performance.now() - warmupStart) / 1000;
     const windows: number[] = [];
     for (let w = 0; w < o.windows; w++) {
       const t0 = performance.now();
@@ -71,6 +83,7 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
     const result: BenchResult = {
       arch: o.arch, backend: backend.name, device: backend.device, imageSize: o.imageSize, width: o.width, latent: o.latent,
       batchSize: o.batchSize, msPerStep, imagesPerSecond: (1000 * o.batchSize) / msPerStep, windowsMsPerStep: windows,
+      warmupSteps, warmupSeconds,
     };
     if (o.topKernels > 0) result.kernels = await profileKernels(() => steps(1), o.topKernels);
     return result;
@@ -101,7 +114,8 @@ export function formatBench(r: BenchResult): string {
   const lines = [
     `${r.device}: ${r.imageSize}×${r.imageSize}, width ${r.width}, batch ${r.batchSize}: ` +
       `${r.imagesPerSecond.toFixed(1)} img/s, ${r.msPerStep.toFixed(1)} ms/step ` +
-      `(median of ${r.windowsMsPerStep.length} windows: ${r.windowsMsPerStep.map((x) => x.toFixed(1)).join(', ')} ms)`,
+      `(median of ${r.windowsMsPerStep.length} windows: ${r.windowsMsPerStep.map((x) => x.toFixed(1)).join(', ')} ms; ` +
+      `after ${r.warmupSteps} warm-up steps, ${r.warmupSeconds.toFixed(1)} s)`,
   ];
   if (r.kernels) {
     lines.push('top kernels of one step:');

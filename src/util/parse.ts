@@ -19,6 +19,12 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number ≥ 0.');
+  return n;
+}
+
 /** For Adam's betas: [0, 1). */
 export function unitInterval(value: string): number {
   const n = Number(value);

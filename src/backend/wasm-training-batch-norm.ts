@@ -25,12 +25,12 @@ const BACKEND = 'wasm';
 const MOMENT_SUMS = defineHeapJob((_, a, from, to, simd) => simd.momentSums(a[0], a[1], a[2], from, to, a[3], a[4]));
 const GRADIENT_SUMS = defineHeapJob((_, a, from, to, simd) =>
   simd.gradientChunkSums(a[0], a[1], a[2], a[3], a[4], from, to, a[5], a[6]));
+const AFFINE = defineHeapJob((_, a, from, to, simd) => simd.affine(a[0], a[1], a[2], a[3], from, to, a[4]));
 
 /** Chunks of rows the sums are split into: a function of the row count only, ≥ 64 rows each where there are enough. */
-export function rowChunks(rows: number): number {
+function rowChunks(rows: number): number {
   return Math.max(1, Math.min(24, Math.floor(rows / 64)));
 }
-const AFFINE = defineHeapJob((_, a, from, to, simd) => simd.affine(a[0], a[1], a[2], a[3], from, to, a[4]));
 
 const size = (t: tf.TensorInfo) => tf.util.sizeFromShape(t.shape);
 /** locate()'s float32 offsets as byte addresses, the heap view first. */

@@ -1,36 +1,38 @@
 #!/usr/bin/env node
 // Parses the command line and dispatches; the work lives in the modules it calls.
-import { Command, CommanderError, Option } from 'commander';
-import os from 'node:os';
-import { BACKEND_NAMES } from './backend/index.js';
-import { addDatasetOptions, naturalChannels } from './data/options.js';
-import { imageFormat, sample } from './generate/sample.js';
-import { ARCH_NAMES, ARCHITECTURES, type ArchName } from './model/architectures.js';
-import { latestRun } from './run/runs.js';
-import { trainCommand } from './train/command.js';
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { naturalChannels } from './data/options.js';
+import { archOptionSpec, backendOptionSpec, threadsOptionSpec, TRAIN_OPTIONS } from './run/options.js';
 import { UsageError } from './util/errors.js';
-import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, unitInterval } from './util/parse.js';
+import { commanderOption } from './util/option-spec.js';
+import { nonNegativeInt, nonNegativeNumber, positiveInt } from './util/parse.js';
 import { outputFileProblem } from './util/paths.js';
 import { commandLine } from './util/shell.js';
 
+// Only light modules above: --help, --version and a mistyped flag answer without loading TensorFlow.js or sharp.
+// Each command imports what it needs when it runs.
+
 /** --run, else the latest run under checkpoints/; none is a usage error that says what to do. */
 async function runFolder(opts: Record<string, unknown>): Promise<string> {
+  const { latestRun } = await import('./run/runs.js');
   const run = (opts.run as string | undefined) ?? (await latestRun('checkpoints'));
   if (!run) throw new UsageError(`no trained run under checkpoints/ (train first: ${commandLine('train')}; or pass --run DIR)`);
   return run;
 }
 
-const archOption = () =>
-  new Option('--arch <name>', `architecture: ${ARCH_NAMES.map((n) => `${n} (${ARCHITECTURES[n].title})`).join('; ')}`)
-    .choices(ARCH_NAMES)
-    .default('d2l');
+const archOption = () => commanderOption(archOptionSpec());
+const backendOption = () => commanderOption(backendOptionSpec());
+const threadsOption = () => commanderOption(threadsOptionSpec());
 
-const backendOption = () =>
-  new Option('--backend <name>', 'compute backend (auto picks a GPU when there is one)').choices([...BACKEND_NAMES]).default('auto');
-
-const threadsOption = () =>
-  new Option('--threads <n>', 'CPU threads for the wasm backend (at most 8; other backends ignore it)')
-    .argParser(positiveInt).default(os.availableParallelism(), 'every core');
+/** This package's version, from its package.json two folders up (dist/cli.js or src/cli.ts → the package root). */
+function ownVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** Names of the options the user typed (not defaults): a resumed run must not silently change them. */
 function explicitOptions(cmd: Command): Set<string> {
@@ -48,38 +50,18 @@ async function exitWith(code: number): Promise<never> {
 export function buildProgram(): Command {
   const program = new Command('dcgan')
     .description('Train a DCGAN (Radford et al., as in "Dive into Deep Learning") and sample from it')
+    .version(ownVersion(), '--version', 'print the version')
     .showSuggestionAfterError(true)
-    .configureOutput({ outputError: (str, write) => write(str.split('\n').filter(Boolean)[0] + '\n') });
+    // one line: commander's "(Did you mean --epochs?)" joins the error instead of following it
+    .configureOutput({ outputError: (str, write) => write(str.split('\n').map((l) => l.trim()).filter(Boolean).join(' ') + '\n') });
 
   const trainCmd = program
     .command('train')
-    .description('train a DCGAN; writes sample grids and checkpoints to the run folder')
-    .option('--out <dir>', 'run folder (default checkpoints/<dataset>-<size>)')
-    .option('--resume', 'continue the run in --out exactly where its last checkpoint left it', false)
-    .option('--overwrite', "start a new run in an --out that holds one: deletes that run's files first", false)
-    .option('--allow-changed-data', 'with --resume: continue even though the images differ from those the run trained on', false)
-    .addOption(archOption())
-    .option('--conditional', "class-conditional training (ACGAN): G draws the class it is asked for, D names the class; needs a dataset with classes", false)
-    .addOption(new Option('--optimizer <name>', "adam or rmsprop, in the architecture's framework's form (default: the architecture's)").choices(['adam', 'rmsprop']))
-    .option('--epochs <n>', "the run's total number of epochs", positiveInt, 20)
-    .option('--batch-size <n>', "images per step (default: the architecture's; d2l 256)", positiveInt)
-    .option('--lr <x>', "learning rate, both networks (default: the architecture's; d2l 0.005)", positiveNumber)
-    .option('--beta1 <x>', "Adam's β1 (default: the architecture's; d2l 0.5)", unitInterval)
-    .option('--beta2 <x>', "Adam's β2 (default: the architecture's; d2l 0.999)", unitInterval)
-    .option('--image-size <n>', "image side in pixels (default: the architecture's; d2l 64 and 16, 32, 128)", positiveInt)
-    .option('--width <n>', "base width: channels of the outermost blocks (default: the architecture's; d2l 64)", positiveInt)
-    .option('--latent <n>', "size of the noise vector z (default: the architecture's; d2l 100)", positiveInt)
-    .option('--channels <n>', "image channels: 3 (colour) or 1 (grey); default: the dataset's", oneOf([1, 3] as const))
-    .option('--seed <n>', 'seed for weights, data order and noise', nonNegativeInt, 0)
-    .option('--limit <n>', 'use only the first N images (smoke tests)', positiveInt)
-    .option('--log-every <n>', 'steps between reads of the losses', positiveInt, 10)
-    .option('--eval-every <k>', 'every k epochs (and after the last) compute SWD and the memorisation check; 0: never', nonNegativeInt, 0)
-    .option('--eval-n <n>', 'images per set for --eval-every', positiveInt, 512)
-    .addOption(backendOption())
-    .addOption(threadsOption());
-  addDatasetOptions(trainCmd);
+    .description('train a DCGAN; writes sample grids and checkpoints to the run folder');
+  for (const spec of TRAIN_OPTIONS) trainCmd.addOption(commanderOption(spec));
   trainCmd.action(async (opts: Record<string, unknown>, cmd: Command) => {
     opts.channels ??= naturalChannels(opts);
+    const { trainCommand } = await import('./train/command.js');
     await exitWith(await trainCommand(opts, explicitOptions(cmd)));
   });
 
@@ -97,6 +79,7 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .addOption(threadsOption())
     .action(async (opts: Record<string, unknown>) => {
+      const { imageFormat, sample } = await import('./generate/sample.js');
       const { interpolate, outputKind } = await import('./generate/interpolate.js');
       const { search, checkSearch } = await import('./generate/search.js');
       const n = Number(opts.n), out = String(opts.out), cols = Number(opts.cols);
@@ -215,7 +198,7 @@ export function buildProgram(): Command {
       const backend = await initBackend(opts.backend as never, { threads: Number(opts.threads) });
       const result = await bench(
         {
-          arch: model.arch as ArchName, imageSize: Number(model.imageSize), width: Number(model.width), latent: Number(model.latent),
+          arch: model.arch as never, imageSize: Number(model.imageSize), width: Number(model.width), latent: Number(model.latent),
           batchSize, steps: Number(opts.steps), windows: Number(opts.windows),
           warmup: Number(opts.warmup), warmupSeconds: Number(opts.warmupSeconds), topKernels: Number(opts.top),
         },
@@ -247,7 +230,8 @@ async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) await exitWith(err.exitCode); // commander has printed its one line
+    // commander has printed its one line (or the help, or the version); no backend was started
+    if (err instanceof CommanderError) process.exit(err.exitCode);
     const message = err instanceof Error ? err.message : String(err);
     console.error(`error: ${message.split('\n')[0]}`);
     if (process.env.DCGAN_DEBUG && err instanceof Error) console.error(err.stack);

@@ -4,8 +4,9 @@ import { commandLine } from '../util/shell.js';
 import { startTensorflow } from './tensorflow.js';
 import { describeGpuError, onDeviceLost, shutdownWebgpu, startWebgpu, takeGpuError } from './webgpu.js';
 
-export const BACKEND_NAMES = ['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+import type { BackendName } from './names.js';
+
+export { BACKEND_NAMES, type BackendName } from './names.js';
 
 export interface BackendInfo {
   /** the tfjs backend that runs the work */

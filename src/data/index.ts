@@ -2,6 +2,7 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { cachePath, readCache, writeCache } from './cache.js';
+import { DATASET_NAMES, type DatasetName } from './catalog.js';
 import { shortList } from './classes.js';
 import type { DownloadOptions, OnDownload } from './download.js';
 import { DatasetError } from './errors.js';
@@ -19,8 +20,7 @@ export { DatasetError } from './errors.js';
 export type { DownloadEvent, OnDownload } from './download.js';
 export type { ImageSet, Labelling, PreprocessOptions } from './types.js';
 
-export const DATASET_NAMES = ['pokesprite', 'pokemon', 'mnist', 'mnist-10k', 'fashion-mnist'] as const;
-export type DatasetName = (typeof DATASET_NAMES)[number];
+export { DATASET_NAMES, type DatasetName } from './catalog.js';
 
 export interface LoadOptions extends PreprocessOptions {
   dataset: DatasetName;

@@ -1,7 +1,9 @@
 // The dataset flags, kept beside the loaders so a new source brings its own flags without touching the CLI.
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DATASET_NAMES, type LoadOptions } from './index.js';
-import { POKEMON_URL_ENV } from './pokemon.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { commanderOption, type OptionSpec } from '../util/option-spec.js';
+import { positiveInt, positiveNumber } from '../util/parse.js';
+import { DATASET_NAMES, datasetChannels, POKEMON_URL_ENV } from './catalog.js';
+import type { LoadOptions } from './index.js';
 import { downloadReporter } from './progress.js';
 import { DEFAULT_ZIP_LIMITS } from './zip.js';
 
@@ -15,42 +17,38 @@ export function parseSize(value: string): number {
   return bytes;
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
+/** The dataset flags of `dcgan train` (and, through config.json, of every command that reloads a run's data). */
+export const DATASET_OPTIONS: OptionSpec[] = [
+  {
+    flag: '--dataset <name>',
+    help: 'image source: pokesprite (offline), pokemon (d2l download), mnist, mnist-10k (offline, 10,000 labelled digits), fashion-mnist',
+    choices: DATASET_NAMES, default: 'pokesprite',
+  },
+  {
+    flag: '--data <path>',
+    help: 'local images instead: a folder (recursive) or .zip of PNG/JPEG/GIF/WebP, one subfolder per class; with mnist/fashion-mnist, a folder holding train-images-idx3-ubyte.gz (and train-labels-idx1-ubyte.gz)',
+  },
+  { flag: '--url <url>', help: `download from this mirror instead (pokemon: also $${POKEMON_URL_ENV}; mnist: the file or its folder)` },
+  { flag: '--sha1 <hex>', help: "the download's expected SHA-1, for a mirror serving a different file" },
+  { flag: '--background <colour>', help: 'colour that transparent pixels are flattened onto', default: 'white' },
+  { flag: '--fit <mode>', help: 'fill: stretch to a square (d2l); contain: pad', choices: ['fill', 'contain'], default: 'fill' },
+  { flag: '--cache-dir <dir>', help: 'where downloads and decoded image sets are kept', default: 'data' },
+  { flag: '--no-cache', help: 'decode the images again instead of using (or writing) the decoded-set cache' },
+  { flag: '--zip-max-entries <n>', help: 'refuse archives with more entries', parse: positiveInt, default: DEFAULT_ZIP_LIMITS.maxEntries },
+  {
+    flag: '--zip-max-entry-size <size>', help: 'refuse archives with a larger image entry (uncompressed)',
+    parse: parseSize, default: DEFAULT_ZIP_LIMITS.maxEntrySize, defaultText: '64M',
+  },
+  {
+    flag: '--zip-max-total-size <size>', help: 'refuse archives whose images are larger in total (uncompressed)',
+    parse: parseSize, default: DEFAULT_ZIP_LIMITS.maxTotalSize, defaultText: '4G',
+  },
+  { flag: '--zip-max-ratio <n>', help: 'refuse archives with an image entry compressed more than n:1', parse: positiveNumber, default: DEFAULT_ZIP_LIMITS.maxRatio },
+];
 
 export function addDatasetOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
-      new Option(
-        '--dataset <name>',
-        'image source: pokesprite (offline), pokemon (d2l download), mnist, mnist-10k (offline, 10,000 labelled digits), fashion-mnist',
-      )
-        .choices([...DATASET_NAMES])
-        .default('pokesprite'),
-    )
-    .option(
-      '--data <path>',
-      'local images instead: a folder (recursive) or .zip of PNG/JPEG/GIF/WebP, one subfolder per class; with mnist/fashion-mnist, a folder holding train-images-idx3-ubyte.gz (and train-labels-idx1-ubyte.gz)',
-    )
-    .option('--url <url>', `download from this mirror instead (pokemon: also $${POKEMON_URL_ENV}; mnist: the file or its folder)`)
-    .option('--sha1 <hex>', "the download's expected SHA-1, for a mirror serving a different file")
-    .option('--background <colour>', 'colour that transparent pixels are flattened onto', 'white')
-    .addOption(new Option('--fit <mode>', 'fill: stretch to a square (d2l); contain: pad').choices(['fill', 'contain']).default('fill'))
-    .option('--cache-dir <dir>', 'where downloads and decoded image sets are kept', 'data')
-    .option('--no-cache', 'decode the images again instead of using (or writing) the decoded-set cache')
-    .addOption(new Option('--zip-max-entries <n>', 'refuse archives with more entries').argParser(positiveInt).default(DEFAULT_ZIP_LIMITS.maxEntries))
-    .addOption(new Option('--zip-max-entry-size <size>', 'refuse archives with a larger image entry (uncompressed)').argParser(parseSize).default(DEFAULT_ZIP_LIMITS.maxEntrySize, '64M'))
-    .addOption(new Option('--zip-max-total-size <size>', 'refuse archives whose images are larger in total (uncompressed)').argParser(parseSize).default(DEFAULT_ZIP_LIMITS.maxTotalSize, '4G'))
-    .addOption(new Option('--zip-max-ratio <n>', 'refuse archives with an image entry compressed more than n:1').argParser(positiveNumber).default(DEFAULT_ZIP_LIMITS.maxRatio));
+  for (const spec of DATASET_OPTIONS) cmd.addOption(commanderOption(spec));
+  return cmd;
 }
 
 /**
@@ -91,5 +89,5 @@ export function datasetOptionsFrom(
 
 /** The channels a dataset naturally has, used when --channels is not given: grey for the MNISTs, RGB otherwise. */
 export function naturalChannels(opts: Record<string, unknown>): 1 | 3 {
-  return opts.dataset === 'mnist' || opts.dataset === 'mnist-10k' || opts.dataset === 'fashion-mnist' ? 1 : 3;
+  return datasetChannels(opts.dataset as string | undefined);
 }

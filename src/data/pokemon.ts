@@ -1,5 +1,6 @@
 // `--dataset pokemon`: d2l's Pokémon sprites, one folder per class under pokemon/, downloaded once and verified.
 import path from 'node:path';
+import { POKEMON_URL_ENV } from './catalog.js';
 import { ensureDownloaded } from './download.js';
 import { DatasetError } from './errors.js';
 import { decodeZip } from './path-source.js';
@@ -7,7 +8,7 @@ import { imageOptionsKey, type Source, type SourceOptions } from './source.js';
 
 export const POKEMON_URL = 'http://d2l-data.s3-accelerate.amazonaws.com/pokemon.zip';
 export const POKEMON_SHA1 = 'c065c0e2593b8b161a2d7873e42418bf6a21106c';
-export const POKEMON_URL_ENV = 'DCGAN_POKEMON_URL';
+export { POKEMON_URL_ENV };
 
 export const OFFLINE_HINT = 'train offline with --dataset pokesprite, or --data PATH for a folder or .zip of images';
 

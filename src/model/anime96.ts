@@ -7,7 +7,6 @@ import { apply, pytorchExamplesInit, torchBatchNorm, torchConv, torchConvTranspo
 
 export const anime96: Architecture = {
   name: 'anime96',
-  title: 'AnimeGAN (jayleicn/animeGAN): a DCGAN at 96×96',
   source: 'https://github.com/jayleicn/animeGAN/blob/master/models.py',
   imageSizes: [96],
   imageSizesText: '96',

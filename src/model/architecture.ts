@@ -55,8 +55,7 @@ export interface DiscriminatorBody {
 
 export interface Architecture {
   name: string;
-  /** for people: what it is and where it comes from */
-  title: string;
+  /** where it comes from (what it is, for people: ARCH_TITLES in catalog.ts) */
   source: string;
   /** the image sides it builds, or a check that says which it takes */
   imageSizes: readonly number[] | ((size: number) => boolean);

@@ -16,7 +16,6 @@ export const middleBlocks = (imageSize: number) => Math.log2(imageSize) - 3;
 
 export const d2l: Architecture = {
   name: 'd2l',
-  title: 'DCGAN (Radford et al.) as "Dive into Deep Learning" teaches it: Pokémon at 64×64',
   source: 'https://d2l.ai/chapter_generative-adversarial-networks/dcgan.html',
   imageSizes: [16, 32, 64, 128],
   imageSizesText: '16, 32, 64 or 128',

@@ -6,7 +6,6 @@ import { apply, pytorchExamplesInit, torchBatchNorm, torchConv, torchConvTranspo
 
 export const dcgan28: Architecture = {
   name: 'dcgan28',
-  title: 'the PyTorch MNIST DCGAN (pytorch/examples dcgan at 28×28)',
   source: 'https://github.com/pytorch/examples/blob/main/dcgan/main.py',
   imageSizes: [28],
   imageSizesText: '28',

@@ -8,7 +8,6 @@ import { apply, dropout, kerasBatchNorm } from './layers.js';
 
 export const keras28: Architecture = {
   name: 'keras28',
-  title: 'the Keras DCGAN of "Hands-on Machine Learning" (Fashion-MNIST, 28×28)',
   source: 'https://github.com/ageron/handson-ml3/blob/main/17_autoencoders_gans_and_diffusion_models.ipynb',
   imageSizes: [28],
   imageSizesText: '28',

@@ -7,7 +7,6 @@ import { apply, kerasBatchNorm } from './layers.js';
 
 export const mlp: Architecture = {
   name: 'mlp',
-  title: 'the fully connected GAN of the Keras tutorials (Keras-GAN gan.py)',
   source: 'https://github.com/eriklindernoren/Keras-GAN/blob/master/gan/gan.py',
   imageSizes: (size) => Number.isInteger(size) && size >= 4 && size <= 256,
   imageSizesText: 'any size from 4 to 256',

@@ -6,9 +6,12 @@ import path from 'node:path';
 import { loadModel } from '../model/io.js';
 import { asDiscriminator, asGenerator, type Discriminator, type Generator } from '../model/generator.js';
 import { commandLine } from '../util/shell.js';
+import { takesImageSize } from '../model/architecture.js';
+import { architecture } from '../model/architectures.js';
 import { checkModelFiles } from './checkpoint.js';
 import { parseJsonFile, RunFileError } from './files.js';
 import { RUN_FILE_NAMES, runFiles, SAMPLE_GRID_NAME } from './layout.js';
+import { storedOptionsProblem } from './options.js';
 import type { RunConfig } from './records.js';
 
 /** The most recently trained run under `root` (a folder with generator/model.json), or undefined. */
@@ -33,17 +36,14 @@ export async function readConfig(runDir: string): Promise<RunConfig> {
   if (!config || typeof config !== 'object' || Array.isArray(config)) throw bad('it is not a run configuration (not a JSON object)');
   const options = config.options as unknown as Record<string, unknown>;
   if (!options || typeof options !== 'object' || Array.isArray(options)) throw bad('it has no "options"');
-  for (const key of ['imageSize', 'width', 'latent', 'batchSize', 'epochs', 'seed']) {
-    const v = options[key];
-    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= (key === 'seed' ? 0 : 1))) {
-      throw bad(`"options.${key}" is ${JSON.stringify(v)}, not a ${key === 'seed' ? 'whole number ≥ 0' : 'positive whole number'}`);
-    }
-  }
+  // every stored option by its flag's rules: a tampered or damaged value is named by file and key, never by a flag
+  // the user did not type
+  const problem = storedOptionsProblem(options);
+  if (problem) throw bad(problem);
   for (const key of ['imageSize', 'epochs']) if (options[key] === undefined) throw bad(`"options.${key}" is missing`);
-  if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) throw bad(`"options.channels" is ${JSON.stringify(options.channels)}, not 1 or 3`);
-  for (const key of ['lr', 'beta1', 'beta2']) {
-    const v = options[key];
-    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v))) throw bad(`"options.${key}" is ${JSON.stringify(v)}, not a number`);
+  const arch = architecture(options.arch as string | undefined);
+  if (!takesImageSize(arch, options.imageSize as number)) {
+    throw bad(`"options.imageSize" is ${options.imageSize}: --arch ${arch.name} builds ${arch.imageSizesText} pixels`);
   }
   return config;
 }

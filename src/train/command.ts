@@ -10,6 +10,7 @@ import { architecture, DEFAULT_ARCH, type ArchName } from '../model/architecture
 import { checkCheckpointFiles, describeState, missingCheckpointParts, readState } from '../run/checkpoint.js';
 import { datasetChange, datasetIdentity } from '../run/dataset.js';
 import { writeJson } from '../run/files.js';
+import { flagOf, keysWith } from '../run/options.js';
 import { runFiles } from '../run/layout.js';
 import { lockRun, RunLockedError, type RunLock } from '../run/lock.js';
 import type { RunConfig } from '../run/records.js';
@@ -23,11 +24,11 @@ import { footprint, memoryProblem } from './memory.js';
 import { disposeGan, GRID_CLASS_ROWS, openRun, readFixedNoise, train, TrainingDivergedError, type TrainOptions } from './train.js';
 
 
-/** The flags that may change when a run is resumed; every other one is the run's own and must stay as it was. */
-const RESUME_MAY_CHANGE = new Set(['epochs', 'backend', 'threads', 'logEvery', 'resume', 'out', 'evalEvery', 'evalN', 'overwrite', 'allowChangedData']);
+/** The flags that may change when a run is resumed (run/options.ts); every other one is the run's own. */
+const RESUME_MAY_CHANGE = new Set([...keysWith('may-change'), ...keysWith('invocation')]);
 
 /** Flags about this invocation only, not the run: config.json does not keep them. */
-const NOT_KEPT = { resume: undefined, overwrite: undefined, allowChangedData: undefined };
+const NOT_KEPT = Object.fromEntries([...keysWith('invocation')].map((k) => [k, undefined]));
 
 /** The largest power-of-two batch whose activations fit a backend's budget (BackendHooks.activationBudget). */
 export function batchCap(activationBudget: number, activationsPerImage: number): number {
@@ -66,7 +67,7 @@ export function mergeResumeOptions(saved: Record<string, unknown>, given: Record
     // a flag left out keeps the run's value (not the default): `--resume` alone continues the run as it was
     if (RESUME_MAY_CHANGE.has(key)) merged[key] = explicit.has(key) || !(key in saved) ? given[key] : saved[key];
     else if (explicit.has(key) && JSON.stringify(given[key]) !== JSON.stringify(saved[key])) {
-      throw new UsageError(`--${kebab(key)} ${given[key]} conflicts with the run being resumed (it has ${saved[key]}); leave it out or start a new run with --out`);
+      throw new UsageError(`${flagOf(key)} ${given[key]} conflicts with the run being resumed (it has ${saved[key]}); leave it out or start a new run with --out`);
     }
   }
   return merged;
@@ -74,8 +75,6 @@ export function mergeResumeOptions(saved: Record<string, unknown>, given: Record
 
 /** The per-epoch grid: d2l shows 3×7. */
 const GRID = { images: 21, columns: 7 };
-
-const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 /** This package's version; its package.json sits two folders above this module (dist/train/ or src/train/). */
 function ownVersion(): string {

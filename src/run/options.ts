@@ -1,0 +1,99 @@
+// The options of a run, one row each: `dcgan train`'s flags are built from this table, config.json stores what they
+// parsed to, and a stored value is checked by the same rules when a run is read again (run/runs.ts readConfig). Each
+// row also says what `--resume` may do with it. Nothing here loads TensorFlow.js or sharp: --help reads it.
+import os from 'node:os';
+import { BACKEND_NAMES } from '../backend/names.js';
+import { DATASET_OPTIONS } from '../data/options.js';
+import { ARCH_NAMES, ARCH_TITLES } from '../model/catalog.js';
+import { flagName, optionKey, storedValueProblem, type OptionSpec } from '../util/option-spec.js';
+import { nonNegativeInt, oneOf, positiveInt, positiveNumber, unitInterval } from '../util/parse.js';
+
+/**
+ * What a resume does with an option: `run` — it is the run's own, kept from config.json, and a different value given
+ * on the command line is refused; `may-change` — the run's value unless given again; `invocation` — about this command
+ * only, not stored.
+ */
+export type ResumeRule = 'run' | 'may-change' | 'invocation';
+
+export interface RunOptionSpec extends OptionSpec {
+  resume: ResumeRule;
+}
+
+export const archOptionSpec = (): OptionSpec => ({
+  flag: '--arch <name>',
+  help: `architecture: ${ARCH_NAMES.map((n) => `${n} (${ARCH_TITLES[n]})`).join('; ')}`,
+  choices: ARCH_NAMES, default: 'd2l',
+});
+
+export const backendOptionSpec = (): OptionSpec => ({
+  flag: '--backend <name>', help: 'compute backend (auto picks a GPU when there is one)', choices: BACKEND_NAMES, default: 'auto',
+});
+
+export const threadsOptionSpec = (): OptionSpec => ({
+  flag: '--threads <n>', help: 'CPU threads for the wasm backend (at most 8; other backends ignore it)',
+  parse: positiveInt, default: os.availableParallelism(), defaultText: 'every core',
+});
+
+const run = (spec: OptionSpec): RunOptionSpec => ({ ...spec, resume: 'run' });
+const mayChange = (spec: OptionSpec): RunOptionSpec => ({ ...spec, resume: 'may-change' });
+const invocation = (spec: OptionSpec): RunOptionSpec => ({ ...spec, resume: 'invocation' });
+
+/** `dcgan train`'s options, in the order --help lists them. */
+export const TRAIN_OPTIONS: RunOptionSpec[] = [
+  mayChange({ flag: '--out <dir>', help: 'run folder (default checkpoints/<dataset>-<size>)' }),
+  invocation({ flag: '--resume', help: 'continue the run in --out exactly where its last checkpoint left it', default: false }),
+  invocation({ flag: '--overwrite', help: "start a new run in an --out that holds one: deletes that run's files first", default: false }),
+  invocation({ flag: '--allow-changed-data', help: 'with --resume: continue even though the images differ from those the run trained on', default: false }),
+  run(archOptionSpec()),
+  run({
+    flag: '--conditional', default: false,
+    help: 'class-conditional training (ACGAN): G draws the class it is asked for, D names the class; needs a dataset with classes',
+  }),
+  run({ flag: '--optimizer <name>', help: "adam or rmsprop, in the architecture's framework's form (default: the architecture's)", choices: ['adam', 'rmsprop'] }),
+  mayChange({ flag: '--epochs <n>', help: "the run's total number of epochs", parse: positiveInt, default: 20 }),
+  run({ flag: '--batch-size <n>', help: "images per step (default: the architecture's; d2l 256)", parse: positiveInt }),
+  run({ flag: '--lr <x>', help: "learning rate, both networks (default: the architecture's; d2l 0.005)", parse: positiveNumber }),
+  run({ flag: '--beta1 <x>', help: "Adam's β1 (default: the architecture's; d2l 0.5)", parse: unitInterval }),
+  run({ flag: '--beta2 <x>', help: "Adam's β2 (default: the architecture's; d2l 0.999)", parse: unitInterval }),
+  run({ flag: '--image-size <n>', help: "image side in pixels (default: the architecture's; d2l 64 and 16, 32, 128)", parse: positiveInt }),
+  run({ flag: '--width <n>', help: "base width: channels of the outermost blocks (default: the architecture's; d2l 64)", parse: positiveInt }),
+  run({ flag: '--latent <n>', help: "size of the noise vector z (default: the architecture's; d2l 100)", parse: positiveInt }),
+  run({ flag: '--channels <n>', help: "image channels: 3 (colour) or 1 (grey); default: the dataset's", parse: oneOf([1, 3] as const) }),
+  run({ flag: '--seed <n>', help: 'seed for weights, data order and noise', parse: nonNegativeInt, default: 0 }),
+  run({ flag: '--limit <n>', help: 'use only the first N images (smoke tests)', parse: positiveInt }),
+  mayChange({ flag: '--log-every <n>', help: 'steps between reads of the losses', parse: positiveInt, default: 10 }),
+  mayChange({ flag: '--eval-every <k>', help: 'every k epochs (and after the last) compute SWD and the memorisation check; 0: never', parse: nonNegativeInt, default: 0 }),
+  mayChange({ flag: '--eval-n <n>', help: 'images per set for --eval-every', parse: positiveInt, default: 512 }),
+  mayChange(backendOptionSpec()),
+  mayChange(threadsOptionSpec()),
+  ...DATASET_OPTIONS.map(run),
+];
+
+const BY_KEY = new Map(TRAIN_OPTIONS.map((spec) => [optionKey(spec), spec]));
+
+/** The row of a key as config.json and commander name it ('batchSize'), or undefined. */
+export const trainOption = (key: string): RunOptionSpec | undefined => BY_KEY.get(key);
+
+/** The keys a resume may change, and those about one invocation only (config.json does not keep them). */
+export const keysWith = (rule: ResumeRule): Set<string> =>
+  new Set(TRAIN_OPTIONS.filter((s) => s.resume === rule).map(optionKey));
+
+/** '--batch-size' for 'batchSize'. */
+export const flagOf = (key: string): string => {
+  const spec = BY_KEY.get(key);
+  return spec ? flagName(spec) : `--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
+};
+
+/**
+ * The first stored option that breaks its flag's rules, as `"options.KEY" is VALUE: PROBLEM`, or undefined. Keys this
+ * version has no flag for are left alone (a newer dcgan's run may carry more).
+ */
+export function storedOptionsProblem(options: Record<string, unknown>): string | undefined {
+  for (const [key, value] of Object.entries(options)) {
+    const spec = BY_KEY.get(key);
+    if (!spec) continue;
+    const problem = storedValueProblem(spec, value);
+    if (problem) return `"options.${key}" is ${JSON.stringify(value)}: ${problem} (as ${flagName(spec)} requires)`;
+  }
+  return undefined;
+}

@@ -25,6 +25,13 @@ const archOption = () => commanderOption(archOptionSpec());
 const backendOption = () => commanderOption(backendOptionSpec());
 const threadsOption = () => commanderOption(threadsOptionSpec());
 
+/** --raw and --best: which of a run's generators a command uses (run/runs.ts generatorDir). */
+const generatorOptions = (cmd: Command) =>
+  cmd
+    .option('--raw', "use G itself, not the moving average of its weights that runs trained with --ema keep (and their grids show)", false)
+    .option('--best', 'use the generator of the best epoch (runs trained with --keep-best), not the latest', false);
+const generatorChoice = (opts: Record<string, unknown>) => ({ raw: Boolean(opts.raw), best: Boolean(opts.best) });
+
 /** This package's version, from its package.json two folders up (dist/cli.js or src/cli.ts → the package root). */
 function ownVersion(): string {
   try {
@@ -65,7 +72,7 @@ export function buildProgram(): Command {
     await exitWith(await trainCommand(opts, explicitOptions(cmd)));
   });
 
-  program
+  const sampleCmd = program
     .command('sample')
     .description("write a grid of images from a run's generator")
     .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
@@ -77,7 +84,8 @@ export function buildProgram(): Command {
     .option('--search <N>', 'draw N candidates and keep the --n that the run\'s discriminator scores highest', positiveInt)
     .option('--class <name>', 'conditional runs: the class to draw (a name or index), or all (a row of --n images per class); default: the classes in turn')
     .addOption(backendOption())
-    .addOption(threadsOption())
+    .addOption(threadsOption());
+  generatorOptions(sampleCmd)
     .action(async (opts: Record<string, unknown>) => {
       const { imageFormat, sample } = await import('./generate/sample.js');
       const { interpolate, outputKind } = await import('./generate/interpolate.js');
@@ -93,24 +101,27 @@ export function buildProgram(): Command {
       const { initBackend } = await import('./backend/index.js');
       const backend = await initBackend(opts.backend as never, { threads: Number(opts.threads) });
       const seed = (opts.seed as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
+      const generator = generatorChoice(opts);
+      const { generatorDir } = await import('./run/runs.js');
+      const from = `${run} (${generatorDir(run, generator).what})`;
       if (opts.interpolate !== undefined) {
-        const r = await interpolate({ run, n, steps: Number(opts.interpolate), out, seed, cols, class: opts.class as string | undefined });
+        const r = await interpolate({ run, n, steps: Number(opts.interpolate), out, seed, cols, class: opts.class as string | undefined, generator });
         const what = r.frames > 1 ? `${r.frames} frames` : 'a grid';
-        console.error(`${out}: ${n} walks of ${opts.interpolate} steps from ${run}, ${what} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
+        console.error(`${out}: ${n} walks of ${opts.interpolate} steps from ${from}, ${what} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
       } else if (opts.search !== undefined) {
-        const r = await search({ run, n, candidates: Number(opts.search), out, seed, cols, class: opts.class as string | undefined });
+        const r = await search({ run, n, candidates: Number(opts.search), out, seed, cols, class: opts.class as string | undefined, generator });
         const scores = r.kept.map((k) => k.score);
         console.error(`${out}: the ${n} of ${opts.search} candidates D scores highest (D ${Math.min(...scores).toFixed(3)}–${Math.max(...scores).toFixed(3)}; ` +
-          `all candidates ${r.meanScore.toFixed(3)} on average) from ${run} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
+          `all candidates ${r.meanScore.toFixed(3)} on average) from ${from} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
       } else {
-        const { width, height, rows } = await sample({ run, n, out, seed, cols, class: opts.class as string | undefined });
+        const { width, height, rows } = await sample({ run, n, out, seed, cols, class: opts.class as string | undefined, generator });
         const what = rows ? `${rows} rows of ${n} images, a class each` : `${n} images${opts.class !== undefined ? ` of class ${opts.class}` : ''}`;
-        console.error(`${out}: ${what} from ${run} (${width}×${height}, seed ${seed}, ${backend.device})`);
+        console.error(`${out}: ${what} from ${from} (${width}×${height}, seed ${seed}, ${backend.device})`);
       }
       await exitWith(0);
     });
 
-  program
+  const evalCmd = program
     .command('eval')
     .description("quality figures of a run's generator against its data: ProGAN's sliced Wasserstein distance and a memorisation check")
     .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
@@ -118,17 +129,18 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed for image choice, latents, neighbourhoods and projections', nonNegativeInt, 0)
     .option('--json', 'print the figures as JSON on stdout', false)
     .addOption(backendOption())
-    .addOption(threadsOption())
+    .addOption(threadsOption());
+  generatorOptions(evalCmd)
     .action(async (opts: Record<string, unknown>) => {
       const run = await runFolder(opts);
       const { initBackend } = await import('./backend/index.js');
       const { evalCommand } = await import('./metrics/command.js');
       const { formatEval } = await import('./metrics/evaluate.js');
       const backend = await initBackend(opts.backend as never, { threads: Number(opts.threads) });
-      const record = await evalCommand({ run, n: Number(opts.n), seed: Number(opts.seed) }, (line) => console.error(line));
+      const record = await evalCommand({ run, n: Number(opts.n), seed: Number(opts.seed), generator: generatorChoice(opts) }, (line) => console.error(line));
       if (opts.json) console.log(JSON.stringify(record));
       else for (const line of formatEval(record)) console.log(line);
-      console.error(`epoch ${record.epoch}, step ${record.step}: appended to ${run}/eval.jsonl (${record.seconds.toFixed(1)} s, ${backend.device})`);
+      console.error(`epoch ${record.epoch}, step ${record.step} (${record.generator}): appended to ${run}/eval.jsonl (${record.seconds.toFixed(1)} s, ${backend.device})`);
       await exitWith(0);
     });
 

@@ -9,6 +9,8 @@ import { loadModel } from '../src/model/io.js';
 import type { ArchName } from '../src/model/architectures.js';
 import type { Gan } from '../src/train/step.js';
 import { createGan, disposeGan } from '../src/train/train.js';
+import { architecture } from '../src/model/architectures.js';
+import { buildGenerator } from '../src/model/build.js';
 import { Rng } from '../src/util/rng.js';
 import { tf, tmpDir, useTestBackend } from './helpers.js';
 
@@ -22,8 +24,9 @@ const state = (step: number): TrainState => ({ epoch: step, stepInEpoch: 0, step
  * Every number a checkpoint holds, named: both networks' weights (batch-norm moving statistics included), both
  * optimizers' slots (Adam's m and v, RMSprop's v) and step counts.
  */
-async function everything(gan: Gan): Promise<Map<string, Float32Array | number>> {
+async function everything(gan: Gan & { Gema?: tf.LayersModel }): Promise<Map<string, Float32Array | number>> {
   const out = new Map<string, Float32Array | number>();
+  if (gan.Gema) for (const w of gan.Gema.weights) out.set(`G_ema ${w.originalName}`, (await w.read().data()) as Float32Array);
   for (const [net, model, opt] of [['G', gan.G, gan.optG], ['D', gan.D, gan.optD]] as const) {
     for (const w of model.weights) out.set(`${net} ${w.originalName}`, (await w.read().data()) as Float32Array);
     for (const [i, t] of opt.stateTensors().entries()) out.set(`${net} ${opt.kind} slot ${i}`, (await t.data()) as Float32Array);
@@ -37,43 +40,62 @@ async function everything(gan: Gan): Promise<Map<string, Float32Array | number>>
  * optimizers' step counts 10·step + 1 (G) and + 2 (D). Nothing is left at a value every save shares (batch-norm
  * statistics start at 0 and 1, slots at 0), so a part loaded from another save, or not at all, shows.
  */
-function stamp(gan: Gan, step: number): void {
+function stamp(gan: Gan & { Gema?: tf.LayersModel }, step: number): void {
   const rng = new Rng(step);
   const values = (t: tf.Tensor) => tf.tensor(rng.normals(t.size), t.shape);
   tf.tidy(() => {
-    for (const model of [gan.G, gan.D]) for (const w of model.weights) w.write(values(w.read()));
+    for (const model of [gan.G, gan.D, ...(gan.Gema ? [gan.Gema] : [])]) for (const w of model.weights) w.write(values(w.read()));
     for (const opt of [gan.optG, gan.optD]) for (const t of opt.stateTensors()) (t as tf.Variable).assign(values(t));
   });
   gan.optG.step = 10 * step + 1;
   gan.optD.step = 10 * step + 2;
 }
 
+/** With the generator average (--ema) and a new best (--keep-best): every part a save can write. */
+const averaged = (arch: ArchName, seed: number) => {
+  const gan = createGan({ ...options, arch, seed });
+  return { ...gan, Gema: buildGenerator(architecture(arch), shape, seed) };
+};
+const release = (gan: ReturnType<typeof averaged>) => {
+  disposeGan(gan);
+  gan.Gema.dispose();
+};
+const bestOf = (step: number) => ({ figure: 'loss-g', value: 1 / step, epoch: step, step });
+
 /** A checkpoint whose every part says which save wrote it. */
 async function save(dir: string, step: number, crashAt?: CrashPoint, arch: ArchName = 'd2l') {
-  const gan = createGan({ ...options, arch, seed: step });
+  const gan = averaged(arch, step);
   stamp(gan, step);
   try {
-    await saveCheckpoint(dir, gan, state(step), crashAt);
+    await saveCheckpoint(dir, gan, state(step), crashAt, bestOf(step));
   } finally {
-    disposeGan(gan);
+    release(gan);
   }
 }
 
-/** Loads the checkpoint and checks that every part comes from one save, every number intact; returns which save. */
+/**
+ * Loads the checkpoint and checks that every part comes from one save, every number intact — best/ too (its
+ * generator G's, its record the save's) — and returns which save.
+ */
 async function loadConsistent(dir: string, arch: ArchName = 'd2l'): Promise<number> {
   const s = await readState(dir);
-  const gan = createGan({ ...options, arch, seed: 999 });
-  const reference = createGan({ ...options, arch, seed: 999 });
+  const gan = averaged(arch, 999);
+  const reference = averaged(arch, 999);
   stamp(reference, s.step);
+  const best = await loadModel(path.join(dir, 'best/generator'));
   try {
     await loadCheckpoint(dir, gan);
     const [got, expected] = [await everything(gan), await everything(reference)];
     assert.deepEqual([...got.keys()], [...expected.keys()]);
     for (const [name, value] of expected) assert.deepEqual(got.get(name), value, `${name}: not as save ${s.step} wrote it`);
+    assert.deepEqual(JSON.parse(await readFile(path.join(dir, 'best/best.json'), 'utf8')), bestOf(s.step));
+    for (const [i, w] of best.weights.entries()) assert.deepEqual(await w.read().data(), await reference.G.weights[i].read().data(), `best/ ${w.originalName}`);
+    assert.deepEqual(await readFile(path.join(dir, 'best/generator-ema/weights.bin')), await readFile(path.join(dir, 'generator-ema/weights.bin')));
     return s.step;
   } finally {
-    disposeGan(gan);
-    disposeGan(reference);
+    release(gan);
+    release(reference);
+    best.dispose();
   }
 }
 
@@ -99,8 +121,10 @@ const CRASH_POINTS: Record<CrashPoint, number> = {
   'staged': 1,
   'committed': 2,
   'moved:generator': 2,
+  'moved:generator-ema': 2,
   'moved:discriminator': 2,
   'moved:optimizer': 2,
+  'moved:best': 2,
   'moved:state.json': 2, // the last move: only the staging folder is left to remove
 };
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tileGrid, writePng, type RawImage } from '../image/grid.js';
 import { generateImages, latents } from '../model/generator.js';
-import { loadGenerator, readClassNames } from '../run/runs.js';
+import { loadGenerator, readClassNames, type GeneratorChoice } from '../run/runs.js';
 
 import { UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -26,6 +26,8 @@ export interface InterpolateOptions {
   cols: number;
   /** --class on a conditional run: one class for every walk (else walk i keeps class i mod classes) */
   class?: string;
+  /** --raw, --best: which of the run's generators (default: the average of G's weights where the run keeps one) */
+  generator?: GeneratorChoice;
 }
 
 export type OutputKind = 'png' | 'gif' | 'webp';
@@ -74,7 +76,7 @@ export async function writeAnimation(file: string, frames: RawImage[], delays: n
 
 export async function interpolate(o: InterpolateOptions): Promise<{ width: number; height: number; frames: number }> {
   const kind = outputKind(o.out);
-  const G = await loadGenerator(o.run);
+  const G = await loadGenerator(o.run, o.generator);
   try {
     const { imageSize: size, channels } = G;
     const { starts, ends } = walkEnds(o.seed, o.n, G.latent);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tileGrid, type RawImage } from '../image/grid.js';
 import { generateImages, latents } from '../model/generator.js';
-import { loadGenerator, readClassNames } from '../run/runs.js';
+import { loadGenerator, readClassNames, type GeneratorChoice } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { chooseClass, classesFor } from './classes.js';
@@ -17,6 +17,8 @@ export interface SampleOptions {
   cols: number;
   /** --class: a name, an index or 'all' (conditional runs) */
   class?: string;
+  /** --raw, --best: which of the run's generators (default: the average of G's weights where the run keeps one) */
+  generator?: GeneratorChoice;
 }
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
@@ -46,7 +48,7 @@ export async function writeImage(file: string, img: RawImage): Promise<void> {
 
 export async function sample(o: SampleOptions): Promise<{ width: number; height: number; rows?: number }> {
   imageFormat(o.out);
-  const G = await loadGenerator(o.run);
+  const G = await loadGenerator(o.run, o.generator);
   try {
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
     const z = latents(o.seed, o.n, G.latent);

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { tileGrid } from '../image/grid.js';
 import { generateImages, latents, type Discriminator, type Generator } from '../model/generator.js';
-import { loadDiscriminator, loadGenerator, readClassNames } from '../run/runs.js';
+import { loadDiscriminator, loadGenerator, readClassNames, type GeneratorChoice } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
 import { chooseClass, classesFor } from './classes.js';
 import { writeImage } from './sample.js';
@@ -19,6 +19,8 @@ export interface SearchOptions {
   cols: number;
   /** --class on a conditional run: every candidate of this class (else candidate i has class i mod classes) */
   class?: string;
+  /** --raw, --best: which of the run's generators (default: the average of G's weights where the run keeps one) */
+  generator?: GeneratorChoice;
 }
 
 export interface SearchResult {
@@ -63,7 +65,7 @@ export function checkSearch(candidates: number, n: number): void {
 
 export async function search(o: SearchOptions): Promise<SearchResult> {
   checkSearch(o.candidates, o.n);
-  const G = await loadGenerator(o.run);
+  const G = await loadGenerator(o.run, o.generator);
   let D: Discriminator | undefined;
   try {
     D = await loadDiscriminator(o.run);

@@ -27,18 +27,31 @@ export interface OptimizerState {
   restore(step: number, slots: Float32Array[]): void;
 }
 
-/** What a checkpoint holds: both networks and their optimizers. */
+/** What a checkpoint holds: both networks and their optimizers, and the average of G's weights where the run keeps one. */
 export interface Checkpointed {
   G: tf.LayersModel;
   D: tf.LayersModel;
   optG: OptimizerState;
   optD: OptimizerState;
+  /** --ema: the moving average of G's weights, saved as generator-ema/ */
+  Gema?: tf.LayersModel;
+}
+
+/** --keep-best: the figure the kept generator was best by, its value, and when. */
+export interface BestRecord {
+  figure: string;
+  value: number;
+  epoch: number;
+  step: number;
 }
 
 const STAGING = '.checkpoint-staging';
 const COMPLETE = 'COMPLETE';
 // state.json last: a reader that ignores the staging protocol still never sees a state newer than the weights.
-const PARTS = ['generator', 'discriminator', 'optimizer', 'state.json'] as const;
+// generator-ema/ only in runs with --ema; best/ (the generator of the best epoch, --keep-best) only when it changed.
+const PARTS = ['generator', 'generator-ema', 'discriminator', 'optimizer', 'best', 'state.json'] as const;
+/** The parts every checkpoint has. */
+const REQUIRED_PARTS = ['generator', 'discriminator', 'optimizer', 'state.json'] as const;
 
 /** For tests: throw at a named point of the save, as a crash there would stop it. */
 export type CrashPoint = 'staged' | 'committed' | `moved:${(typeof PARTS)[number]}`;
@@ -58,6 +71,7 @@ export class DivergedError extends Error {
  */
 export async function nonFiniteParts(gan: Checkpointed): Promise<string[]> {
   const parts: { name: string; tensor: tf.Tensor }[] = [];
+  if (gan.Gema) for (const w of gan.Gema.weights) parts.push({ name: `the generator average's ${w.originalName}`, tensor: w.read() });
   for (const [net, model, opt] of [['generator', gan.G, gan.optG], ['discriminator', gan.D, gan.optD]] as const) {
     for (const w of model.weights) parts.push({ name: `the ${net}'s ${w.originalName}`, tensor: w.read() });
     const names = model.trainableWeights.map((w) => w.originalName);
@@ -80,7 +94,11 @@ export async function assertFinite(gan: Checkpointed): Promise<void> {
   if (bad.length) throw new DivergedError(bad);
 }
 
-export async function saveCheckpoint(runDir: string, gan: Checkpointed, state: TrainState, crashAt?: CrashPoint): Promise<void> {
+/**
+ * Saves a whole checkpoint, or leaves the previous one. `best`: this checkpoint's generator (and its average) is also
+ * the run's best so far, kept in best/ with best.json, committed with the rest.
+ */
+export async function saveCheckpoint(runDir: string, gan: Checkpointed, state: TrainState, crashAt?: CrashPoint, best?: BestRecord): Promise<void> {
   // a diverged run keeps its last good checkpoint: NaN weights would make every later sample and resume worthless
   await assertFinite(gan);
   await recoverCheckpoint(runDir);
@@ -97,8 +115,14 @@ export async function saveCheckpoint(runDir: string, gan: Checkpointed, state: T
   try {
     await write('', (to) => mkdir(to, { recursive: true }).then(() => {}));
     await write('generator', (to) => saveModel(gan.G, to));
+    if (gan.Gema) await write('generator-ema', (to) => saveModel(gan.Gema!, to));
     await write('discriminator', (to) => saveModel(gan.D, to));
     await write('optimizer', (to) => saveOptimizers(to, gan));
+    if (best) {
+      await write('best/generator', (to) => saveModel(gan.G, to));
+      if (gan.Gema) await write('best/generator-ema', (to) => saveModel(gan.Gema!, to));
+      await write('best/best.json', (to) => writeFile(to, JSON.stringify(best, null, 2) + '\n'));
+    }
     await write('state.json', (to) => writeFile(to, JSON.stringify(state, null, 2) + '\n'));
   } catch (err) {
     // a full disk: the half-written staging folder would only take more of it
@@ -156,6 +180,13 @@ export async function readState(runDir: string): Promise<TrainState> {
     if (!isRngState(state[key])) throw bad(`"${key}" is not a random generator's state (4 unsigned 32-bit integers)`);
   }
   if ((state.stepInEpoch as number) > (state.step as number)) throw bad(`"stepInEpoch" ${state.stepInEpoch} exceeds "step" ${state.step}`);
+  const best = state.best as Record<string, unknown> | undefined;
+  if (best !== undefined) {
+    const whole = (k: string) => isCount(best?.[k]) && (best[k] as number) <= (state[k] as number);
+    if (!best || typeof best !== 'object' || typeof best.figure !== 'string' || typeof best.value !== 'number' || !Number.isFinite(best.value) || !whole('epoch') || !whole('step')) {
+      throw bad('"best" is not a best epoch (a figure, a finite value, an epoch and step no later than the state\'s)');
+    }
+  }
   const sums = state.epochSums as Record<string, unknown> | undefined;
   if (sums !== undefined) {
     const keys = ['loss_D', 'loss_G', 'D_x', 'D_G_z', 'n', 'seconds'];
@@ -172,6 +203,10 @@ export async function loadCheckpoint(runDir: string, gan: Checkpointed): Promise
   if (missing.length) throw new Error(`no whole checkpoint in ${runDir} (${missing.join(', ')} missing)`);
   const state = await readState(runDir);
   await loadNetwork(gan.G, path.join(runDir, 'generator'));
+  if (gan.Gema) {
+    if (!existsSync(path.join(runDir, 'generator-ema'))) throw new RunFileError(path.join(runDir, 'generator-ema'), 'it is missing, and the run keeps an average of G (--ema)');
+    await loadNetwork(gan.Gema, path.join(runDir, 'generator-ema'));
+  }
   await loadNetwork(gan.D, path.join(runDir, 'discriminator'));
   await loadOptimizers(path.join(runDir, 'optimizer'), gan);
   const bad = await nonFiniteParts(gan);
@@ -188,8 +223,9 @@ export async function loadCheckpoint(runDir: string, gan: Checkpointed): Promise
  */
 export async function checkCheckpointFiles(runDir: string): Promise<void> {
   await readState(runDir);
-  for (const net of ['generator', 'discriminator']) {
+  for (const net of ['generator', 'generator-ema', 'discriminator']) {
     const dir = path.join(runDir, net);
+    if (net === 'generator-ema' && !existsSync(dir)) continue; // only runs with --ema have one
     const specs = await checkModelFiles(dir);
     if (specs.every((s) => s.dtype === 'float32')) {
       const weights = path.join(dir, 'weights.bin');
@@ -215,7 +251,7 @@ function firstNonFinite(data: Uint8Array | Float32Array): number {
 /** The parts of a checkpoint (generator/, discriminator/, optimizer/, state.json) that the folder lacks. */
 export async function missingCheckpointParts(runDir: string): Promise<string[]> {
   await recoverCheckpoint(runDir);
-  return PARTS.filter((p) => !existsSync(path.join(runDir, p))).map((p) => (p.includes('.') ? p : `${p}/`));
+  return REQUIRED_PARTS.filter((p) => !existsSync(path.join(runDir, p))).map((p) => (p.includes('.') ? p : `${p}/`));
 }
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };

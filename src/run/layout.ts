@@ -18,6 +18,10 @@ export const runFiles = (runDir: string) => ({
   plot: path.join(runDir, 'plot.png'),
   report: path.join(runDir, 'report.html'),
   generator: path.join(runDir, 'generator'),
+  /** --ema: the moving average of G's weights, what samples come from */
+  generatorAverage: path.join(runDir, 'generator-ema'),
+  /** --keep-best: generator/ (and generator-ema/) of the best epoch, with best.json */
+  best: path.join(runDir, 'best'),
   discriminator: path.join(runDir, 'discriminator'),
   optimizer: path.join(runDir, 'optimizer'),
   state: path.join(runDir, 'state.json'),
@@ -29,7 +33,7 @@ export const runFiles = (runDir: string) => ({
  */
 export const RUN_FILE_NAMES = [
   'config.json', 'metrics.jsonl', 'steps.jsonl', 'eval.jsonl', 'fixed-noise.bin', 'classes.json', 'samples', 'plot.png',
-  'report.html', 'generator', 'discriminator', 'optimizer', 'state.json', '.checkpoint-staging',
+  'report.html', 'generator', 'generator-ema', 'best', 'discriminator', 'optimizer', 'state.json', '.checkpoint-staging',
 ] as const;
 
 export type RunFiles = ReturnType<typeof runFiles>;

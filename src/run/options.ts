@@ -6,7 +6,7 @@ import { BACKEND_NAMES } from '../backend/names.js';
 import { DATASET_OPTIONS } from '../data/options.js';
 import { ARCH_NAMES, ARCH_TITLES } from '../model/catalog.js';
 import { flagName, optionKey, storedValueProblem, type OptionSpec } from '../util/option-spec.js';
-import { nonNegativeInt, oneOf, positiveInt, positiveNumber, unitInterval } from '../util/parse.js';
+import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, unitInterval } from '../util/parse.js';
 
 /**
  * What a resume does with an option: `run` — it is the run's own, kept from config.json, and a different value given
@@ -17,6 +17,11 @@ export type ResumeRule = 'run' | 'may-change' | 'invocation';
 
 export interface RunOptionSpec extends OptionSpec {
   resume: ResumeRule;
+  /**
+   * What a run from before this option existed did (its config.json lacks the key): a resume continues it so, not
+   * with today's default. Undefined: such runs take the default.
+   */
+  legacy?: unknown;
 }
 
 export const archOptionSpec = (): OptionSpec => ({
@@ -34,7 +39,7 @@ export const threadsOptionSpec = (): OptionSpec => ({
   parse: positiveInt, default: os.availableParallelism(), defaultText: 'every core',
 });
 
-const run = (spec: OptionSpec): RunOptionSpec => ({ ...spec, resume: 'run' });
+const run = (spec: OptionSpec & { legacy?: unknown }): RunOptionSpec => ({ ...spec, resume: 'run' });
 const mayChange = (spec: OptionSpec): RunOptionSpec => ({ ...spec, resume: 'may-change' });
 const invocation = (spec: OptionSpec): RunOptionSpec => ({ ...spec, resume: 'invocation' });
 
@@ -64,6 +69,15 @@ export const TRAIN_OPTIONS: RunOptionSpec[] = [
   mayChange({ flag: '--log-every <n>', help: 'steps between reads of the losses', parse: positiveInt, default: 10 }),
   mayChange({ flag: '--eval-every <k>', help: 'every k epochs (and after the last) compute SWD and the memorisation check; 0: never', parse: nonNegativeInt, default: 0 }),
   mayChange({ flag: '--eval-n <n>', help: 'images per set for --eval-every', parse: positiveInt, default: 512 }),
+  run({
+    flag: '--ema <kimg>', parse: nonNegativeNumber, default: 0, legacy: 0,
+    help: "keep a moving average of G's weights with this half-life in thousands of images (StyleGAN2-ADA's ema_kimg, ramped up over the first images); grids, sample, eval, export and serve use it; 0: none",
+  }),
+  mayChange({
+    flag: '--keep-best <figure>', choices: ['none', 'loss-g', 'swd'], default: 'none',
+    help: "keep the generator of the best epoch in best/: loss-g, the lowest epoch-mean loss_G (the PyTorch MNIST tutorial's rule); swd, the lowest SWD of --eval-every",
+  }),
+  mayChange({ flag: '--early-stop <epochs>', parse: nonNegativeInt, default: 0, help: 'with --keep-best: stop after this many epochs without a new best; 0: never' }),
   mayChange(backendOptionSpec()),
   mayChange(threadsOptionSpec()),
   ...DATASET_OPTIONS.map(run),

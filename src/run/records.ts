@@ -65,6 +65,8 @@ export interface TrainState {
   noiseRng: number[];
   /** in the middle of an epoch: its losses so far, so that its metrics line averages the whole epoch after a resume */
   epochSums?: EpochSums;
+  /** --keep-best: the best epoch so far by its figure (best/ holds its generator) */
+  best?: { figure: string; value: number; epoch: number; step: number };
 }
 
 /** Sums of an epoch's per-step losses and outputs over its first n steps, and the seconds they took. */
@@ -101,6 +103,8 @@ export interface EvalRecord extends EvalFigures {
   epoch: number;
   step: number;
   time: string;
+  /** which of the run's generators (run/runs.ts generatorDir); absent in records from before runs kept several */
+  generator?: string;
 }
 
 /** One line of steps.jsonl; a non-finite value was written as null. */

@@ -8,7 +8,7 @@ import { asDiscriminator, asGenerator, type Discriminator, type Generator } from
 import { commandLine } from '../util/shell.js';
 import { takesImageSize } from '../model/architecture.js';
 import { architecture } from '../model/architectures.js';
-import { checkModelFiles } from './checkpoint.js';
+import { checkModelFiles, type BestRecord } from './checkpoint.js';
 import { parseJsonFile, RunFileError } from './files.js';
 import { RUN_FILE_NAMES, runFiles, SAMPLE_GRID_NAME } from './layout.js';
 import { storedOptionsProblem } from './options.js';
@@ -102,9 +102,46 @@ async function loadNetwork(dir: string): Promise<tf.LayersModel> {
   return model;
 }
 
-/** A run's generator; a clear error when the run has none. */
-export async function loadGenerator(run: string): Promise<Generator> {
-  const dir = runFiles(run).generator;
+/** Which of a run's generators a command uses (`--raw`, `--best`). */
+export interface GeneratorChoice {
+  /** G itself, not the average of its weights */
+  raw?: boolean;
+  /** the best epoch's (--keep-best), not the latest */
+  best?: boolean;
+}
+
+/**
+ * The folder of the generator a command uses: the average of G's weights where the run keeps one (--ema), since that is
+ * what the run's grids show; G itself with `raw` or in a run without an average; from best/ with `best`. Also says
+ * which it is, for people ("the average of G's weights, best epoch").
+ */
+export function generatorDir(run: string, choice: GeneratorChoice = {}): { dir: string; what: string } {
+  const files = runFiles(run);
+  const root = choice.best ? files.best : run;
+  if (choice.best && !existsSync(path.join(root, 'generator', 'model.json'))) {
+    throw new Error(`no best generator in ${run} (${root} is missing: train with --keep-best loss-g or swd)`);
+  }
+  const average = path.join(root, 'generator-ema');
+  const useAverage = !choice.raw && existsSync(path.join(average, 'model.json'));
+  const what = (useAverage ? "the average of G's weights" : 'G') + (choice.best ? ', best epoch' : '');
+  return { dir: useAverage ? average : path.join(root, 'generator'), what };
+}
+
+/** best/best.json of a run with --keep-best, checked: the epoch and step its generator is from, and its figure. */
+export async function readBest(run: string): Promise<BestRecord> {
+  const file = path.join(runFiles(run).best, 'best.json');
+  if (!existsSync(file)) throw new Error(`no best generator in ${run} (${file} is missing: train with --keep-best loss-g or swd)`);
+  const best = await parseJsonFile<Record<string, unknown>>(file);
+  const count = (k: string) => Number.isSafeInteger(best?.[k]) && (best[k] as number) >= 0;
+  if (!best || typeof best.figure !== 'string' || typeof best.value !== 'number' || !count('epoch') || !count('step')) {
+    throw new RunFileError(file, 'it is not a best epoch (figure, value, epoch, step)');
+  }
+  return best as unknown as BestRecord;
+}
+
+/** A run's generator (see generatorDir); a clear error when the run has none. */
+export async function loadGenerator(run: string, choice: GeneratorChoice = {}): Promise<Generator> {
+  const { dir } = generatorDir(run, choice);
   if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`no generator in ${run} (train first: ${commandLine('train')})`);
   const model = await loadNetwork(dir);
   try {

@@ -10,7 +10,7 @@ import { architecture, DEFAULT_ARCH, type ArchName } from '../model/architecture
 import { checkCheckpointFiles, describeState, missingCheckpointParts, readState } from '../run/checkpoint.js';
 import { datasetChange, datasetIdentity } from '../run/dataset.js';
 import { writeJson } from '../run/files.js';
-import { flagOf, keysWith } from '../run/options.js';
+import { flagOf, keysWith, trainOption } from '../run/options.js';
 import { runFiles } from '../run/layout.js';
 import { lockRun, RunLockedError, type RunLock } from '../run/lock.js';
 import type { RunConfig } from '../run/records.js';
@@ -63,6 +63,11 @@ export function defaultRunDir(opts: Record<string, unknown>): string {
 /** On --resume the saved options are the run's; an explicit flag that contradicts them is an error, not a silent change. */
 export function mergeResumeOptions(saved: Record<string, unknown>, given: Record<string, unknown>, explicit: Set<string>): Record<string, unknown> {
   const merged = { ...saved };
+  // a run from before an option existed goes on as it was trained, not with today's default
+  for (const key of Object.keys(given)) {
+    const legacy = trainOption(key)?.legacy;
+    if (!(key in saved) && legacy !== undefined) merged[key] = saved[key] = legacy;
+  }
   for (const key of Object.keys(given)) {
     // a flag left out keeps the run's value (not the default): `--resume` alone continues the run as it was
     if (RESUME_MAY_CHANGE.has(key)) merged[key] = explicit.has(key) || !(key in saved) ? given[key] : saved[key];
@@ -71,6 +76,17 @@ export function mergeResumeOptions(saved: Record<string, unknown>, given: Record
     }
   }
   return merged;
+}
+
+/** Flags that only make sense together: one line naming them, before any work. */
+function checkCombinations(opts: Record<string, unknown>): void {
+  const keepBest = opts.keepBest ?? 'none';
+  const evalEvery = Number(opts.evalEvery ?? 0), earlyStop = Number(opts.earlyStop ?? 0);
+  if (keepBest === 'swd' && !evalEvery) throw new UsageError('--keep-best swd needs --eval-every K: SWD is computed every K epochs');
+  if (earlyStop && keepBest === 'none') throw new UsageError(`--early-stop ${earlyStop} needs --keep-best loss-g or swd: it counts epochs since the best`);
+  if (earlyStop && keepBest === 'swd' && earlyStop < evalEvery) {
+    throw new UsageError(`--early-stop ${earlyStop} is shorter than --eval-every ${evalEvery}: SWD is only computed every ${evalEvery} epochs`);
+  }
 }
 
 /** The per-epoch grid: d2l shows 3×7. */
@@ -206,6 +222,7 @@ async function trainLocked(
     await readFixedNoise(out, GRID.images, Number(opts.latent));
   }
 
+  checkCombinations(opts);
   const backend = await initBackend(opts.backend as BackendName, { threads: opts.threads === undefined ? undefined : Number(opts.threads) });
   const channels = opts.channels as 1 | 3;
   const arch = opts.arch as ArchName;
@@ -276,6 +293,9 @@ async function trainLocked(
     gridColumns: GRID.columns,
     evalEvery: Number(opts.evalEvery ?? 0),
     evalN: Number(opts.evalN ?? 512),
+    ema: Number(opts.ema ?? 0),
+    keepBest: (opts.keepBest ?? 'none') as TrainOptions['keepBest'],
+    earlyStop: Number(opts.earlyStop ?? 0),
   };
 
   // everything is loaded and checked before the first write: a run that fails to start leaves the folder as it was
@@ -330,6 +350,7 @@ async function trainLocked(
       log(`resume with: ${resumeCommand()}`);
       return stopper.exitCode();
     }
+    if (result.stoppedEarly) log(`stopped early at ${describeState(result.state)}: ${result.stoppedEarly}`);
     log(`done: ${result.state.epoch} epochs in ${out}; sample with: ${commandLine('sample', '--run', out, '--n', 21, '--out', 'grid.png')}`);
     return 0;
   } catch (err) {

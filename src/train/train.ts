@@ -20,6 +20,7 @@ import type { EpochRecord, EpochSums, EvalFigures, StepRecord, TrainState } from
 import { listSampleGrids } from '../run/runs.js';
 import { createProgress, formatDuration, type Progress } from '../util/progress.js';
 import { deriveSeed, Rng } from '../util/rng.js';
+import { emaBeta, standingStatistics, updateAverage } from './ema.js';
 import { createOptimizer } from './optimizer.js';
 import { secondNoise, trainStep, type Batch, type Gan } from './step.js';
 
@@ -46,7 +47,18 @@ export interface TrainOptions {
   evalEvery?: number;
   /** images per set for those figures */
   evalN?: number;
+  /** --ema: the half-life of the average of G's weights in thousands of images; 0 or absent: no average */
+  ema?: number;
+  /** how the average's batch-norm statistics are had: recomputed from its own weights, or averaged like the weights */
+  emaStatistics?: EmaStatistics;
+  /** --keep-best: the figure by which the best epoch's generator is kept in best/ */
+  keepBest?: KeepBest;
+  /** --early-stop: stop after this many epochs without a new best; 0 or absent: never */
+  earlyStop?: number;
 }
+
+export type KeepBest = 'none' | 'loss-g' | 'swd';
+export type EmaStatistics = 'standing' | 'average';
 
 export interface TrainIO {
   log: (line: string) => void;
@@ -68,6 +80,8 @@ export class TrainingDivergedError extends Error {}
 export interface TrainResult {
   state: TrainState;
   interrupted: boolean;
+  /** --early-stop ended the run: why, for people */
+  stoppedEarly?: string;
 }
 
 /** G and D of the architecture with the optimizers and step of its source (`optimizer` overrides the recipe's). */
@@ -111,7 +125,7 @@ export function disposeGan(gan: Gan): void {
 }
 
 /** Seeds of the three random streams, apart so that changing one use never shifts another. */
-const streamSeed = (seed: number, stream: 'order' | 'noise' | 'fixed') => deriveSeed(seed, stream);
+const streamSeed = (seed: number, stream: 'order' | 'noise' | 'fixed' | 'standing') => deriveSeed(seed, stream);
 
 /** A batch as the network sees it: uint8 pixels gathered on the host, scaled to [-1, 1] on the device. */
 export function batchTensor(data: ImageSet, indices: ArrayLike<number>): tf.Tensor4D {
@@ -166,6 +180,8 @@ const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 /** What a run starts from: its networks and optimizers, where training stands, the grids' fixed noise. */
 export interface OpenedRun {
   gan: Gan;
+  /** --ema: the average of G's weights (built as G is, so it starts equal to G) */
+  Gema?: tf.LayersModel;
   state: TrainState;
   fixedNoise: Float32Array;
 }
@@ -176,16 +192,17 @@ export interface OpenedRun {
  * was. The caller owns the result (train() disposes of it).
  */
 export async function openRun(o: TrainOptions): Promise<OpenedRun> {
-  const files = runFiles(o.out);
   const gan = createGan(o);
+  const Gema = o.ema ? buildGenerator(architecture(o.arch), o.model, o.seed) : undefined;
   try {
     if (o.resume) {
-      const state = await loadCheckpoint(o.out, gan);
-      return { gan, state, fixedNoise: await readFixedNoise(o.out, o.gridImages, o.model.latent) };
+      const state = await loadCheckpoint(o.out, { ...gan, Gema });
+      return { gan, Gema, state, fixedNoise: await readFixedNoise(o.out, o.gridImages, o.model.latent) };
     }
     if (await hasCheckpoint(o.out)) throw new Error(`${o.out} already holds a run; pass --resume to continue it`);
     return {
       gan,
+      Gema,
       fixedNoise: new Rng(streamSeed(o.seed, 'fixed')).normals(o.gridImages * o.model.latent),
       state: {
         epoch: 0,
@@ -197,6 +214,7 @@ export async function openRun(o: TrainOptions): Promise<OpenedRun> {
     };
   } catch (err) {
     disposeGan(gan);
+    Gema?.dispose();
     throw err;
   }
 }
@@ -244,9 +262,28 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
   const batchesPerEpoch = Math.floor(data.count / o.batchSize); // the last partial batch is dropped: batch norm on a handful of images is noise
   if (batchesPerEpoch < 1) {
     if (opened) disposeGan(opened.gan);
+    opened?.Gema?.dispose();
     throw new Error(`the dataset has ${data.count} images, fewer than --batch-size ${o.batchSize}`);
   }
-  const { gan, fixedNoise, state } = opened ?? (await openRun(o));
+  const { gan, Gema, fixedNoise, state } = opened ?? (await openRun(o));
+  const emaStatistics = o.emaStatistics ?? 'standing';
+  // what the grids, the figures and the user's samples come from: the average of G where the run keeps one
+  const shownGenerator = (): Generator => {
+    if (!Gema) return asGenerator(gan.G);
+    if (emaStatistics === 'standing') standingStatistics(Gema, { seed: streamSeed(o.seed, 'standing'), latent: o.model.latent, classes: o.model.classes });
+    return asGenerator(Gema);
+  };
+  const keepBest = o.keepBest && o.keepBest !== 'none' ? o.keepBest : undefined;
+  // a best by another figure (--keep-best changed on --resume) is no best by this one
+  if (state.best && state.best.figure !== keepBest) delete state.best;
+  const stopReason = () => {
+    if (!o.earlyStop || !keepBest) return undefined;
+    const since = state.best?.epoch ?? 0;
+    if (state.epoch - since < o.earlyStop) return undefined;
+    const figure = keepBest === 'swd' ? 'SWD' : 'epoch-mean loss_G';
+    return `no better ${figure} for ${o.earlyStop} epoch${o.earlyStop === 1 ? '' : 's'} (--early-stop ${o.earlyStop}): ` +
+      (state.best ? `the best was ${state.best.value.toFixed(3)} at epoch ${state.best.epoch}, kept in ${runFiles(o.out).best}` : 'none was recorded');
+  };
   const pending: { step: number; stats: tf.Tensor1D }[] = [];
   let interrupted = false;
   // where the folder's checkpoint stands: what a divergence leaves behind
@@ -256,10 +293,10 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       (saved ? `The last good checkpoint (${saved}) in ${o.out} is kept` : `No checkpoint was saved`) +
       `; try a lower --lr (this run's is ${o.lr >= 1e4 ? o.lr.toExponential() : o.lr})`,
   );
-  const checkpoint = async () => {
+  const checkpoint = async (best?: boolean) => {
     io.onCheckpoint?.(true);
     try {
-      await saveCheckpoint(o.out, gan, state);
+      await saveCheckpoint(o.out, { ...gan, Gema }, state, undefined, best ? state.best : undefined);
       saved = describeState(state);
     } catch (err) {
       if (err instanceof DivergedError) throw divergence(err.message.replace(/^training diverged: /, ''));
@@ -281,7 +318,8 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     const session = { steps: 0, seconds: 0 };
     let firstRead = true;
     const firstEpoch = state.epoch;
-    for (let epoch = firstEpoch; epoch < o.epochs && !interrupted; epoch++) {
+    let stoppedEarly = stopReason();
+    for (let epoch = firstEpoch; epoch < o.epochs && !interrupted && !stoppedEarly; epoch++) {
       const orderRng = new Rng(state.epochRng);
       const order = orderRng.permutation(data.count);
       const firstBatch = Math.min(state.stepInEpoch, batchesPerEpoch);
@@ -327,6 +365,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
           setRandomStep(state.step + 1); // dropout masks follow the step, so a resumed run draws the same
           return trainStep(gan, drawBatch(gan, data, order.subarray(b * o.batchSize, (b + 1) * o.batchSize), noiseRng, o));
         });
+        if (Gema) updateAverage(gan.G, Gema, emaBeta(o.ema!, o.batchSize, state.step * o.batchSize), emaStatistics === 'average');
         state.step++;
         state.stepInEpoch = b + 1;
         pending.push({ step: state.step, stats });
@@ -374,7 +413,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       state.epochRng = orderRng.state;
       delete state.epochSums;
       const mean = (x: number) => (sums.n ? x / sums.n : NaN);
-      const generator = asGenerator(gan.G);
+      const generator = shownGenerator();
       const grid = await writeSampleGrid(generator, fixedNoise, o, files.sampleGrid(epoch + 1));
       const diversity = grid.count > 1 ? meanPairwiseDistance(grid.pixels, grid.count) : NaN;
       const diversityWarning = collapse.diversity(epoch + 1, diversity);
@@ -393,7 +432,10 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         ...(warnings.length ? { warning: warnings.join('; ') } : {}),
       } satisfies EpochRecord;
       await appendJsonl(files.metrics, record);
-      await checkpoint();
+      const figure = keepBest === 'loss-g' ? record.loss_G : keepBest === 'swd' ? figures?.swd_x1e3.avg : undefined;
+      const isBest = figure !== undefined && Number.isFinite(figure) && (!state.best || figure < state.best.value);
+      if (isBest) state.best = { figure: keepBest!, value: figure, epoch: state.epoch, step: state.step };
+      await checkpoint(isBest);
       await writeLossPlot(o.out);
       io.log(
         `epoch ${epoch + 1}/${o.epochs}: loss_D ${fmt(record.loss_D)}, loss_G ${fmt(record.loss_G)}, ` +
@@ -401,12 +443,18 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
           `${seconds.toFixed(1)} s → ${files.sampleGrid(epoch + 1)}`,
       );
       if (figures) for (const line of formatEval(figures)) io.log(`  ${line}`);
+      if (isBest) io.log(`  best so far by ${keepBest === 'swd' ? 'SWD' : 'loss_G'} (${figure.toFixed(3)}): kept in ${files.best}`);
       for (const w of warnings) io.log(`warning: ${w}`);
+      stoppedEarly = stopReason();
     }
-    if (interrupted && state.stepInEpoch > 0) await checkpoint();
-    return { state, interrupted };
+    if (interrupted && state.stepInEpoch > 0) {
+      if (Gema) shownGenerator(); // the average's statistics as of this step, for samples drawn from the checkpoint
+      await checkpoint();
+    }
+    return { state, interrupted, ...(stoppedEarly ? { stoppedEarly } : {}) };
   } finally {
     tf.dispose(pending.map((p) => p.stats));
     disposeGan(gan);
+    Gema?.dispose();
   }
 }

@@ -73,6 +73,10 @@ export const TRAIN_OPTIONS: RunOptionSpec[] = [
     flag: '--ema <kimg>', parse: nonNegativeNumber, default: 0, legacy: 0,
     help: "keep a moving average of G's weights with this half-life in thousands of images (StyleGAN2-ADA's ema_kimg, ramped up over the first images); grids, sample, eval, export and serve use it; 0: none",
   }),
+  run({
+    flag: '--ema-statistics <how>', choices: ['standing', 'average'], default: 'standing', legacy: 'standing',
+    help: "with --ema: the average's batch-norm statistics, recomputed from its own weights on fresh noise (standing, BigGAN's) or averaged like the weights",
+  }),
   mayChange({
     flag: '--keep-best <figure>', choices: ['none', 'loss-g', 'swd'], default: 'none',
     help: "keep the generator of the best epoch in best/: loss-g, the lowest epoch-mean loss_G (the PyTorch MNIST tutorial's rule); swd, the lowest SWD of --eval-every",

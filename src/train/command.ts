@@ -294,6 +294,7 @@ async function trainLocked(
     evalEvery: Number(opts.evalEvery ?? 0),
     evalN: Number(opts.evalN ?? 512),
     ema: Number(opts.ema ?? 0),
+    emaStatistics: (opts.emaStatistics ?? 'standing') as TrainOptions['emaStatistics'],
     keepBest: (opts.keepBest ?? 'none') as TrainOptions['keepBest'],
     earlyStop: Number(opts.earlyStop ?? 0),
   };

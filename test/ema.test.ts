@@ -84,7 +84,7 @@ test('standing statistics: each batch-norm layer gets the mean of the batches\' 
 
 const backend = { name: 'wasm' as const, device: 'test', skipped: [], hooks: {} };
 const data = syntheticImageSet(40, 16);
-const quiet = { log: () => {}, progress: false };
+const quiet = { log: () => {} };
 const options = (out: string, epochs: number, resume: boolean, extra: Partial<TrainOptions> = {}): TrainOptions => ({
   out, resume, epochs, batchSize: 8, lr: 0.002, beta1: 0.5, beta2: 0.999, seed: 9, ema: 0.05,
   arch: 'd2l', model: { imageSize: 16, width: 8, latent: 16, channels: 3, classes: 0 }, logEvery: 3, gridImages: 6, gridColumns: 3, ...extra,
@@ -96,7 +96,7 @@ test('--ema: generator-ema/ is checkpointed, a run stopped mid-epoch resumes to 
   await train(options(straight, 2, false), data, backend, quiet);
   const stopped = await tmpDir();
   const controller = new AbortController();
-  await train(options(stopped, 2, false), data, backend, { ...quiet, signal: controller.signal, onStep: (s) => s === 7 && controller.abort() });
+  await train(options(stopped, 2, false), data, backend, { ...quiet, signal: controller.signal, listeners: [{ step: (e) => e.step === 7 && controller.abort() }] });
   assert.equal((await readState(stopped)).step, 7);
   await train(options(stopped, 2, true), data, backend, quiet);
   const files = ['generator-ema/weights.bin', 'generator/weights.bin', 'discriminator/weights.bin', 'optimizer/slots.bin', 'state.json', 'samples/epoch-002.png'];

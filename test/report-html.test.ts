@@ -9,6 +9,7 @@ import { runFiles } from '../src/run/layout.js';
 import { latestEval, renderReport, timelineEpochs, type EvalEntry } from '../src/report/html.js';
 import type { EpochRecord, RunConfig } from '../src/run/records.js';
 import { writeReport } from '../src/report/report.js';
+import { progressDisplay } from '../src/train/display.js';
 import { train, type TrainOptions } from '../src/train/train.js';
 import { syntheticImageSet, tmpDir, useTestBackend } from './helpers.js';
 
@@ -25,7 +26,7 @@ before(async () => {
     arch: 'd2l', model: { imageSize: 16, width: 4, latent: 8, channels: 3, classes: 0 }, logEvery: 5, gridImages: 6, gridColumns: 3,
     evalEvery: 2, evalN: 16,
   };
-  await train(o, syntheticImageSet(32, 16), backend, { log: (l) => lines.push(l), progress: false });
+  await train(o, syntheticImageSet(32, 16), backend, { log: (l) => lines.push(l), listeners: [progressDisplay((l) => lines.push(l), { bars: false })] });
   await writeJson(path.join(runDir, 'config.json'), {
     options: { dataset: 'pokesprite', imageSize: 16, epochs: 3, note: '<script>alert(1)</script>' },
     dataset: { description: 'synthetic discs', count: 32 }, backend: 'wasm', device: 'wasm (test)', time: '2026-01-01T00:00:00Z',

@@ -10,7 +10,7 @@ before(useTestBackend);
 
 const backend = { name: 'wasm' as const, device: 'test', skipped: [], hooks: {} };
 const data = syntheticImageSet(40, 16);
-const quiet = { log: () => {}, progress: false };
+const quiet = { log: () => {} };
 
 function options(out: string, epochs: number, resume: boolean): TrainOptions {
   return {
@@ -48,7 +48,7 @@ test('stopping mid-epoch (Ctrl-C) and resuming gives the same bytes and records 
   const stopped = await tmpDir();
   const controller = new AbortController();
   // abort during step 7: the middle of epoch 2 (5 batches an epoch)
-  const io = { ...quiet, signal: controller.signal, onStep: (step: number) => step === 7 && controller.abort() };
+  const io = { ...quiet, signal: controller.signal, listeners: [{ step: (e: { step: number }) => e.step === 7 && controller.abort() }] };
   const result = await train(options(stopped, 3, false), data, backend, io);
   assert.equal(result.interrupted, true);
   const state = await readState(stopped);
@@ -71,7 +71,7 @@ test('a state.json from before the epoch sums were saved still resumes, its epoc
   await train(options(straight, 2, false), data, backend, quiet);
   const stopped = await tmpDir();
   const controller = new AbortController();
-  const io = { ...quiet, signal: controller.signal, onStep: (step: number) => step === 7 && controller.abort() };
+  const io = { ...quiet, signal: controller.signal, listeners: [{ step: (e: { step: number }) => e.step === 7 && controller.abort() }] };
   await train(options(stopped, 2, false), data, backend, io);
   const file = path.join(stopped, 'state.json');
   const { epochSums, ...old } = JSON.parse(await readFile(file, 'utf8'));

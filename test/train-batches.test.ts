@@ -7,6 +7,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import type { ImageSet } from '../src/data/types.js';
 import { readState } from '../src/run/checkpoint.js';
+import { progressDisplay } from '../src/train/display.js';
 import { train, type TrainOptions } from '../src/train/train.js';
 import { deriveSeed, Rng } from '../src/util/rng.js';
 import { tmpDir, useTestBackend } from './helpers.js';
@@ -56,11 +57,13 @@ test('37 images at batch 8: 4 steps an epoch, each on the next 8 images of the e
   const backend = { name: 'wasm' as const, device: 'test', skipped: [], hooks: {} };
   const lines: string[] = [];
   await train(o, data, backend, {
-    log: (line) => lines.push(line), progress: false,
-    onStep: () => {
-      perStep.push(pixels.reads.slice(seen));
-      seen = pixels.reads.length;
-    },
+    log: (line) => lines.push(line),
+    listeners: [progressDisplay((line) => lines.push(line), { bars: false }), {
+      step: () => {
+        perStep.push(pixels.reads.slice(seen));
+        seen = pixels.reads.length;
+      },
+    }],
   });
 
   // each epoch ends with one line that repeats its metrics.jsonl record and names its grid

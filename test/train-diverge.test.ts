@@ -12,7 +12,7 @@ before(useTestBackend);
 
 const backend = { name: 'wasm' as const, device: 'test', skipped: [], hooks: {} };
 const data = syntheticImageSet(32, 16);
-const quiet = { log: () => {}, progress: false };
+const quiet = { log: () => {} };
 const options = (out: string, epochs: number, resume: boolean, lr: number): TrainOptions => ({
   out, resume, epochs, batchSize: 8, lr, beta1: 0.5, beta2: 0.999, seed: 3,
   arch: 'd2l', model: { imageSize: 16, width: 8, latent: 16, channels: 3, classes: 0 }, logEvery: 2, gridImages: 6, gridColumns: 3,

@@ -20,6 +20,7 @@ import { packageVersion } from '../util/package-version.js';
 import { folderProblem, fsReason } from '../util/paths.js';
 import { createProgress, printLine } from '../util/progress.js';
 import { commandLine } from '../util/shell.js';
+import { progressDisplay } from './display.js';
 import { footprint, memoryProblem } from './memory.js';
 import { disposeGan, GRID_CLASS_ROWS, openRun, readFixedNoise, train, TrainingDivergedError, type TrainOptions } from './train.js';
 
@@ -344,7 +345,7 @@ async function trainLocked(
   });
   try {
     const result = await train(trainOptions, data, backend, {
-      log, signal: stopper.signal, checkDevice: backend.hooks.checkDevice, onCheckpoint: stopper.checkpointing,
+      log, signal: stopper.signal, checkDevice: backend.hooks.checkDevice, onCheckpoint: stopper.checkpointing, listeners: [progressDisplay(log)],
     }, opened);
     if (result.interrupted) {
       log(`stopped at ${describeState(result.state)}; checkpoint in ${out}`);

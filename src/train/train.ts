@@ -6,7 +6,7 @@ import type { ImageSet } from '../data/types.js';
 import { tileGrid, writePng } from '../image/grid.js';
 import { CollapseMonitor, dataDiversity } from '../metrics/collapse.js';
 import { meanPairwiseDistance } from '../metrics/distance.js';
-import { evaluateGenerator, formatEval } from '../metrics/evaluate.js';
+import { evaluateGenerator } from '../metrics/evaluate.js';
 import type { ModelShape } from '../model/architecture.js';
 import { architecture, type ArchName } from '../model/architectures.js';
 import { buildDiscriminator, buildGenerator } from '../model/build.js';
@@ -18,7 +18,6 @@ import { appendJsonl, readFloats, readJsonl, RunFileError, truncateJsonl, writeF
 import { runFiles } from '../run/layout.js';
 import type { EpochRecord, EpochSums, EvalFigures, StepRecord, TrainState } from '../run/records.js';
 import { listSampleGrids } from '../run/runs.js';
-import { createProgress, formatDuration, type Progress } from '../util/progress.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import { emaBeta, standingStatistics, updateAverage } from './ema.js';
 import { createOptimizer } from './optimizer.js';
@@ -61,17 +60,59 @@ export type KeepBest = 'none' | 'loss-g' | 'swd';
 export type EmaStatistics = 'standing' | 'average';
 
 export interface TrainIO {
+  /** lines for people from the loop itself ("resuming …") */
   log: (line: string) => void;
   /** aborted → finish the step under way, checkpoint, return { interrupted: true } */
   signal?: AbortSignal;
   /** told when a checkpoint write starts (true) and ends (false): a second Ctrl-C then waits for it */
   onCheckpoint?: (writing: boolean) => void;
-  /** called after each step with the total step count */
-  onStep?: (step: number) => void;
-  /** false: no progress bars or lines */
-  progress?: boolean;
   /** called after each read from the device; throws if the device reported an error (a GPU out of memory) */
   checkDevice?: (batchSize: number) => void;
+  /** whoever shows or keeps what happens: the command line's progress display (display.ts), an API caller */
+  listeners?: TrainListener[];
+}
+
+/** Where a run stands after a step, with its speed and the time left at this process's pace. */
+export interface StepProgress {
+  /** steps trained in all */
+  step: number;
+  /** the epoch under way (from 1) of `epochs`, and the batches of it done of `batches` */
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  /** over this epoch's steps in this process */
+  imagesPerSecond: number;
+  epochSecondsLeft: number;
+  runSecondsLeft: number;
+  /** the latest losses read (every --log-every steps; per example) */
+  losses?: { D: number; G: number };
+}
+
+/** An epoch's end: its metrics.jsonl line (with the figures of --eval-every), its grid, and a new best if it is one. */
+export interface EpochEnd {
+  record: EpochRecord;
+  epochs: number;
+  /** the per-epoch grid's file */
+  grid: string;
+  /** the collapse warnings of the epoch, one each */
+  warnings: string[];
+  best?: NonNullable<TrainState['best']> & { folder: string };
+}
+
+/**
+ * The loop's events, in the order they happen. Listeners are called synchronously and must not throw; what they
+ * need to keep they copy.
+ */
+export interface TrainListener {
+  /** an epoch begins, or goes on after a resume: `batch` of its `batches` are done */
+  epochStart?(e: { epoch: number; epochs: number; batch: number; batches: number }): void;
+  step?(e: StepProgress): void;
+  /** something that takes a while between steps ("evaluating …") */
+  note?(text: string): void;
+  epochEnd?(e: EpochEnd): void;
+  /** training stops (done, interrupted, stopped early, or failed): a display takes its bar down */
+  end?(): void;
 }
 
 /** Training produced NaN or infinite values; the message names where, the last good checkpoint and what to try. */
@@ -175,8 +216,6 @@ const EVAL_SEED = 0;
  */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
-
 /** What a run starts from: its networks and optimizers, where training stands, the grids' fixed noise. */
 export interface OpenedRun {
   gan: Gan;
@@ -266,6 +305,9 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     throw new Error(`the dataset has ${data.count} images, fewer than --batch-size ${o.batchSize}`);
   }
   const { gan, Gema, fixedNoise, state } = opened ?? (await openRun(o));
+  const emit = <K extends keyof TrainListener>(event: K, ...args: Parameters<NonNullable<TrainListener[K]>>) => {
+    for (const listener of io.listeners ?? []) (listener[event] as ((...a: typeof args) => void) | undefined)?.(...args);
+  };
   const emaStatistics = o.emaStatistics ?? 'standing';
   // what the grids, the figures and the user's samples come from: the average of G where the run keeps one
   const shownGenerator = (): Generator => {
@@ -282,7 +324,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     if (state.epoch - since < o.earlyStop) return undefined;
     const figure = keepBest === 'swd' ? 'SWD' : 'epoch-mean loss_G';
     return `no better ${figure} for ${o.earlyStop} epoch${o.earlyStop === 1 ? '' : 's'} (--early-stop ${o.earlyStop}): ` +
-      (state.best ? `the best was ${state.best.value.toFixed(3)} at epoch ${state.best.epoch}, kept in ${runFiles(o.out).best}` : 'none was recorded');
+      (state.best ? `the best was ${state.best.value.toFixed(3)} at epoch ${state.best.epoch}, kept in ${files.best}` : 'none was recorded');
   };
   const pending: { step: number; stats: tf.Tensor1D }[] = [];
   let interrupted = false;
@@ -317,26 +359,21 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     // the step rate of this process, for the ETAs (a resumed run's earlier steps say nothing of this machine)
     const session = { steps: 0, seconds: 0 };
     let firstRead = true;
+    let losses: StepProgress['losses'];
     const firstEpoch = state.epoch;
     let stoppedEarly = stopReason();
     for (let epoch = firstEpoch; epoch < o.epochs && !interrupted && !stoppedEarly; epoch++) {
       const orderRng = new Rng(state.epochRng);
       const order = orderRng.permutation(data.count);
       const firstBatch = Math.min(state.stepInEpoch, batchesPerEpoch);
-      const progress: Progress = io.progress === false ? { update() {}, note() {}, stop() {} } : createProgress({
-        total: batchesPerEpoch,
-        start: firstBatch,
-        label: `epoch ${epoch + 1}/${o.epochs}`,
-        fields: ['eta', 'speed', 'losses'],
-      });
+      emit('epochStart', { epoch: epoch + 1, epochs: o.epochs, batch: firstBatch, batches: batchesPerEpoch });
       // the epoch's loss sums, carried over from before a stop in its middle
       const carried = epoch === firstEpoch ? resumed : { sums: noSums(), timed: true };
       const sums = { ...carried.sums };
       const warnings: string[] = []; // printed after the progress bar, recorded in the epoch's metrics line
       const started = performance.now();
-      const shown = { eta: '', speed: '', losses: '' };
 
-      // Reads the losses of the steps since the last read (one device sync for all of them) and logs them.
+      // Reads the losses of the steps since the last read (one device sync for all of them) and records them.
       const drain = async () => {
         const batch = pending.splice(0);
         if (!batch.length) return;
@@ -353,7 +390,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
             throw divergence(`at step ${step} loss_D is ${lossD} and loss_G ${lossG}`);
           }
           sums.loss_D += lossD; sums.loss_G += lossG; sums.D_x += dx; sums.D_G_z += dgz; sums.n++;
-          shown.losses = `D ${fmt(lossD)} G ${fmt(lossG)}`;
+          losses = { D: lossD, G: lossG };
           const warning = collapse.step(step, dgz);
           if (warning) warnings.push(warning);
         }
@@ -376,14 +413,15 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         }
         session.steps++;
         session.seconds += (performance.now() - stepStarted) / 1000;
-        const seconds = (performance.now() - started) / 1000;
         const perStep = session.seconds / session.steps;
         const epochLeft = batchesPerEpoch - (b + 1);
-        const runLeft = epochLeft + (o.epochs - epoch - 1) * batchesPerEpoch;
-        shown.eta = `ETA ${formatDuration(epochLeft * perStep)}` + (runLeft > epochLeft ? `, run ${formatDuration(runLeft * perStep)}` : '');
-        shown.speed = `${((b + 1 - firstBatch) * o.batchSize / seconds).toFixed(1)} img/s`;
-        progress.update(b + 1, shown);
-        io.onStep?.(state.step);
+        emit('step', {
+          step: state.step, epoch: epoch + 1, epochs: o.epochs, batch: b + 1, batches: batchesPerEpoch,
+          imagesPerSecond: (b + 1 - firstBatch) * o.batchSize / ((performance.now() - started) / 1000),
+          epochSecondsLeft: epochLeft * perStep,
+          runSecondsLeft: (epochLeft + (o.epochs - epoch - 1) * batchesPerEpoch) * perStep,
+          losses,
+        });
         await yieldToEventLoop();
         if (io.signal?.aborted) {
           interrupted = true;
@@ -394,7 +432,6 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       state.noiseRng = noiseRng.state;
       const seconds = (performance.now() - started) / 1000 + (carried.timed ? carried.sums.seconds : 0);
       if (interrupted && state.stepInEpoch < batchesPerEpoch) {
-        progress.stop();
         state.epochSums = { ...sums, seconds };
         break;
       }
@@ -403,7 +440,6 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       try {
         await assertFinite(gan);
       } catch (err) {
-        progress.stop();
         if (err instanceof DivergedError) throw divergence(err.message.replace(/^training diverged: /, ''));
         throw err;
       }
@@ -414,15 +450,15 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       delete state.epochSums;
       const mean = (x: number) => (sums.n ? x / sums.n : NaN);
       const generator = shownGenerator();
-      const grid = await writeSampleGrid(generator, fixedNoise, o, files.sampleGrid(epoch + 1));
+      const gridFile = files.sampleGrid(epoch + 1);
+      const grid = await writeSampleGrid(generator, fixedNoise, o, gridFile);
       const diversity = grid.count > 1 ? meanPairwiseDistance(grid.pixels, grid.count) : NaN;
       const diversityWarning = collapse.diversity(epoch + 1, diversity);
       if (diversityWarning) warnings.push(diversityWarning);
       // skipped once Ctrl-C was pressed: on a CPU the figures take a while, and the user asked to stop
       const evalDue = !!o.evalEvery && ((epoch + 1) % o.evalEvery === 0 || epoch + 1 === o.epochs) && !io.signal?.aborted;
-      if (evalDue) progress.note(`evaluating (SWD and nearest neighbours, ${o.evalN ?? 512} images)…`);
+      if (evalDue) emit('note', `evaluating (SWD and nearest neighbours, ${o.evalN ?? 512} images)…`);
       const figures: EvalFigures | undefined = evalDue ? await evaluateGenerator(generator, data, { n: o.evalN ?? 512, seed: EVAL_SEED }, o.model.classes ? asDiscriminator(gan.D) : undefined) : undefined;
-      progress.stop();
       const record = {
         epoch: epoch + 1, step: state.step,
         loss_D: mean(sums.loss_D), loss_G: mean(sums.loss_G), D_x: mean(sums.D_x), D_G_z: mean(sums.D_G_z),
@@ -437,14 +473,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       if (isBest) state.best = { figure: keepBest!, value: figure, epoch: state.epoch, step: state.step };
       await checkpoint(isBest);
       await writeLossPlot(o.out);
-      io.log(
-        `epoch ${epoch + 1}/${o.epochs}: loss_D ${fmt(record.loss_D)}, loss_G ${fmt(record.loss_G)}, ` +
-          `D(x) ${fmt(record.D_x)}, D(G(z)) ${fmt(record.D_G_z)}, ${record.images_per_s.toFixed(1)} img/s, ` +
-          `${seconds.toFixed(1)} s → ${files.sampleGrid(epoch + 1)}`,
-      );
-      if (figures) for (const line of formatEval(figures)) io.log(`  ${line}`);
-      if (isBest) io.log(`  best so far by ${keepBest === 'swd' ? 'SWD' : 'loss_G'} (${figure.toFixed(3)}): kept in ${files.best}`);
-      for (const w of warnings) io.log(`warning: ${w}`);
+      emit('epochEnd', { record, epochs: o.epochs, grid: gridFile, warnings, best: isBest ? { ...state.best!, folder: files.best } : undefined });
       stoppedEarly = stopReason();
     }
     if (interrupted && state.stepInEpoch > 0) {
@@ -453,6 +482,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     }
     return { state, interrupted, ...(stoppedEarly ? { stoppedEarly } : {}) };
   } finally {
+    emit('end'); // also on an error: a bar on screen goes before its message is printed
     tf.dispose(pending.map((p) => p.stats));
     disposeGan(gan);
     Gema?.dispose();

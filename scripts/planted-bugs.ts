@@ -189,4 +189,11 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: 'state.epochRng = orderRng.state;',
     replace: '',
   },
+  // The installed package
+  {
+    name: "the web page's HTML and CSS read from the repo's src/ (not in the tarball) instead of beside the code",
+    file: 'src/export/web.ts',
+    find: "const pageAssets = path.join(codeRoot, 'export', 'page');",
+    replace: "const pageAssets = path.join(path.dirname(codeRoot), 'src', 'export', 'page');",
+  },
 ];

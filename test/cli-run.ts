@@ -3,11 +3,11 @@
 // so running one test file after an edit never tests stale code; under `npm test`, which builds first, this only
 // looks at file times. DCGAN_TEST_CLI=src runs src/cli.ts through tsx instead, with no build (scripts/mutate.ts
 // does, in its copy of the checkout).
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ASSETS, build } from '../scripts/build.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SRC = path.join(ROOT, 'src');
@@ -22,10 +22,10 @@ function sources(dir: string): string[] {
 
 const mtime = (file: string) => (existsSync(file) ? statSync(file).mtimeMs : -Infinity);
 
-/** The first source file (or tsconfig.json) newer than its compiled output, or undefined when dist/ is current. */
+/** The first source file or asset (or tsconfig.json) newer than its output, or undefined when dist/ is current. */
 export function staleSource(): string | undefined {
   const config = mtime(path.join(ROOT, 'tsconfig.json'));
-  for (const file of sources(SRC)) {
+  for (const file of [...sources(SRC), ...ASSETS.map((asset) => path.join(SRC, asset))]) {
     const built = mtime(path.join(DIST, path.relative(SRC, file)).replace(/\.ts$/, '.js'));
     if (built < mtime(file) || built < config) return path.relative(ROOT, file);
   }
@@ -34,7 +34,7 @@ export function staleSource(): string | undefined {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs tsc if dist/ is stale; another test process building meanwhile is waited for rather than raced. */
+/** Builds dist/ (scripts/build.ts) if it is stale; another test process building meanwhile is waited for rather than raced. */
 export async function buildIfStale(): Promise<void> {
   if (!staleSource()) return;
   mkdirSync(DIST, { recursive: true });
@@ -54,8 +54,11 @@ export async function buildIfStale(): Promise<void> {
   try {
     const stale = staleSource(); // another process may have built while this one waited
     if (!stale) return;
-    const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8' });
-    if (tsc.status !== 0) throw new Error(`dist/ is older than ${stale}, and building it failed:\n${tsc.stdout}${tsc.stderr}`);
+    try {
+      build();
+    } catch (err) {
+      throw new Error(`dist/ is older than ${stale}, and building it failed: ${(err as Error).message}`);
+    }
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }

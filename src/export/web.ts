@@ -37,11 +37,11 @@ const OUR_ENTRIES = new Set(['index.html', 'style.css', MANIFEST, 'generator', '
 /** The page's modules, as paths under src/ (and dist/) without the extension. */
 const PAGE_MODULES = ['export/page/app', 'util/rng', 'util/slerp'];
 
-// This file is src/export/web.ts under tsx, or dist/export/web.js when built: both lie two folders below the package.
+// This file is src/export/web.ts under tsx, or dist/export/web.js when built (the build copies the page's HTML and CSS
+// beside it: scripts/build.ts), so the page's files are found next to it either way.
 const codeRoot = fileURLToPath(new URL('..', import.meta.url));
-const packageRoot = path.dirname(codeRoot);
 const fromSource = import.meta.url.endsWith('.ts');
-const pageAssets = path.join(packageRoot, 'src', 'export', 'page');
+const pageAssets = path.join(codeRoot, 'export', 'page');
 
 export interface WebExport {
   dir: string;

@@ -273,6 +273,8 @@ const CLI_TESTS: Record<string, string[]> = {
   // where the built code finds its files once installed from the tarball: only the package test installs it (it
   // builds dist/ in the copy itself)
   'src/export/web.ts': ['test/package.test.ts'],
+  // a shell script, which no test imports: its test runs it
+  'scripts/install-lavapipe.sh': ['test/install-lavapipe.test.ts'],
 };
 
 // The tests written against each part's behaviour, run first (the import graph alone ranks them poorly: the d2l

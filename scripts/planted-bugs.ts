@@ -196,4 +196,11 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: "const pageAssets = path.join(codeRoot, 'export', 'page');",
     replace: "const pageAssets = path.join(path.dirname(codeRoot), 'src', 'export', 'page');",
   },
+  // CI's set-up
+  {
+    name: 'install-lavapipe takes its mirror from a disabled apt source',
+    file: 'scripts/install-lavapipe.sh',
+    find: '        if (enabled == "no") next\n',
+    replace: '',
+  },
 ];

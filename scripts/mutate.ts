@@ -287,6 +287,7 @@ const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/metrics/', ['test/metrics-swd.test.ts', 'test/metrics-evaluate.test.ts', 'test/metrics-distance.test.ts']],
   ['src/data/zip', ['test/data-zip.test.ts', 'test/data-local.test.ts']],
   ['src/util/rng.ts', ['test/rng.test.ts', 'test/train-batches.test.ts']],
+  ['src/backend/info.ts', ['test/backend-info.test.ts']],
 ];
 
 /**

@@ -196,6 +196,13 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: "const pageAssets = path.join(codeRoot, 'export', 'page');",
     replace: "const pageAssets = path.join(path.dirname(codeRoot), 'src', 'export', 'page');",
   },
+  // dcgan info
+  {
+    name: "dcgan info: wasm started on its default one thread, not on the threads train would use",
+    file: 'src/backend/info.ts',
+    find: "await attempt('wasm', async () => (await initBackend('wasm', options)));",
+    replace: "await attempt('wasm', async () => (await initBackend('wasm')));",
+  },
   // CI's set-up
   {
     name: 'install-lavapipe takes its mirror from a disabled apt source',

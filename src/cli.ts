@@ -227,9 +227,10 @@ export function buildProgram(): Command {
     .command('info')
     .description('versions, which backends work here and why not, the GPU adapter, the libraries Dawn needs')
     .option('--json', 'print the report as JSON on stdout', false)
+    .addOption(threadsOption())
     .action(async (opts: Record<string, unknown>) => {
       const { collectInfo, formatInfo } = await import('./backend/info.js');
-      const report = await collectInfo();
+      const report = await collectInfo({ threads: Number(opts.threads) });
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatInfo(report));
       await exitWith(0);
     });

@@ -110,9 +110,9 @@ describe('formatInfo', () => {
 });
 
 describe('collectInfo on this machine', () => {
-  test('finds the backends, says what auto picks, and leaves tfjs on cpu', async (t) => {
+  test('finds the backends, says what auto picks (wasm on the threads asked for), and leaves tfjs on cpu', async (t) => {
     const started = Date.now();
-    const report = await collectInfo();
+    const report = await collectInfo({ threads: 2 });
     t.diagnostic(`took ${Date.now() - started} ms; ${report.backends.map((b) => `${b.name}: ${b.starts ? b.device : b.reason}`).join('; ')}`);
     assert.equal(report.node, process.version);
     assert.equal(report.tfjs, tf.version.tfjs);
@@ -121,6 +121,9 @@ describe('collectInfo on this machine', () => {
     const byName = Object.fromEntries(report.backends.map((b) => [b.name, b]));
     assert.equal(byName.cpu.starts, true);
     assert.equal(byName.wasm.starts, true, byName.wasm.reason);
+    // what `train --threads 2` runs on, not wasm's own one thread
+    assert.equal(byName.wasm.device, 'wasm (simd, 2 threads)');
+    if ('name' in report.auto && report.auto.name === 'wasm') assert.equal(report.auto.device, 'wasm (simd, 2 threads)');
     if (report.packages['@tensorflow/tfjs-node-gpu'] === 'not installed' && report.packages['@tensorflow/tfjs-node'] === 'not installed') {
       assert.match(byName.tensorflow.reason ?? '', /^not installed/);
       assert.match(report.tensorflow.error ?? '', /^not installed/);

@@ -173,11 +173,23 @@ test('dcgan info --json reports every backend, and which one auto picks', () => 
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   assert.equal(report.tfjs, '4.22.0');
-  const backends = report.backends as { name: string; starts: boolean; reason?: string }[];
+  const backends = report.backends as { name: string; starts: boolean; reason?: string; device?: string }[];
   assert.deepEqual(backends.map((b) => b.name), ['tensorflow', 'webgpu', 'wasm', 'cpu']);
   assert.ok(backends.find((b) => b.name === 'wasm')!.starts);
   // tfjs-node-gpu is never a dependency: its row must say why it does not start
   const tensorflow = backends.find((b) => b.name === 'tensorflow')!;
   assert.ok(tensorflow.starts || /not installed/.test(tensorflow.reason ?? ''), JSON.stringify(tensorflow));
   assert.ok(typeof report.auto === 'object' && report.auto !== null);
+  // wasm as train runs it: --threads defaults to every core, at most 8 (README)
+  const threads = Math.min(os.availableParallelism(), 8);
+  const wasm = new RegExp(`^wasm \\(simd, ${threads} threads?\\b`);
+  assert.match(backends.find((b) => b.name === 'wasm')!.device ?? '', wasm);
+  if (report.auto.name === 'wasm') assert.match(report.auto.device, wasm);
+});
+
+test('dcgan info --threads 1: wasm as `train --threads 1` runs it', () => {
+  const r = run(['info', '--json', '--threads', '1']);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.backends.find((b: { name: string }) => b.name === 'wasm').device, 'wasm (simd, 1 thread)');
 });

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from './index.js';
+import { type BackendOptions, initBackend } from './index.js';
 import { packageVersion } from '../util/package-version.js';
 
 export { packageVersion };
@@ -169,8 +169,10 @@ function vulkanReport(): VulkanReport {
 /**
  * Starts each backend in turn (tensorflow, webgpu, wasm, cpu), runs one small op on each, asks initBackend what `auto`
  * would pick, and leaves tfjs on cpu. The WebGPU device stays open: the caller exits (or calls shutdownBackend).
+ * `threads`: what the other commands would give wasm (their --threads), so that its device line is the one a run
+ * prints; left out, wasm keeps what it has (one thread in a fresh process).
  */
-export async function collectInfo(): Promise<InfoReport> {
+export async function collectInfo(options: BackendOptions = {}): Promise<InfoReport> {
   const packages: Record<string, string> = {};
   for (const name of INFO_PACKAGES) packages[name] = packageVersion(name);
   const backends: BackendStatus[] = [];
@@ -209,12 +211,12 @@ export async function collectInfo(): Promise<InfoReport> {
     return startWebgpu({ allowSoftware: true });
   }, () => (webgpu.adapter?.software ? 'the adapter is a software one' : undefined));
 
-  await attempt('wasm', async () => (await initBackend('wasm')));
+  await attempt('wasm', async () => (await initBackend('wasm', options)));
   await attempt('cpu', async () => (await initBackend('cpu')));
 
   let auto: InfoReport['auto'];
   try {
-    const chosen = await initBackend('auto');
+    const chosen = await initBackend('auto', options);
     auto = { name: chosen.name, device: chosen.device, skipped: chosen.skipped };
   } catch (err) {
     auto = { error: reasonOf(err) };

@@ -30,7 +30,7 @@ import ts from 'typescript';
 import { PLANTED_BUGS } from './planted-bugs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TARGETS = ['src/train/', 'src/model/', 'src/metrics/', 'src/data/zip', 'src/util/rng.ts'];
+const TARGETS = ['src/train/', 'src/model/', 'src/metrics/', 'src/data/zip', 'src/util/rng.ts', 'src/backend/cpu-conv2d-backprop-filter.ts'];
 const COPY_PREFIX = 'dcgan-mutate-';
 
 interface Options {
@@ -288,6 +288,7 @@ const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/data/zip', ['test/data-zip.test.ts', 'test/data-local.test.ts']],
   ['src/util/rng.ts', ['test/rng.test.ts', 'test/train-batches.test.ts']],
   ['src/backend/info.ts', ['test/backend-info.test.ts']],
+  ['src/backend/cpu-conv2d-backprop-filter.ts', ['test/cpu-conv2d-backprop-filter.test.ts']],
 ];
 
 /**

@@ -1,19 +1,22 @@
 // Profiles one DCGAN training step, kernel by kernel.
-//   npx tsx scripts/profile-step.ts [backend=wasm] [imageSize=32] [width=32] [batch=64] [runs=5] [threads=1]
-// Builds the GAN the trainer builds, warms it up with two steps, then times `runs` plain steps (wall clock, results
+//   npx tsx scripts/profile-step.ts [backend=wasm] [imageSize=32] [width=32] [batch=64] [runs=5] [threads=1] [arch=d2l]
+// Builds the GAN the trainer builds (with the architecture's learning rate and step), warms it up with two steps, then times `runs` plain steps (wall clock, results
 // read back) and profiles `runs` more with tf.profile. Kernels are aggregated by name and input shapes; each row
 // shows the median over the profiled steps of that group's total time in one step. Timings on a shared machine are
 // noisy: compare medians, and run it more than once.
 // For before/after comparisons: ORIGINAL_BACKPROP_INPUT=1 puts tfjs-backend-wasm's own Conv2DBackpropInput back,
-// ORIGINAL_BATCHNORM_GRAD=1 tfjs-core's FusedBatchNorm gradient (the one that tiles).
+// ORIGINAL_BATCHNORM_GRAD=1 tfjs-core's FusedBatchNorm gradient (the one that tiles), ORIGINAL_CPU_BACKPROP_FILTER=1
+// tfjs-backend-cpu's own Conv2DBackpropFilter.
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../src/backend/index.js';
 import { unregisterBatchNormGradient } from '../src/backend/batchnorm-grad.js';
+import { unregisterCpuConv2DBackpropFilter } from '../src/backend/cpu-conv2d-backprop-filter.js';
 import { unregisterWasmConv2DBackpropInput } from '../src/backend/wasm-conv2d-backprop-input.js';
 import { createGan, disposeGan } from '../src/train/train.js';
-import { trainStep } from '../src/train/step.js';
+import { secondNoise, trainStep } from '../src/train/step.js';
+import { architecture, type ArchName } from '../src/model/architectures.js';
 
-const [backendArg = 'wasm', sizeArg = '32', widthArg = '32', batchArg = '64', runsArg = '5', threadsArg = '1'] = process.argv.slice(2);
+const [backendArg = 'wasm', sizeArg = '32', widthArg = '32', batchArg = '64', runsArg = '5', threadsArg = '1', archArg = 'd2l'] = process.argv.slice(2);
 if (!(BACKEND_NAMES as readonly string[]).includes(backendArg)) throw new Error(`unknown backend ${backendArg}`);
 const imageSize = Number(sizeArg);
 const width = Number(widthArg);
@@ -39,15 +42,21 @@ if (process.env.ORIGINAL_BATCHNORM_GRAD === '1') {
   unregisterBatchNormGradient();
   originals.push('tfjs-core\'s FusedBatchNorm gradient');
 }
-console.log(`backend ${info.name}: ${info.device}; image ${imageSize}, width ${width}, batch ${batch}, ${runs} runs` +
+if (process.env.ORIGINAL_CPU_BACKPROP_FILTER === '1') {
+  unregisterCpuConv2DBackpropFilter();
+  originals.push('tfjs-backend-cpu\'s own Conv2DBackpropFilter');
+}
+console.log(`backend ${info.name}: ${info.device}; ${archArg}, image ${imageSize}, width ${width}, batch ${batch}, ${runs} runs` +
   (originals.length ? `; with ${originals.join(' and ')}` : ''));
 
-const gan = createGan({ arch: 'd2l', model: { imageSize, width, latent: 100, channels: 3, classes: 0 }, seed: 1, lr: 0.005, beta1: 0.5, beta2: 0.999 });
+const { lr, beta1, beta2 } = architecture(archArg).defaults;
+const gan = createGan({ arch: archArg as ArchName, model: { imageSize, width, latent: 100, channels: 3, classes: 0 }, seed: 1, lr, beta1, beta2 });
 const X = tf.randomUniform([batch, imageSize, imageSize, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
 const Z = tf.randomNormal([batch, 100], 0, 1, 'float32', 2) as tf.Tensor2D;
+const Z2 = secondNoise(gan.recipe.step) ? tf.randomNormal([batch, 100], 0, 1, 'float32', 3) as tf.Tensor2D : undefined;
 
 const step = async () => {
-  const stats = trainStep(gan, { X, Z });
+  const stats = trainStep(gan, { X, Z, Z2 });
   await stats.data();
   stats.dispose();
 };
@@ -105,5 +114,5 @@ for (const { key, ms } of rows.slice(0, TOP)) console.log(`${fmt(ms)} ${`×${cal
 console.log(`\ntop ${TOP} kernels by name (sum of the medians above):`);
 for (const [name, ms] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${fmt(ms)}  ${name}`);
 
-tf.dispose([X, Z]);
+tf.dispose([X, Z, ...(Z2 ? [Z2] : [])]);
 disposeGan(gan);

@@ -114,6 +114,8 @@ async function startWasm({ threads }: BackendOptions): Promise<{ device: string;
 }
 
 async function startCpu(): Promise<{ device: string }> {
+  // the filter gradient without TensorBuffer.get per product: keras28's step took minutes on tfjs's own
+  (await import('./cpu-conv2d-backprop-filter.js')).registerCpuConv2DBackpropFilter();
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
   await tf.ready();
   return { device: 'cpu (pure JavaScript)' };

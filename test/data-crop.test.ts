@@ -6,7 +6,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { findContent, squareAround } from '../src/data/crop.js';
+import { cutSquare, findContent, squareAround } from '../src/data/crop.js';
 import { cacheEntryFor, loadImageSet, type LoadOptions } from '../src/data/index.js';
 import { corruptPng, tempDir } from './fixtures/data.js';
 
@@ -74,6 +74,58 @@ test('findContent: the box of every pixel with alpha > 0, however faint; nothing
   assert.deepEqual(findContent(rgba, 5, 4), { kind: 'blank' });
 });
 
+test('findContent: one transparent pixel anywhere, the first included, makes it a sprite; a box at the left edge', () => {
+  // 5×4 opaque red but for a transparent top-left pixel: the visible pixels span the whole frame, and nothing is filled
+  const rgba = new Uint8Array(5 * 4 * 4);
+  for (let i = 1; i < 20; i++) rgba.set([200, 0, 0, 255], 4 * i);
+  assert.deepEqual(findContent(rgba, 5, 4), { kind: 'box', box: { left: 0, top: 0, width: 5, height: 4 } });
+  // only column 0 visible, rows 1 and 2
+  const edge = new Uint8Array(5 * 4 * 4);
+  edge.set([9, 9, 9, 255], (1 * 5 + 0) * 4);
+  edge.set([9, 9, 9, 255], (2 * 5 + 0) * 4);
+  assert.deepEqual(findContent(edge, 5, 4), { kind: 'box', box: { left: 0, top: 1, width: 1, height: 2 } });
+});
+
+test('findContent, opaque images: each corner counts, each channel counts, the background keeps its own channels', () => {
+  // 6×5, opaque, of a background whose channels differ
+  const BG = [30, 90, 150];
+  const image = (paint: Record<number, readonly number[]>) => {
+    const rgba = new Uint8Array(6 * 5 * 4);
+    for (let i = 0; i < 30; i++) rgba.set([...(paint[i] ?? BG), 255], 4 * i);
+    return rgba;
+  };
+  // any one corner of another colour: no background, kept whole
+  for (const corner of [0, 5, 24, 29]) {
+    assert.deepEqual(findContent(image({ [corner]: [30, 90, 170] }), 6, 5), { kind: 'whole' }, `corner ${corner}`);
+  }
+  // a pixel beside a corner is content, not a corner: (1, 0)
+  assert.deepEqual(findContent(image({ 1: [30, 90, 170] }), 6, 5), { kind: 'box', box: { left: 1, top: 0, width: 1, height: 1 }, fill: BG });
+  // 14 off in one channel is content, whichever channel; 13 off in all three is background
+  for (const [channel, colour] of [[0, [44, 90, 150]], [1, [30, 76, 150]], [2, [30, 90, 164]]] as const) {
+    assert.deepEqual(findContent(image({ 8: colour, 15: [43, 77, 137] }), 6, 5), { kind: 'box', box: { left: 2, top: 1, width: 1, height: 1 }, fill: BG }, `channel ${channel}`);
+  }
+});
+
+test("cutSquare: the box centred on its square, the image's own pixels around it, transparency past its edges", () => {
+  // a 5×3 image, pixel (x, y) = [x + 1, y + 1, 7, 255]; the box is all of it, 5×3 → side 5 + 2·round(5/8) = 7, the box
+  // at (1, 2): the square starts a column left of the image and two rows above it, and ends two rows below
+  const rgba = new Uint8Array(5 * 3 * 4);
+  for (let y = 0; y < 3; y++) for (let x = 0; x < 5; x++) rgba.set([x + 1, y + 1, 7, 255], (y * 5 + x) * 4);
+  const { pixels, side } = cutSquare(rgba, 5, 3, { left: 0, top: 0, width: 5, height: 3 });
+  assert.equal(side, 7);
+  const want: number[] = [];
+  for (let y = 0; y < 7; y++) {
+    for (let x = 0; x < 7; x++) {
+      const u = x - 1, v = y - 2;
+      want.push(...(u >= 0 && u < 5 && v >= 0 && v < 3 ? [u + 1, v + 1, 7, 255] : [0, 0, 0, 0]));
+    }
+  }
+  assert.deepEqual([...pixels], want);
+  // a box inside: 2×2 at (3, 1) → side 2 (no margin below 4 pixels), from the image's (3, 1)
+  const inner = cutSquare(rgba, 5, 3, { left: 3, top: 1, width: 2, height: 2 });
+  assert.deepEqual([inner.side, ...inner.pixels], [2, 4, 2, 7, 255, 5, 2, 7, 255, 4, 3, 7, 255, 5, 3, 7, 255]);
+});
+
 test('findContent, opaque images: what differs from the corners by more than 13 (5 % of 255); no background, no cut', () => {
   // 5×5 opaque, black but for (2, 1) and (3, 3)
   const opaque = (a: number[], b: number[]) => {
@@ -101,6 +153,9 @@ test('squareAround: the longer side plus round(side / 8) on each side, the box c
   assert.deepEqual(squareAround({ width: 14, height: 7 }), { side: 18, x: 2, y: 5 }); // 11 rows spare: 5 above, 6 below
   assert.deepEqual(squareAround({ width: 23, height: 20 }), { side: 29, x: 3, y: 4 }); // the median sprite: 23 + 2·round(2.875)
   assert.deepEqual(squareAround({ width: 3, height: 1 }), { side: 3, x: 0, y: 1 }); // round(0.375) = 0: no margin
+  assert.deepEqual(squareAround({ width: 20, height: 20 }), { side: 26, x: 3, y: 3 }); // round(2.5) = 3
+  assert.deepEqual(squareAround({ width: 12, height: 5 }), { side: 16, x: 2, y: 5 }); // round(1.5) = 2; 11 spare rows
+  assert.deepEqual(squareAround({ width: 7, height: 14 }), { side: 18, x: 5, y: 2 }); // 11 spare columns: 5 left, 6 right
 });
 
 test('sprites are cut to their visible pixels and centred on a square, off-centre, wide or tall alike', async (t) => {
@@ -159,18 +214,18 @@ test('an opaque image with a uniform border: cut to what differs from it, padded
   const dir = await tempDir(t);
   const root = path.join(dir, 'opaque');
   await mkdir(root);
-  // black 30×30, a 14×14 figure touching the top edge at (7, 0): the square (18) starts 2 rows above the image, and
-  // those rows are the border's black, though --background is white
+  // 30×30 of a blue-grey, a 14×14 figure touching the top edge at (7, 0): the square (18) starts 2 rows above the
+  // image, and those rows take the border's colour, though --background is white
   await writeFile(path.join(root, 'a.png'), await png(30, 30, (x, y) => {
     const u = x - 7, v = y;
-    return u >= 0 && u < 14 && v < 14 ? [...figure(u, v), 255] : [0, 0, 0, 255];
+    return u >= 0 && u < 14 && v < 14 ? [...figure(u, v), 255] : [30, 90, 150, 255];
   }));
   // an opaque white 30×40 (an RGB PNG, like d2l's sprites) with a 14×8 figure: as the transparent one
   const rgb = await sharp(await sprite(30, 40, 3, 20, 14, 8)).flatten({ background: 'white' }).removeAlpha().png().toBuffer();
   assert.equal((await sharp(rgb).metadata()).channels, 3);
   await writeFile(path.join(root, 'b.png'), rgb);
   const set = await loadImageSet(opts(root, dir, { background: 'white' }));
-  assert.deepEqual(image(set, 0), expected(18, 2, 2, 14, 14, BLACK));
+  assert.deepEqual(image(set, 0), expected(18, 2, 2, 14, 14, [30, 90, 150]));
   assert.deepEqual(image(set, 1), expected(18, 2, 5, 14, 8, WHITE));
 });
 

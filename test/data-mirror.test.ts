@@ -27,6 +27,11 @@ test('mirrorImages: each row of each image reversed, pixel by pixel, into the se
   mirrorImages(grey, 1, 2, 1);
   assert.deepEqual([...grey], [1, 2, 3, 4, 2, 1, 4, 3]);
   assert.throws(() => mirrorImages(new Uint8Array(7), 1, 2, 1), /room for/);
+  assert.throws(() => mirrorImages(new Uint8Array(5 * 4), 3, 2, 1), /room for 5 images, not 6/);
+  // more room than needed: only the slot after the originals is written
+  const roomy = Uint8Array.from([1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0]);
+  mirrorImages(roomy, 1, 2, 1);
+  assert.deepEqual([...roomy], [1, 2, 3, 4, 2, 1, 4, 3, 0, 0, 0, 0]);
 });
 
 /** An 8×8 RGB image: colour (x, y) = [30·x, 30·y, 40·k]; nothing in it is symmetric. */

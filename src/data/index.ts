@@ -7,13 +7,13 @@ import { shortList } from './classes.js';
 import { BACKGROUND_TOLERANCE, CROP_MARGIN, CROP_MODES } from './crop.js';
 import type { DownloadOptions, OnDownload } from './download.js';
 import { DatasetError } from './errors.js';
+import { mirrorImages } from './mirror.js';
 import { idxSource } from './mnist.js';
 import { mnist10kSource } from './mnist-10k.js';
 import { pathSource } from './path-source.js';
 import { pokemonSource } from './pokemon.js';
 import { pokespriteSource } from './pokesprite.js';
 import type { Source, SourceOptions } from './source.js';
-import { mirrorImages } from './mirror.js';
 import type { ImageSet, Labelling, PreprocessOptions } from './types.js';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip.js';
 
@@ -77,6 +77,7 @@ export async function cacheEntryFor(o: LoadOptions): Promise<{ source: Source; k
 export async function loadImageSet(o: LoadOptions): Promise<ImageSet> {
   const { source, key, file } = await cacheEntryFor(o);
   const copies = o.mirror ? 2 : 1;
+  // `pixels` holds `count` images, and with --mirror room for as many more: their mirror images go there
   const set = (pixels: Uint8Array, count: number, classes: Labelling, note = ''): ImageSet => {
     if (o.mirror) mirrorImages(pixels, count, o.size, o.channels);
     const labels = classes.labels && o.mirror ? twice(classes.labels) : classes.labels;
@@ -103,17 +104,7 @@ export async function loadImageSet(o: LoadOptions): Promise<ImageSet> {
   const r = await source.decode(o.onProgress);
   if (r.skipped.length > 0) o.log?.(skippedLine(r.skipped));
   if (r.blank.length > 0) o.log?.(blankLine(r.blank));
-  if (r.count === 0) {
-    const total = r.skipped.length + r.blank.length;
-    throw new DatasetError(
-      r.blank.length === 0
-        ? `none of the ${total} image files in ${source.label} could be decoded (${shortList(r.skipped)})`
-        : `none of the ${total} image files in ${source.label} could be used: ${[
-            r.skipped.length > 0 ? `${r.skipped.length} could not be decoded (${shortList(r.skipped)})` : '',
-            `${r.blank.length} ${r.blank.length === 1 ? 'has' : 'have'} no visible pixel (${shortList(r.blank)})`,
-          ].filter(Boolean).join(', ')}`,
-    );
-  }
+  if (r.count === 0) throw new DatasetError(nothingUsable(source.label, r.skipped, r.blank));
   if (o.cache !== false) {
     try {
       await writeCache(file, key, { ...r, size: o.size, channels: o.channels });
@@ -182,6 +173,15 @@ async function checkBackground(colour: string): Promise<void> {
 export function skippedLine(skipped: string[]): string {
   const n = skipped.length;
   return `skipped ${n} unreadable file${n === 1 ? '' : 's'}: ${shortList(skipped)}`;
+}
+
+/** Why a source gave no image at all: none decoded, or (--crop content) none that decoded had a visible pixel. */
+function nothingUsable(label: string, skipped: string[], blank: string[]): string {
+  const total = skipped.length + blank.length;
+  if (blank.length === 0) return `none of the ${total} image files in ${label} could be decoded (${shortList(skipped)})`;
+  const reasons = [`${blank.length} ${blank.length === 1 ? 'has' : 'have'} no visible pixel (${shortList(blank)})`];
+  if (skipped.length > 0) reasons.unshift(`${skipped.length} could not be decoded (${shortList(skipped)})`);
+  return `none of the ${total} image files in ${label} could be used: ${reasons.join(', ')}`;
 }
 
 /** `--crop content` found nothing to keep in these. */

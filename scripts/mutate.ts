@@ -30,7 +30,7 @@ import ts from 'typescript';
 import { PLANTED_BUGS } from './planted-bugs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TARGETS = ['src/train/', 'src/model/', 'src/metrics/', 'src/data/zip', 'src/util/rng.ts', 'src/backend/cpu-conv2d-backprop-filter.ts'];
+const TARGETS = ['src/train/', 'src/model/', 'src/metrics/', 'src/data/zip', 'src/data/crop.ts', 'src/data/mirror.ts', 'src/util/rng.ts', 'src/backend/cpu-conv2d-backprop-filter.ts'];
 const COPY_PREFIX = 'dcgan-mutate-';
 
 interface Options {
@@ -286,6 +286,8 @@ const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/model/', ['test/presets.test.ts', 'test/d2l-fixtures.test.ts', 'test/batch-norm.test.ts']],
   ['src/metrics/', ['test/metrics-swd.test.ts', 'test/metrics-evaluate.test.ts', 'test/metrics-distance.test.ts']],
   ['src/data/zip', ['test/data-zip.test.ts', 'test/data-local.test.ts']],
+  ['src/data/crop.ts', ['test/data-crop.test.ts']],
+  ['src/data/mirror.ts', ['test/data-mirror.test.ts']],
   ['src/util/rng.ts', ['test/rng.test.ts', 'test/train-batches.test.ts']],
   ['src/backend/info.ts', ['test/backend-info.test.ts']],
   ['src/backend/cpu-conv2d-backprop-filter.ts', ['test/cpu-conv2d-backprop-filter.test.ts']],

@@ -130,8 +130,8 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: "held-out images leak into the memorisation check's reference set",
     file: 'src/metrics/evaluate.ts',
-    find: 'const reference = subset(data, split.subarray(queries));',
-    replace: 'const reference = subset(data, split.subarray(queries - 1));',
+    find: 'const rest = split.subarray(queries);',
+    replace: 'const rest = split.subarray(queries - 1);',
   },
   // Zip entry names
   {
@@ -163,6 +163,25 @@ export const PLANTED_BUGS: PlantedBug[] = [
     file: 'src/data/zip.ts',
     find: "some((part) => part === '..')",
     replace: "some((part) => part === '...')",
+  },
+  // Datasets: --crop content and --mirror
+  {
+    name: "the content box one pixel narrow (its right edge taken as exclusive)",
+    file: 'src/data/crop.ts',
+    find: 'width: right - left + 1, height: bottom - top + 1',
+    replace: 'width: right - left, height: bottom - top + 1',
+  },
+  {
+    name: 'mirror images with their colour channels reversed too (a row reversed byte by byte: RGB → BGR)',
+    file: 'src/data/mirror.ts',
+    find: 'pixels[d] = pixels[s];\n        pixels[d + 1] = pixels[s + 1];\n        pixels[d + 2] = pixels[s + 2];',
+    replace: 'pixels[d] = pixels[s + 2];\n        pixels[d + 1] = pixels[s + 1];\n        pixels[d + 2] = pixels[s];',
+  },
+  {
+    name: "eval splits a mirrored set by image, not by source: a held-out image's mirror image lands in the reference",
+    file: 'src/metrics/evaluate.ts',
+    find: 'const sources = data.mirrored ? data.count / 2 : data.count;',
+    replace: 'const sources = data.count;',
   },
   // Sampling, checkpoints, resume
   {

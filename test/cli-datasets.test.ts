@@ -53,7 +53,9 @@ test('--dataset pokemon --url: downloads from a local server, verifies, caches, 
   assert.ok(server.requests.length >= 1);
   assert.equal(await readFile(path.join(cache, 'downloads', 'pokemon.zip')).then((b) => createHash('sha1').update(b).digest('hex')), sha1);
   const config = await runConfig(path.join(dir, 'a'));
-  assert.equal(config.dataset.count, 24);
+  // d2l's set by default: cropped (the sprites to their visible pixels; the one-colour squares left whole) and mirrored
+  assert.deepEqual([config.options.crop, config.options.mirror], ['content', true]);
+  assert.equal(config.dataset.count, 48);
   assert.ok(existsSync(path.join(dir, 'a', 'samples', 'epoch-001.png')));
   // the server is gone: the cached set (or the verified zip) is all the second run needs
   const again = await cli(['train', '--dataset', 'pokemon', '--url', `${server.url}/pokemon.zip`, '--sha1', sha1, '--cache-dir', cache, '--out', path.join(dir, 'b'), ...tiny]);
@@ -95,13 +97,13 @@ test('--data: a folder and a zip of mixed formats train', async (t) => {
   await writeFile(path.join(folder, 'notes.txt'), 'not an image');
   const fromFolder = await cli(['train', '--data', folder, '--cache-dir', path.join(dir, 'cache'), '--out', path.join(dir, 'f'), ...tiny]);
   assert.equal(fromFolder.status, 0, fromFolder.stderr);
-  assert.equal((await runConfig(path.join(dir, 'f'))).dataset.count, 16);
+  assert.equal((await runConfig(path.join(dir, 'f'))).dataset.count, 32); // mirrored, as --dataset pokesprite is
 
   const zipFile = path.join(dir, 'images.zip');
   await writeFile(zipFile, zipOf({ ...files, '__MACOSX/._a0.png': 'resource fork' }));
   const fromZip = await cli(['train', '--data', zipFile, '--cache-dir', path.join(dir, 'cache'), '--out', path.join(dir, 'z'), ...tiny]);
   assert.equal(fromZip.status, 0, fromZip.stderr);
-  assert.equal((await runConfig(path.join(dir, 'z'))).dataset.count, 16);
+  assert.equal((await runConfig(path.join(dir, 'z'))).dataset.count, 32);
 });
 
 /** An IDX image file (magic 2051): n images of 28×28, image k all of level 8·k, gzipped. */
@@ -125,6 +127,7 @@ for (const dataset of ['mnist', 'fashion-mnist']) {
     assert.equal(r.status, 0, r.stderr);
     const config = await runConfig(out);
     assert.equal(config.options.channels, 1);
+    assert.deepEqual([config.options.crop, config.options.mirror], ['none', false]);
     assert.equal(config.dataset.count, 16);
     const G = JSON.parse(await readFile(path.join(out, 'generator', 'model.json'), 'utf8'));
     assert.match(JSON.stringify(G.modelTopology), /"filters":1,/); // the output layer makes one channel
@@ -138,7 +141,15 @@ test('--dataset mnist-10k: trains offline on grey digits by default; --data with
   assert.equal(r.status, 0, r.stderr);
   const config = await runConfig(out);
   assert.equal(config.options.channels, 1);
+  assert.deepEqual([config.options.crop, config.options.mirror], ['none', false]);
   assert.equal(config.dataset.count, 20);
+
+  // the dataset's defaults give way to the flags
+  const flipped = path.join(dir, 'flipped');
+  const f = await cli(['train', '--dataset', 'mnist-10k', '--limit', '8', '--crop', 'content', '--mirror', '--cache-dir', path.join(dir, 'cache'), '--out', flipped, ...tiny]);
+  assert.equal(f.status, 0, f.stderr);
+  const fc = await runConfig(flipped);
+  assert.deepEqual([fc.options.crop, fc.options.mirror, fc.dataset.count], ['content', true, 16]);
 
   const bad = await cli(['train', '--dataset', 'mnist-10k', '--data', dir, '--cache-dir', path.join(dir, 'cache'), '--out', path.join(dir, 'bad'), ...tiny]);
   assert.notEqual(bad.status, 0);

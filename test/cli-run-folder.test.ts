@@ -14,7 +14,8 @@ import { tmpDir } from './helpers.js';
 
 const CLI = path.resolve('dist/cli.js');
 const cacheDir = path.join(os.tmpdir(), `dcgan-run-folder-test-cache-${process.pid}`);
-const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
+// --no-mirror: 64 images, 4 steps an epoch (pokesprite mirrors by default)
+const tiny = ['--limit', '64', '--no-mirror', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
 const run = (args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
   spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, ...o });
 
@@ -206,7 +207,7 @@ test('a resume on changed data is refused naming the flag that allows it; with t
     await sharp({ create: { width: 20, height: 20, channels: 3, background: colour } }).png().toFile(path.join(images, `${i}.png`));
   }
   const out = path.join(dir, 'run');
-  const args = ['--data', images, '--image-size', '16', '--width', '8', '--batch-size', '8', '--backend', 'wasm', '--cache-dir', path.join(dir, 'cache')];
+  const args = ['--data', images, '--no-mirror', '--image-size', '16', '--width', '8', '--batch-size', '8', '--backend', 'wasm', '--cache-dir', path.join(dir, 'cache')];
   const first = run(['train', ...args, '--epochs', '1', '--out', out]);
   assert.equal(first.status, 0, first.stderr);
   const recorded = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8')).dataset;

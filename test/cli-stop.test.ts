@@ -10,9 +10,9 @@ import { tmpDir } from './helpers.js';
 
 const CLI = path.resolve('dist/cli.js');
 const cacheDir = path.join(os.tmpdir(), `dcgan-cli-stop-cache-${process.pid}`);
-// 20 steps an epoch of about 0.7 s each on wasm (2-core VM): slow enough to tell "after this step" from "at the end of
+// 20 steps an epoch (--no-mirror: pokesprite mirrors by default) of about 0.7 s each on wasm (2-core VM): slow enough to tell "after this step" from "at the end of
 // the epoch", where the only loss read of a --log-every 1000 run happens
-const slow = ['--limit', '1280', '--image-size', '32', '--width', '32', '--batch-size', '64', '--backend', 'wasm', '--cache-dir', cacheDir];
+const slow = ['--limit', '1280', '--no-mirror', '--image-size', '32', '--width', '32', '--batch-size', '64', '--backend', 'wasm', '--cache-dir', cacheDir];
 
 before(() => assert.ok(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does it first)'));
 
@@ -57,7 +57,7 @@ test('SIGTERM stops the same way and exits 143', async () => {
 
 test('two Ctrl-Cs at once: the run quits, and the folder still holds one whole checkpoint that resumes', async () => {
   const out = path.join(await tmpDir(), 'run');
-  const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
+  const tiny = ['--limit', '64', '--no-mirror', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
   // the first epoch completes (a checkpoint at step 4); then two signals during epoch 2
   const r = await trainAndSignal([...tiny, '--epochs', '3', '--out', out], /epoch 2\/3 (\d+)\/4/, ['SIGINT', 'SIGINT']);
   assert.ok(r.code === 130, `exit ${r.code}\n${r.stderr}`);

@@ -27,7 +27,8 @@ test('dcgan train (tiny) writes a self-describing run folder', async () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /backend: wasm/);
   assert.match(r.stderr, /epoch 1\/1: loss_D/);
-  assert.match(r.stderr, /^data: pokesprite-images: 64 sprites \(16×16×3\)$/m);
+  // pokesprite's defaults: each sprite cut to its Pokémon, and mirrored
+  assert.match(r.stderr, /^data: pokesprite-images: 64 sprites, and their mirror images: 128 in all \(16×16×3\)$/m);
   // the last line says how to go on, as a command to paste
   // (started as `node dist/cli.js`, or through tsx with DCGAN_TEST_CLI=src: the command repeats how it was started)
   const quoted = runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -41,11 +42,12 @@ test('dcgan train (tiny) writes a self-describing run folder', async () => {
   assert.equal(config.options.batchSize, 16);
   assert.equal(config.backend, 'wasm');
   assert.equal(config.versions.tfjs, '4.22.0');
-  assert.equal(config.dataset.count, 64);
+  assert.equal(config.dataset.count, 128);
+  assert.deepEqual([config.options.crop, config.options.mirror], ['content', true]);
   const metrics = (await readFile(path.join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(metrics.length, 1);
   for (const k of ['epoch', 'step', 'loss_D', 'loss_G', 'D_x', 'D_G_z', 'images_per_s', 'seconds']) assert.ok(Number.isFinite(metrics[0][k]), k);
-  assert.equal(metrics[0].step, 4);
+  assert.equal(metrics[0].step, 8);
   const grid = await sharp(path.join(runDir, 'samples/epoch-001.png')).metadata();
   assert.deepEqual([grid.width, grid.height], [7 * 18 + 2, 3 * 18 + 2]); // 3×7 tiles of 16 px, 2 px apart
   assert.deepEqual(await readdir(path.join(runDir, 'samples')), ['epoch-001.png']);
@@ -105,7 +107,7 @@ test('bad input: one clear line, non-zero exit, nothing written', async () => {
   assert.equal(existsSync(path.join(dir, 'x.png')), false);
   assertRefused(['sample', '--n', '0'], /--n.*positive integer/);
   // found only once the data is loaded: the error is still the one line that says so, after the data's lines
-  const few = run(['train', ...tiny, '--limit', '8', '--out', path.join(dir, 'few')]);
+  const few = run(['train', ...tiny, '--limit', '4', '--out', path.join(dir, 'few')]); // 4 sprites, mirrored: 8
   assert.notEqual(few.status, 0);
   assert.equal(few.stderr.trim().split('\n').at(-1), 'error: --batch-size 16 is more than the 8 images of the data: pass a --batch-size of at most 8 or a larger --limit');
   assert.equal(existsSync(path.join(dir, 'few')), false, 'a refused train left a run folder');
@@ -124,7 +126,7 @@ test('an existing run is neither overwritten without --resume nor changed by a c
 test('on wasm a new run\'s default batch is capped to what a WebAssembly heap holds, and says so', async () => {
   // d2l at 64×64 defaults to batch 256; wasm takes 128 (measured). 8 images stop it right after, before any write.
   const out = path.join(await tmpDir(), 'capped');
-  const r = run(['train', '--image-size', '64', '--limit', '8', '--backend', 'wasm', '--cache-dir', cacheDir, '--out', out]);
+  const r = run(['train', '--image-size', '64', '--limit', '4', '--backend', 'wasm', '--cache-dir', cacheDir, '--out', out]);
   assert.notEqual(r.status, 0, r.stderr);
   assert.match(r.stderr, /^batch size 128 instead of the default 256: on wasm a batch that large does not fit a WebAssembly heap \(4 GB\); --batch-size chooses$/m);
   assert.match(r.stderr.trim().split('\n').at(-1) ?? '', /^error: --batch-size 128 is more than the 8 images of the data/);
@@ -144,7 +146,7 @@ test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits no
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
       // plain progress lines (stderr is a pipe): interrupt during epoch 1
-      if (/epoch 1\/3 1\/4/.test(stderr) && !child.killed) {
+      if (/epoch 1\/3 1\/8/.test(stderr) && !child.killed) {
         child.kill('SIGINT');
         resolve();
       }
@@ -156,7 +158,7 @@ test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits no
   // DCGAN_TEST_CLI=src)
   assert.match(stderr, /resume with: node (\S+ )*\S*(dist\/cli\.js|src\/cli\.ts) train --out \S+ --resume --epochs 3\n/);
   const state = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
-  assert.ok(state.step >= 1 && state.step < 12, `stopped at step ${state.step}`);
+  assert.ok(state.step >= 1 && state.step < 24, `stopped at step ${state.step}`);
   // where it stopped, as the checkpoint holds it
   const where = state.stepInEpoch ? `${state.stepInEpoch} steps into epoch ${state.epoch + 1}` : `the end of epoch ${state.epoch}`;
   assert.ok(stderr.includes(`\nstopped at step ${state.step}, ${where}; checkpoint in ${out}\n`), stderr);
@@ -164,7 +166,7 @@ test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits no
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /resuming/);
   const final = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
-  assert.deepEqual([final.epoch, final.step], [3, 12]);
+  assert.deepEqual([final.epoch, final.step], [3, 24]); // 128 images (64 sprites mirrored): 8 steps an epoch
   assert.deepEqual(await readdir(path.join(out, 'samples')), ['epoch-001.png', 'epoch-002.png', 'epoch-003.png']);
 });
 

@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import type { DownloadEvent } from '../src/data/download.js';
 import { DatasetError } from '../src/data/errors.js';
 import { loadImageSet, type LoadOptions } from '../src/data/index.js';
+import { datasetDefaults } from '../src/data/catalog.js';
 import { addDatasetOptions, datasetOptionsFrom, naturalChannels, parseSize } from '../src/data/options.js';
 import { POKEMON_SHA1, POKEMON_URL_ENV } from '../src/data/pokemon.js';
 import { closedPort, rangeHandler, serve, solid, sprite, tempDir, zipOf } from './fixtures/data.js';
@@ -193,4 +194,25 @@ test('naturalChannels: grey for the MNISTs, RGB otherwise; parseSize units', () 
   assert.equal(parseSize('64M'), 64 * 1024 ** 2);
   assert.equal(parseSize('4GiB'), 4 * 1024 ** 3);
   assert.equal(parseSize('1000'), 1000);
+});
+
+test('--crop and --mirror: unset unless given (the dataset decides), and a run recorded without them had neither', () => {
+  const unset = parse([]);
+  assert.equal(unset.crop, undefined);
+  assert.equal(unset.mirror, undefined);
+  const legacy = datasetOptionsFrom(unset, 32, 3, undefined);
+  assert.deepEqual([legacy.crop, legacy.mirror], ['none', false]);
+  const given = datasetOptionsFrom(parse(['--crop', 'content', '--mirror']), 32, 3, undefined);
+  assert.deepEqual([given.crop, given.mirror], ['content', true]);
+  const off = parse(['--crop', 'none', '--no-mirror']);
+  assert.deepEqual([off.crop, off.mirror], ['none', false]);
+  assert.throws(() => parse(['--crop', 'tight']), /invalid/i);
+});
+
+test('datasetDefaults: sprites cropped and mirrored; digits and clothes as their references have them', () => {
+  assert.deepEqual(datasetDefaults('pokesprite'), { crop: 'content', mirror: true });
+  assert.deepEqual(datasetDefaults('pokemon'), { crop: 'content', mirror: true });
+  assert.deepEqual(datasetDefaults('mnist'), { crop: 'none', mirror: false });
+  assert.deepEqual(datasetDefaults('mnist-10k'), { crop: 'none', mirror: false });
+  assert.deepEqual(datasetDefaults('fashion-mnist'), { crop: 'none', mirror: false });
 });

@@ -40,6 +40,27 @@ test('held-out images stay out of the reference set: each is √(2/256) from its
   }
 });
 
+test('a mirrored set is split by source image: no held-out image has its mirror image in the reference set', async () => {
+  // 40 left–right symmetric sources, each black but for two white pixels of its own, (x, y) and (15 − x, y), x < 8:
+  // an image is its own mirror image, any two sources differ in 4 pixels. Pairs kept together: every held-out image
+  // is √(4/256) from its nearest reference image; a mirror image in the reference would be at 0.
+  const pixels = new Uint8Array(2 * COUNT * PIXELS);
+  for (let k = 0; k < COUNT; k++) {
+    const x = k % 8, y = Math.floor(k / 8);
+    for (const copy of [k, COUNT + k]) {
+      pixels[copy * PIXELS + y * SIZE + x] = 255;
+      pixels[copy * PIXELS + y * SIZE + (SIZE - 1 - x)] = 255;
+    }
+  }
+  const data: ImageSet = { pixels, count: 2 * COUNT, size: SIZE, channels: 1, description: 'mirrored pairs', mirrored: true };
+  for (const seed of [0, 1, 2]) {
+    const f = await evaluateGenerator(black, data, { n: 16, seed });
+    // a fifth of the 40 sources held out (8), both copies of the other 32 the reference
+    assert.deepEqual([f.nn_queries, f.nn_reference], [8, 64], `seed ${seed}`);
+    assert.ok(Math.abs(f.nn_real - Math.sqrt(4 / PIXELS)) < 1e-6, `seed ${seed}: nn_real ${f.nn_real}, expected ${Math.sqrt(4 / PIXELS)}`);
+  }
+});
+
 test('the queries are as many as asked where a fifth of the data is more, and never fewer than 1', async () => {
   const data = oneHotImages();
   assert.equal((await evaluateGenerator(black, data, { n: 5, seed: 0 })).nn_queries, 5);

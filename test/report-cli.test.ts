@@ -14,7 +14,8 @@ import { CLI } from './cli-run.js';
 const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', cwd, timeout: 300_000 });
 // the decoded-set cache goes to a temp folder, not the checkout's data/
 const cacheDir = path.join(os.tmpdir(), `dcgan-report-test-cache-${process.pid}`);
-const tiny = ['--limit', '64', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
+// --no-mirror: 64 images, 4 steps an epoch (pokesprite mirrors by default)
+const tiny = ['--limit', '64', '--no-mirror', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
 
 let runDir: string;
 let out: string;

@@ -24,6 +24,17 @@ test('a typed flag that contradicts the run is refused; the same value is fine',
   assert.equal(mergeResumeOptions(saved, { ...saved }, new Set(['width'])).width, 64);
 });
 
+test('--crop and --mirror on resume: a run from before them goes on with neither; a later one keeps its own', () => {
+  // the command line has filled in pokesprite's defaults (content, mirrored) before the merge
+  const given = { ...saved, crop: 'content', mirror: true, resume: true };
+  const old = mergeResumeOptions({ ...saved }, given, new Set(['resume']));
+  assert.deepEqual([old.crop, old.mirror], ['none', false]);
+  const plain = mergeResumeOptions({ ...saved, crop: 'none', mirror: false }, given, new Set(['resume']));
+  assert.deepEqual([plain.crop, plain.mirror], ['none', false]);
+  assert.throws(() => mergeResumeOptions({ ...saved, crop: 'content', mirror: true }, { ...given, mirror: false }, new Set(['mirror'])),
+    (e) => e instanceof UsageError && /--mirror false conflicts with the run being resumed \(it has true\)/.test(e.message));
+});
+
 test('the CPU backends cap the default batch where a WebAssembly heap runs out (d2l size: 128, measured)', async () => {
   const { batchCap } = await import('../src/train/command.js');
   const { architecture } = await import('../src/model/architectures.js');

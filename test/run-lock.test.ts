@@ -60,8 +60,8 @@ test('a lock that created the folder removes it again when the run wrote nothing
 test('dcgan train into a folder another trainer is using is refused before it writes anything; so is --resume', async () => {
   const out = path.join(await tmpDir(), 'run');
   const cacheDir = path.join(os.tmpdir(), `dcgan-lock-test-cache-${process.pid}`);
-  // 40 steps an epoch, 5 epochs: alive long enough for the three refusals below
-  const slow = ['--limit', '640', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
+  // 40 steps an epoch (--no-mirror: pokesprite mirrors by default), 5 epochs: alive long enough for the three refusals below
+  const slow = ['--limit', '640', '--no-mirror', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
   const first = spawn(process.execPath, [CLI, 'train', ...slow, '--epochs', '5', '--out', out]);
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => first.on('exit', resolve));

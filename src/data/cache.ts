@@ -38,8 +38,11 @@ export function cachePath(dir: string, prefix: string, key: unknown, size: numbe
   return path.join(dir, `${prefix}-${size}x${size}x${channels}-${digest}.u8set`);
 }
 
-/** The cached set for `key`, or null when the file is missing, damaged, or holds something else. */
-export async function readCache(file: string, key: unknown): Promise<CachedSet | null> {
+/**
+ * The cached set for `key`, or null when the file is missing, damaged, or holds something else. With `copies` > 1 the
+ * pixels array has room for that many times the set (the set first, then zeros), for copies made after the read.
+ */
+export async function readCache(file: string, key: unknown, copies = 1): Promise<CachedSet | null> {
   let fh;
   try {
     fh = await open(file, 'r');
@@ -70,9 +73,9 @@ export async function readCache(file: string, key: unknown): Promise<CachedSet |
     const length = count * size * size * channels;
     const labelBytes = classNames === undefined ? 0 : 2 * count;
     if (offset + length + labelBytes !== fileSize) return null;
-    // one allocation of exactly the set's size, filled by direct reads: no second copy of a 500 MB set
-    const pixels = new Uint8Array(length);
-    if (!(await readFully(fh, pixels, offset))) return null;
+    // one allocation of exactly the set's size (times copies), filled by direct reads: no second copy of a 500 MB set
+    const pixels = new Uint8Array(length * copies);
+    if (!(await readFully(fh, pixels.subarray(0, length), offset))) return null;
     if (classNames === undefined) return { pixels, count, size, channels, whyNoLabels: whyNoLabels as string | undefined };
     const raw = Buffer.alloc(labelBytes);
     if (!(await readFully(fh, raw, offset + length))) return null;

@@ -4,8 +4,10 @@ import sharp from 'sharp';
 import { cachePath, readCache, writeCache } from './cache.js';
 import { DATASET_NAMES, type DatasetName } from './catalog.js';
 import { shortList } from './classes.js';
+import { BACKGROUND_TOLERANCE, CROP_MARGIN, CROP_MODES } from './crop.js';
 import type { DownloadOptions, OnDownload } from './download.js';
 import { DatasetError } from './errors.js';
+import { mirrorImages } from './mirror.js';
 import { idxSource } from './mnist.js';
 import { mnist10kSource } from './mnist-10k.js';
 import { pathSource } from './path-source.js';
@@ -19,6 +21,7 @@ export { requireClasses } from './classes.js';
 export { DatasetError } from './errors.js';
 export type { DownloadEvent, OnDownload } from './download.js';
 export type { ImageSet, Labelling, PreprocessOptions } from './types.js';
+export { CROP_MODES, type CropMode } from './crop.js';
 
 export { DATASET_NAMES, type DatasetName } from './catalog.js';
 
@@ -36,6 +39,11 @@ export interface LoadOptions extends PreprocessOptions {
   sha1?: string;
   /** use only the first N images of the source's stable order (the cache is keyed by it: only N are decoded) */
   limit?: number;
+  /**
+   * also each image flipped left–right, after the (limited) set is read: N source images become 2N, the mirror images
+   * after the originals (ImageSet.mirrored). The cache holds the source images only.
+   */
+  mirror?: boolean;
   /** where downloads and decoded sets are kept (default: `data` under the working directory) */
   cacheDir?: string;
   /** false: neither read nor write the decoded-set cache (downloads are still kept) */
@@ -60,35 +68,43 @@ export async function cacheEntryFor(o: LoadOptions): Promise<{ source: Source; k
     zipLimits: { ...DEFAULT_ZIP_LIMITS, ...o.zipLimits },
   };
   const source = await resolveSource(o.dataset, so);
-  // v2: the set carries its labels
-  const key = { v: 2, kind: source.kind, ...source.key, size: o.size, channels: o.channels, limit: o.limit ?? null };
+  // v2: the set carries its labels. The crop is left out when it is none, so sets cached before --crop keep their key.
+  const crop = o.crop === 'content' ? { mode: 'content', margin: CROP_MARGIN, tolerance: BACKGROUND_TOLERANCE } : undefined;
+  const key = { v: 2, kind: source.kind, ...source.key, size: o.size, channels: o.channels, limit: o.limit ?? null, crop };
   return { source, key, file: cachePath(so.cacheDir, source.kind, key, o.size, o.channels) };
 }
 
 export async function loadImageSet(o: LoadOptions): Promise<ImageSet> {
   const { source, key, file } = await cacheEntryFor(o);
-  const set = (pixels: Uint8Array, count: number, classes: Labelling, note = ''): ImageSet => ({
-    pixels,
-    count,
-    size: o.size,
-    channels: o.channels,
-    description: source.describe(count) + note,
-    ...(classes.labels !== undefined && classes.classNames !== undefined
-      ? { labels: classes.labels, classNames: classes.classNames }
-      : { whyNoLabels: classes.whyNoLabels }),
-  });
+  const copies = o.mirror ? 2 : 1;
+  // `pixels` holds `count` images, and with --mirror room for as many more: their mirror images go there
+  const set = (pixels: Uint8Array, count: number, classes: Labelling, note = ''): ImageSet => {
+    if (o.mirror) mirrorImages(pixels, count, o.size, o.channels);
+    const labels = classes.labels && o.mirror ? twice(classes.labels) : classes.labels;
+    return {
+      pixels,
+      count: count * copies,
+      size: o.size,
+      channels: o.channels,
+      description: source.describe(count) + note + (o.mirror ? `, and their mirror images: ${count * copies} in all` : ''),
+      ...(labels !== undefined && classes.classNames !== undefined
+        ? { labels, classNames: classes.classNames }
+        : { whyNoLabels: classes.whyNoLabels }),
+      ...(o.mirror ? { mirrored: true } : {}),
+    };
+  };
 
   if (o.cache !== false) {
-    const hit = await readCache(file, key);
+    // with room for the mirror images, so the set is never held twice
+    const hit = await readCache(file, key, copies);
     if (hit) return set(hit.pixels, hit.count, hit, ' (cached)');
   }
 
   await checkBackground(o.background);
   const r = await source.decode(o.onProgress);
   if (r.skipped.length > 0) o.log?.(skippedLine(r.skipped));
-  if (r.count === 0) {
-    throw new DatasetError(`none of the ${r.skipped.length} image files in ${source.label} could be decoded (${shortList(r.skipped)})`);
-  }
+  if (r.blank.length > 0) o.log?.(blankLine(r.blank));
+  if (r.count === 0) throw new DatasetError(nothingUsable(source.label, r.skipped, r.blank));
   if (o.cache !== false) {
     try {
       await writeCache(file, key, { ...r, size: o.size, channels: o.channels });
@@ -97,7 +113,21 @@ export async function loadImageSet(o: LoadOptions): Promise<ImageSet> {
       o.log?.(`could not cache the decoded images in ${file}: ${(err as Error).message}`);
     }
   }
-  return set(r.pixels, r.count, r);
+  return set(o.mirror ? withRoom(r.pixels, copies) : r.pixels, r.count, r);
+}
+
+/** The pixels in an array `copies` times as long, the rest zero (for the mirror images). */
+function withRoom(pixels: Uint8Array, copies: number): Uint8Array {
+  const out = new Uint8Array(pixels.length * copies);
+  out.set(pixels);
+  return out;
+}
+
+function twice(labels: Uint16Array): Uint16Array {
+  const out = new Uint16Array(2 * labels.length);
+  out.set(labels);
+  out.set(labels, labels.length);
+  return out;
 }
 
 /** How the user named the set, for messages: `--data PATH` or `--dataset NAME`. */
@@ -125,6 +155,7 @@ function checkOptions(o: LoadOptions): void {
   if (!Number.isInteger(o.size) || o.size < 1) throw new DatasetError(`the image size must be a positive integer, not ${o.size}`);
   if (o.channels !== 1 && o.channels !== 3) throw new DatasetError(`channels must be 1 or 3, not ${o.channels}`);
   if (o.fit !== 'fill' && o.fit !== 'contain') throw new DatasetError(`--fit must be fill or contain, not ${o.fit}`);
+  if (o.crop !== undefined && !CROP_MODES.includes(o.crop)) throw new DatasetError(`--crop must be ${CROP_MODES.join(' or ')}, not ${o.crop}`);
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) {
     throw new DatasetError(`--limit must be a positive integer, not ${o.limit}`);
   }
@@ -142,4 +173,19 @@ async function checkBackground(colour: string): Promise<void> {
 export function skippedLine(skipped: string[]): string {
   const n = skipped.length;
   return `skipped ${n} unreadable file${n === 1 ? '' : 's'}: ${shortList(skipped)}`;
+}
+
+/** Why a source gave no image at all: none decoded, or (--crop content) none that decoded had a visible pixel. */
+function nothingUsable(label: string, skipped: string[], blank: string[]): string {
+  const total = skipped.length + blank.length;
+  if (blank.length === 0) return `none of the ${total} image files in ${label} could be decoded (${shortList(skipped)})`;
+  const reasons = [`${blank.length} ${blank.length === 1 ? 'has' : 'have'} no visible pixel (${shortList(blank)})`];
+  if (skipped.length > 0) reasons.unshift(`${skipped.length} could not be decoded (${shortList(skipped)})`);
+  return `none of the ${total} image files in ${label} could be used: ${reasons.join(', ')}`;
+}
+
+/** `--crop content` found nothing to keep in these. */
+export function blankLine(blank: string[]): string {
+  const n = blank.length;
+  return `skipped ${n} image${n === 1 ? '' : 's'} with no visible pixel: ${shortList(blank)}`;
 }

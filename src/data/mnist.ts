@@ -188,7 +188,7 @@ export async function idxSource(name: IdxSetName, o: SourceOptions, set: IdxSet 
         );
       }
       const r = await resizeIdx(idx, o, onProgress);
-      if (classes === undefined) return { pixels: r.pixels, count: r.count, skipped: r.skipped, whyNoLabels };
+      if (classes === undefined) return { pixels: r.pixels, count: r.count, skipped: r.skipped, blank: r.blank, whyNoLabels };
       return withClasses(r, classes, set.classNames);
     },
     describe: (count) => `${set.title}: ${count} training images`,
@@ -209,7 +209,7 @@ export async function resizeIdx(
 ): Promise<DecodeResult> {
   const n = Math.min(idx.count, o.limit ?? idx.count);
   const area = idx.rows * idx.cols;
-  if (idx.rows === o.size && idx.cols === o.size) {
+  if (idx.rows === o.size && idx.cols === o.size && o.crop !== 'content') {
     // already the model's size: no resampling, just copy (and repeat the grey channel for RGB)
     const pixels = new Uint8Array(n * area * o.channels);
     if (o.channels === 1) pixels.set(idx.pixels.subarray(0, n * area));
@@ -222,7 +222,7 @@ export async function resizeIdx(
       }
     }
     onProgress?.(n, n);
-    return { pixels, count: n, skipped: [], kept: Uint32Array.from({ length: n }, (_, i) => i) };
+    return { pixels, count: n, skipped: [], blank: [], kept: Uint32Array.from({ length: n }, (_, i) => i) };
   }
   const inputs = Array.from({ length: n }, (_, i) => ({
     name: `image ${i}`,

@@ -1,8 +1,9 @@
 // The dataset flags, kept beside the loaders so a new source brings its own flags without touching the CLI.
 import { InvalidArgumentError, type Command } from 'commander';
-import { commanderOption, type OptionSpec } from '../util/option-spec.js';
+import { commanderOptions, type OptionSpec } from '../util/option-spec.js';
 import { positiveInt, positiveNumber } from '../util/parse.js';
 import { DATASET_NAMES, datasetChannels, POKEMON_URL_ENV } from './catalog.js';
+import { CROP_MODES, type CropMode } from './crop.js';
 import type { LoadOptions } from './index.js';
 import { downloadReporter } from './progress.js';
 import { DEFAULT_ZIP_LIMITS } from './zip.js';
@@ -17,8 +18,11 @@ export function parseSize(value: string): number {
   return bytes;
 }
 
-/** The dataset flags of `dcgan train` (and, through config.json, of every command that reloads a run's data). */
-export const DATASET_OPTIONS: OptionSpec[] = [
+/**
+ * The dataset flags of `dcgan train` (and, through config.json, of every command that reloads a run's data). `legacy`:
+ * what a run recorded before the flag existed had (see RunOptionSpec).
+ */
+export const DATASET_OPTIONS: (OptionSpec & { legacy?: unknown })[] = [
   {
     flag: '--dataset <name>',
     help: 'image source: pokesprite (offline), pokemon (d2l download), mnist, mnist-10k (offline, 10,000 labelled digits), fashion-mnist',
@@ -32,6 +36,15 @@ export const DATASET_OPTIONS: OptionSpec[] = [
   { flag: '--sha1 <hex>', help: "the download's expected SHA-1, for a mirror serving a different file" },
   { flag: '--background <colour>', help: 'colour that transparent pixels are flattened onto', default: 'white' },
   { flag: '--fit <mode>', help: 'fill: stretch to a square (d2l); contain: pad', choices: ['fill', 'contain'], default: 'fill' },
+  // no default here: the dataset's (datasetDefaults), filled in where --channels is
+  {
+    flag: '--crop <mode>', choices: CROP_MODES, legacy: 'none',
+    help: "content: cut each image to what it shows (its visible pixels, or what differs from its border colour), centred on a square with a margin; none: the whole frame (default: the dataset's, content for pokesprite and pokemon, none for the MNISTs)",
+  },
+  {
+    flag: '--mirror', negation: 'no flipped copies', legacy: false,
+    help: "also each image flipped left–right, doubling the set (default: the dataset's, on for pokesprite and pokemon, off for the MNISTs)",
+  },
   { flag: '--cache-dir <dir>', help: 'where downloads and decoded image sets are kept', default: 'data' },
   { flag: '--no-cache', help: 'decode the images again instead of using (or writing) the decoded-set cache' },
   { flag: '--zip-max-entries <n>', help: 'refuse archives with more entries', parse: positiveInt, default: DEFAULT_ZIP_LIMITS.maxEntries },
@@ -47,7 +60,7 @@ export const DATASET_OPTIONS: OptionSpec[] = [
 ];
 
 export function addDatasetOptions(cmd: Command): Command {
-  for (const spec of DATASET_OPTIONS) cmd.addOption(commanderOption(spec));
+  for (const spec of DATASET_OPTIONS) for (const option of commanderOptions(spec)) cmd.addOption(option);
   return cmd;
 }
 
@@ -71,6 +84,9 @@ export function datasetOptionsFrom(
     sha1: str(opts.sha1),
     background: String(opts.background ?? 'white'),
     fit: (opts.fit ?? 'fill') as LoadOptions['fit'],
+    // the CLI fills both from datasetDefaults; a run recorded before these flags existed had neither
+    crop: (opts.crop ?? 'none') as CropMode,
+    mirror: opts.mirror === true,
     size,
     channels,
     limit,

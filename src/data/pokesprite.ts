@@ -45,8 +45,8 @@ export async function pokespriteSource(o: SourceOptions): Promise<Source> {
     key: { source: 'pokesprite', files: filesIdentity(files), ...imageOptionsKey(o) },
     label: 'pokesprite-images',
     decode: async (onProgress) => {
-      const { pixels, count, skipped } = await decodeAll(files.map((f) => ({ name: f.rel, read: () => readFile(f.path) })), o, onProgress);
-      return { pixels, count, skipped, whyNoLabels: NO_CLASSES };
+      const { kept, ...decoded } = await decodeAll(files.map((f) => ({ name: f.rel, read: () => readFile(f.path) })), o, onProgress);
+      return { ...decoded, whyNoLabels: NO_CLASSES };
     },
     describe: (count) => `pokesprite-images: ${count} sprites`,
   };

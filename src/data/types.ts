@@ -1,3 +1,5 @@
+import type { CropMode } from './crop.js';
+
 /** Every dataset ends as this: N square images of the model's size and channels, uint8, NHWC, row-major. */
 export interface ImageSet extends Labelling {
   pixels: Uint8Array;
@@ -10,6 +12,11 @@ export interface ImageSet extends Labelling {
   labels?: Uint16Array;
   /** class index → name */
   classNames?: string[];
+  /**
+   * `--mirror`: the images are twice the source's, the second half the first half's mirror images (image count/2 + i
+   * is image i flipped left–right, with i's label), so the source images are the first count/2
+   */
+  mirrored?: boolean;
 }
 
 /** The class side of an ImageSet: labels and their names together, or neither and why. */
@@ -32,4 +39,6 @@ export interface PreprocessOptions {
   background: string;
   /** 'fill' stretches to a square like d2l's Resize((64, 64)); 'contain' pads with the background */
   fit: 'fill' | 'contain';
+  /** 'content': cut each image to what it shows first, centred on a square (./crop.ts); 'none' (the default): whole */
+  crop?: CropMode;
 }

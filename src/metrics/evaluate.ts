@@ -65,10 +65,14 @@ export async function evaluateGenerator(G: Generator, data: ImageSet, o: EvalOpt
   const s = await swd(real, fake, { seed: o.seed });
 
   // Held-out real images measure how far a new image of the data lies from the rest; generated images should be as far.
-  const split = rng.permutation(data.count);
-  const queries = Math.max(1, Math.min(n, Math.floor(data.count / HELD_OUT_FRACTION)));
+  // A mirrored set is split by source image, both copies to one side: a held-out image's mirror image in the reference
+  // would be a near neighbour that no new image has.
+  const sources = data.mirrored ? data.count / 2 : data.count;
+  const split = rng.permutation(sources);
+  const queries = Math.max(1, Math.min(n, Math.floor(sources / HELD_OUT_FRACTION)));
+  const rest = split.subarray(queries);
   const heldOut = subset(data, split.subarray(0, queries));
-  const reference = subset(data, split.subarray(queries));
+  const reference = subset(data, data.mirrored ? [...rest, ...rest.map((i) => i + sources)] : rest);
   const imageBytes = size * size * data.channels;
   const nnGenerated = await nearestDistances(fake.pixels.subarray(0, queries * imageBytes), queries, reference.pixels, reference.count);
   const nnReal = await nearestDistances(heldOut.pixels, queries, reference.pixels, reference.count);

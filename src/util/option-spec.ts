@@ -12,6 +12,11 @@ export interface OptionSpec {
   default?: unknown;
   /** how the default reads in --help where the value would not say it ('every core') */
   defaultText?: string;
+  /**
+   * A switch that can be said either way: also `--no-<name>`, with this help. Leaving both out leaves the key unset,
+   * for a default that depends on other options (--mirror: the dataset's).
+   */
+  negation?: string;
 }
 
 /** 'batchSize' for '--batch-size <n>', 'cache' for '--no-cache': the key commander (and config.json) uses. */
@@ -32,6 +37,13 @@ export function commanderOption(spec: OptionSpec): Option {
   if (spec.choices) option.choices([...spec.choices]);
   if (spec.default !== undefined) option.default(spec.default, spec.defaultText);
   return option;
+}
+
+/** commander's options for a row: its flag, and for a switch with a `negation` the `--no-` flag too (one key). */
+export function commanderOptions(spec: OptionSpec): Option[] {
+  const options = [commanderOption(spec)];
+  if (spec.negation) options.push(new Option(spec.flag.replace(/^--/, '--no-'), spec.negation));
+  return options;
 }
 
 /**

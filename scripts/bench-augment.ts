@@ -1,14 +1,16 @@
-// What DiffAugment costs beside a training step, on one backend: d2l's step (random data, as `dcgan bench`) and
-// augment on a batch of the same shape — forward alone, as D's update uses it on the real and the fake images, and
-// forward + gradient, as G's update does — timed in alternating windows, so that a busy machine slows all alike.
-// A step with augmentation runs it about twice forward and once with its gradient.
+// What DiffAugment adds to a training step: d2l's step on random data (as `dcgan bench`), without and with every
+// image D sees augmented — D's input wrapped, so the real and the fake images of D's update and the fake ones of G's
+// update pass through augment, G's with its gradient, as the training step would have it — timed in alternating
+// windows, so that a busy machine slows both alike. Also augment alone on a batch, forward and forward + gradient.
+// Each figure is the median over the windows of wall time and of this process's CPU time (all its threads): on a shared
+// machine the CPU time is the steadier; on one thread it is the work done.
 //   node --import tsx scripts/bench-augment.ts [--backend wasm] [--threads N] [--batch 64] [--width 32] [--sizes 32,64]
-//     [--policy color,translation,cutout] [--compute host|tensors] [--rounds 5] [--steps 5]
+//     [--policy color,translation,cutout] [--compute host|tensors] [--rounds 7] [--steps 5]
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { trainStep } from '../src/train/step.js';
-import { augment, defaultCompute, drawAugmentation, applyAugmentation, parsePolicy, type AugmentCompute } from '../src/train/augment.js';
+import { applyAugmentation, defaultCompute, drawAugmentation, parsePolicy, type AugmentCompute } from '../src/train/augment.js';
 import { createGan, disposeGan } from '../src/train/train.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -21,21 +23,23 @@ const batch = Number(arg('batch', '64'));
 const width = Number(arg('width', '32'));
 const policy = parsePolicy(arg('policy', 'color,translation,cutout'));
 const compute = arg('compute', defaultCompute()) as AugmentCompute;
-const rounds = Number(arg('rounds', '5'));
+const rounds = Number(arg('rounds', '7'));
 const perWindow = Number(arg('steps', '5'));
-console.log(`${backend.device}, d2l width ${width}, batch ${batch}, --augment ${policy.join(',')} (${compute}), load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`${backend.device}; d2l, width ${width}, batch ${batch}; --augment ${policy.join(',')} (${compute}); ` +
+  `load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Milliseconds per call of f, over `count` calls; the last result is read, so that the work is done. */
-async function window(f: () => tf.Tensor, count: number): Promise<number> {
-  const start = performance.now();
+/** Wall and CPU milliseconds per call of f over `count` calls; the last result is read, so that the work is done. */
+async function window(f: () => tf.Tensor, count: number): Promise<[number, number]> {
+  const [start, cpu] = [performance.now(), process.cpuUsage()];
   for (let i = 0; i < count; i++) {
     const t = f();
     if (i === count - 1) await t.data();
     t.dispose();
   }
-  return (performance.now() - start) / count;
+  const used = process.cpuUsage(cpu);
+  return [(performance.now() - start) / count, (used.user + used.system) / 1000 / count];
 }
 
 for (const size of arg('sizes', '32,64').split(',').map(Number)) {
@@ -45,21 +49,29 @@ for (const size of arg('sizes', '32,64').split(',').map(Number)) {
   const X = tf.tidy(() => tf.tensor4d(rng.normals(batch * size * size * 3), [batch, size, size, 3]).tanh());
   const Z = tf.tensor2d(rng.normals(batch * 100), [batch, 100]);
   const w = tf.randomUniform(X.shape, -1, 1);
-  const step = () => trainStep(gan, { X, Z });
-  const forward = () => augment(X, policy, rng);
-  const gradient = () => tf.grad((x: tf.Tensor) => applyAugmentation(x as tf.Tensor4D, drawAugmentation(policy, batch, size, size, rng), undefined, compute).mul(w).sum())(X);
-  const forwardAs = () => applyAugmentation(X, drawAugmentation(policy, batch, size, size, rng), undefined, compute);
-  for (let i = 0; i < 10; i++) [step, forwardAs, gradient].forEach((f) => f().dispose()); // warm-up
-  const times = { step: [] as number[], forward: [] as number[], gradient: [] as number[] };
+  const augmented = (x: tf.Tensor) => applyAugmentation(x as tf.Tensor4D, drawAugmentation(policy, batch, size, size, rng), undefined, compute);
+  // D's input wrapped: what the training step will do
+  let augmenting = false;
+  const apply = gan.D.apply.bind(gan.D);
+  gan.D.apply = ((inputs: tf.Tensor, kwargs) => apply(augmenting ? augmented(inputs) : inputs, kwargs)) as typeof gan.D.apply;
+  const plain = () => ((augmenting = false), trainStep(gan, { X, Z }));
+  const withAugment = () => ((augmenting = true), trainStep(gan, { X, Z }));
+  const forward = () => augmented(X);
+  const gradient = () => tf.grad((x: tf.Tensor) => augmented(x).mul(w).sum())(X);
+  const gradientAlone = () => tf.grad((x: tf.Tensor) => x.mul(w).sum())(X);
+  const all = { plain, withAugment, forward, gradient, gradientAlone };
+  for (let i = 0; i < 10; i++) Object.values(all).forEach((f) => f().dispose()); // warm-up
+  const times: Record<string, [number, number][]> = {};
   for (let r = 0; r < rounds; r++) {
-    times.step.push(await window(step, perWindow));
-    times.forward.push(await window(compute === defaultCompute() ? forward : forwardAs, perWindow * 4));
-    times.gradient.push(await window(gradient, perWindow * 4));
+    for (const [name, f] of Object.entries(all)) (times[name] ??= []).push(await window(f, name === 'plain' || name === 'withAugment' ? perWindow : 4 * perWindow));
   }
-  const [s, f, g] = [median(times.step), median(times.forward), median(times.gradient)];
-  const perStep = 2 * f + g;
-  console.log(`${size}×${size}: step ${s.toFixed(1)} ms; augment forward ${f.toFixed(2)} ms, forward + gradient ${g.toFixed(2)} ms; ` +
-    `2 forward + 1 with gradient ${perStep.toFixed(2)} ms = ${((100 * perStep) / s).toFixed(1)} % of the step`);
+  for (const [kind, k] of [['wall', 0], ['cpu', 1]] as const) {
+    const m = Object.fromEntries(Object.entries(times).map(([name, v]) => [name, median(v.map((t) => t[k]))]));
+    const added = m.withAugment - m.plain;
+    console.log(`${size}×${size}, ${kind}: step ${m.plain.toFixed(1)} ms, with augment ${m.withAugment.toFixed(1)} ms: ` +
+      `+${added.toFixed(1)} ms (${((100 * added) / m.plain).toFixed(1)} %); augment alone: forward ${m.forward.toFixed(2)} ms, ` +
+      `forward + gradient ${(m.gradient - m.gradientAlone).toFixed(2)} ms (beyond the same loss's without it)`);
+  }
   tf.dispose([X, Z, w]);
   disposeGan(gan);
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { initBackend } from '../src/backend/index.js';
 import {
-  applyAugmentation, augment, cutoutSize, drawAugmentation, OFFICIAL_FILL, parsePolicy, policyText, translationLimit,
+  applyAugmentation, augment, cutoutSize, defaultCompute, drawAugmentation, OFFICIAL_FILL, parsePolicy, policyText, translationLimit,
   type AugmentCompute, type AugmentFill, type AugmentPolicy, type AugmentRng, type AugmentStep,
 } from '../src/train/augment.js';
 import { UsageError } from '../src/util/errors.js';
@@ -177,6 +177,10 @@ describe('translation', () => {
     await everyWay(async (where, compute) => {
       const fill: AugmentFill = { translation: { background: [0.5, -0.25] }, cutout: 'zero' };
       assert.deepEqual(await run(values, [1, 4, 4, 2], [translation([0], [1])], compute, fill), expected, where);
+      // one value: every channel
+      const grey: AugmentFill = { translation: { background: [0.5] }, cutout: 'zero' };
+      const expectedGrey = expected.map((v) => (v === -0.25 ? 0.5 : v));
+      assert.deepEqual(await run(values, [1, 4, 4, 2], [translation([0], [1])], compute, grey), expectedGrey, `${where}, one value`);
     });
   });
 
@@ -265,7 +269,7 @@ describe('color', () => {
     });
   }
 
-  test('each image its own factors; saturation leaves one channel as it is', async () => {
+  test('each image its own factors; one channel (saturation leaves it as it is) and two', async () => {
     // image 0 as "all three" above; image 1 = (1, 0, −1), (−1, 0, 1), brightness −0.5: (0.5, −0.5, −1.5),
     // (−1.5, −0.5, 0.5), channel means −0.5; saturation × 2: (1.5, −0.5, −2.5), (−2.5, −0.5, 1.5); contrast × 1
     const out = [0.3, 0.15, 0.45, 0.325, 0.4, 0.175, 1.5, -0.5, -2.5, -2.5, -0.5, 1.5];
@@ -275,6 +279,10 @@ describe('color', () => {
       assert.ok(maxAbsDiff(both, out) < 1e-6, `${where}: ${both}`);
       const single = await run([0.6, -0.3, 0.3, 0.1], [1, 2, 2, 1], [color([0.1], [0], [1])], compute);
       assert.ok(maxAbsDiff(single, grey) < 1e-6, `${where}: ${single}`);
+      // two channels: (0.4, −0.2), (0.1, 0.5); + 0.1: (0.5, −0.1), (0.2, 0.6), channel means 0.2 and 0.4; × 0.5 about
+      // them: (0.35, 0.05), (0.3, 0.5); image mean 0.3; 0.3 + (x − 0.3)·1.5
+      const two = await run([0.4, -0.2, 0.1, 0.5], [1, 1, 2, 2], [color([0.1], [0.5], [1.5])], compute);
+      assert.ok(maxAbsDiff(two, [0.375, -0.075, 0.3, 0.6]) < 1e-6, `${where}: ${two}`);
     });
   });
 });
@@ -331,6 +339,13 @@ describe('in policy order', () => {
       assert.deepEqual(Array.from(await y.data()), [6, 7, 8, 0, 10, 11, 12, 0, 14, 15, 16, 0, 0, 0, 0, 0], where);
       tf.dispose([x, y]);
     });
+  });
+
+  test('on cpu and wasm it runs on the host, where tfjs kernels cost several times more', async () => {
+    for (const backend of ['cpu', 'wasm']) {
+      assert.ok(await tf.setBackend(backend));
+      assert.equal(defaultCompute(), 'host', backend);
+    }
   });
 
   test('a fill colour of the wrong length or outside [−1, 1] is refused', () => {

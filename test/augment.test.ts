@@ -2,10 +2,12 @@
 // (mit-han-lab/data-efficient-gans, DiffAugment_pytorch.py): translated images are the originals moved by whole pixels
 // with the fill, cutout blanks exactly its square, the colour operations follow their formulas; the gradient equals a
 // finite-difference estimate; the random draws follow the documented order and ranges. Each runs on cpu and wasm, and
-// on both ways of computing it (in JavaScript on the host, and as tfjs ops as a GPU runs it).
+// on both ways of computing it (in JavaScript on the host, and as tfjs ops as a GPU runs it); where Dawn finds a WebGPU
+// adapter (CI: lavapipe), the tfjs ops on webgpu are compared with the host.
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { initBackend } from '../src/backend/index.js';
+import { probeAdapter, shutdownWebgpu, startWebgpu } from '../src/backend/webgpu.js';
 import {
   applyAugmentation, augment, cutoutSize, defaultCompute, drawAugmentation, OFFICIAL_FILL, parsePolicy, policyText, translationLimit,
   type AugmentCompute, type AugmentFill, type AugmentPolicy, type AugmentRng, type AugmentStep,
@@ -457,5 +459,38 @@ describe('gradients, backends, memory', () => {
       assert.equal(tf.memory().numTensors, before, where);
       x.dispose();
     });
+  });
+});
+
+// As test/backend-webgpu.test.ts: skipped without an adapter, unless DCGAN_REQUIRE_WEBGPU=1 (CI) makes that a failure.
+const noAdapter = await probeAdapter().then(() => undefined, (err: Error) => err.message);
+const webgpuSkip = noAdapter && process.env.DCGAN_REQUIRE_WEBGPU !== '1' ? `no WebGPU adapter (${noAdapter})` : false;
+
+describe('on webgpu', { skip: webgpuSkip }, () => {
+  after(shutdownWebgpu);
+
+  test('as tensors by default, with the images and the gradient of the host on cpu', async () => {
+    const shape: [number, number, number, number] = [2, 8, 8, 3];
+    const size = 2 * 8 * 8 * 3;
+    const x0 = Array.from(new Rng(13).normals(size), (v) => Math.tanh(v));
+    const w0 = Array.from(new Rng(14).normals(size));
+    const steps = drawAugmentation(parsePolicy('color,translation,cutout'), 2, 8, 8, new Rng(15));
+    const fill: AugmentFill = { translation: { background: [1] }, cutout: 'zero' };
+    const imagesAndGradient = async (compute: AugmentCompute) => {
+      const [x, w] = [tf.tensor4d(x0, shape), tf.tensor4d(w0, shape)];
+      const y = applyAugmentation(x, steps, fill, compute);
+      const g = tf.grad((v: tf.Tensor) => applyAugmentation(v as tf.Tensor4D, steps, fill, compute).mul(w).sum())(x);
+      const out = [Array.from(await y.data()), Array.from(await g.data())];
+      tf.dispose([x, w, y, g]);
+      return out;
+    };
+    assert.ok(await tf.setBackend('cpu'));
+    const [images, gradient] = await imagesAndGradient('host');
+    await startWebgpu({ allowSoftware: true });
+    assert.equal(tf.getBackend(), 'webgpu');
+    assert.equal(defaultCompute(), 'tensors');
+    const [gpuImages, gpuGradient] = await imagesAndGradient('tensors');
+    assert.ok(maxAbsDiff(gpuImages, images) < 1e-5, `images: ${maxAbsDiff(gpuImages, images)}`);
+    assert.ok(maxAbsDiff(gpuGradient, gradient) < 1e-5, `gradient: ${maxAbsDiff(gpuGradient, gradient)}`);
   });
 });

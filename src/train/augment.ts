@@ -211,11 +211,11 @@ function colorOnHost(a: Float32Array, [n, height, width, channels]: Shape, step:
     const constant = ((1 - k) * sum) / size + (brighten ? step.brightness[b] : 0);
     if (channels === 3) {
       for (let p = start; p < end; p += 3) {
-        const [r, g, bl] = [a[p], a[p + 1], a[p + 2]];
-        const shared = onPixelSum * (r + g + bl) + constant;
-        out[p] = onX * r + shared;
-        out[p + 1] = onX * g + shared;
-        out[p + 2] = onX * bl + shared;
+        const red = a[p], green = a[p + 1], blue = a[p + 2];
+        const shared = onPixelSum * (red + green + blue) + constant;
+        out[p] = onX * red + shared;
+        out[p + 1] = onX * green + shared;
+        out[p + 2] = onX * blue + shared;
       }
       continue;
     }

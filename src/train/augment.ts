@@ -243,7 +243,7 @@ function translateOnHost(a: Float32Array, [n, height, width, channels]: Shape, {
   const rowLength = width * channels;
   const fillRow = fillRun(fill, width);
   const fillBetween = (from: number, to: number) => {
-    if (fillRow && to > from) out.set(fillRow.subarray(0, to - from), from);
+    if (fillRow) out.set(fillRow.subarray(0, to - from), from);
   };
   for (let b = 0; b < n; b++) {
     const shift = cols[b] * channels;

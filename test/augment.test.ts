@@ -28,12 +28,13 @@ async function everyWay(check: (where: string, compute: AugmentCompute) => Promi
   }
 }
 
-/** The augmented values of a batch given as numbers, [n, H, W, C]. */
+/** The augmented values of a batch given as numbers, [n, H, W, C]; the images given stay as they were. */
 async function run(values: number[], shape: [number, number, number, number], steps: AugmentStep[], compute: AugmentCompute,
   fill: AugmentFill = OFFICIAL_FILL): Promise<number[]> {
   const x = tf.tensor4d(values, shape);
   const y = applyAugmentation(x, steps, fill, compute);
   const out = Array.from(await y.data());
+  assert.deepEqual(Array.from(await x.data()), Array.from(Float32Array.from(values)), 'the input images were written');
   tf.dispose([x, y]);
   return out;
 }

@@ -281,6 +281,7 @@ const CLI_TESTS: Record<string, string[]> = {
 // fixture test reaches layers.ts five imports away, through the trainer).
 const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/train/train.ts', ['test/train-batches.test.ts', 'test/resume.test.ts', 'test/report-html.test.ts']],
+  ['src/train/augment.ts', ['test/augment.test.ts']],
   ['src/train/', ['test/step-worked.test.ts', 'test/d2l-fixtures.test.ts', 'test/adam.test.ts', 'test/rmsprop.test.ts']],
   ['src/model/io.ts', ['test/checkpoint.test.ts']],
   ['src/model/', ['test/presets.test.ts', 'test/d2l-fixtures.test.ts', 'test/batch-norm.test.ts']],

@@ -236,4 +236,47 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: '        if (enabled == "no") next\n',
     replace: '',
   },
+  // DiffAugment (src/train/augment.ts)
+  {
+    name: 'augment color: the image\'s mean over H and W only, not H, W and C (host)',
+    file: 'src/train/augment.ts',
+    find: 'const constant = ((1 - k) * sum) / size + (brighten',
+    replace: 'const constant = ((1 - k) * sum) / (height * width) + (brighten',
+  },
+  {
+    name: 'augment color: contrast around each channel\'s mean instead of the image\'s (as tensors)',
+    file: 'src/train/augment.ts',
+    find: 'y.mean([1, 2, 3], true), contrast)',
+    replace: 'y.mean([1, 2], true), contrast)',
+  },
+  {
+    name: 'augment translation: shifts drawn in [−s, s) (randint\'s exclusive end forgotten)',
+    file: 'src/train/augment.ts',
+    find: 'rng.integers(n, 2 * translationLimit(side) + 1)',
+    replace: 'rng.integers(n, 2 * translationLimit(side))',
+  },
+  {
+    name: 'augment translation: columns shifted the other way (host)',
+    file: 'src/train/augment.ts',
+    find: 'const shift = cols[b] * channels;',
+    replace: 'const shift = -cols[b] * channels;',
+  },
+  {
+    name: 'augment translation: the gradient shifted the same way as the images, not back (host)',
+    file: 'src/train/augment.ts',
+    find: 'forward ? step : opposite(step)',
+    replace: 'step',
+  },
+  {
+    name: 'augment translation/cutout: the gather\'s gradient reads the forward map, not its transpose (as tensors)',
+    file: 'src/train/augment.ts',
+    find: 'gatherRows(dy, [new Array<number>(channels).fill(0)], readers(map))',
+    replace: 'gatherRows(dy, [new Array<number>(channels).fill(0)], map.map((q) => Math.min(q, pixels)))',
+  },
+  {
+    name: 'augment cutout: the offset taken as the square\'s corner, not its centre',
+    file: 'src/train/augment.ts',
+    find: 'const top = rows[b] - Math.floor(kh / 2);',
+    replace: 'const top = rows[b];',
+  },
 ];

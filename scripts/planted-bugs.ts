@@ -13,26 +13,26 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: "d2l: D's labels swapped (real 0, fake 1)",
     file: 'src/train/step.ts',
-    find: 'const real = term(D, b.X, 1, b.labels, reduction);\n    const fakes = term(D, fake, 0, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss).div(2);',
-    replace: 'const real = term(D, b.X, 0, b.labels, reduction);\n    const fakes = term(D, fake, 1, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss).div(2);',
+    find: 'const real = term(D, see(b.X), 1, b.labels, reduction);\n    const fakes = term(D, see(fake), 0, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss).div(2);',
+    replace: 'const real = term(D, see(b.X), 0, b.labels, reduction);\n    const fakes = term(D, see(fake), 1, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss).div(2);',
   },
   {
     name: "d2l: G's label 1 → 0",
     file: 'src/train/step.ts',
-    find: 'const lossG = minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 1,',
-    replace: 'const lossG = minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 0,',
+    find: 'const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 1,',
+    replace: 'const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 0,',
   },
   {
     name: "pytorch-examples: D's labels swapped",
     file: 'src/train/step.ts',
-    find: 'const real = term(D, b.X, 1, b.labels, reduction);\n    const fakes = term(D, fake, 0, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss);',
-    replace: 'const real = term(D, b.X, 0, b.labels, reduction);\n    const fakes = term(D, fake, 1, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss);',
+    find: 'const real = term(D, see(b.X), 1, b.labels, reduction);\n    const fakes = term(D, see(fake), 0, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss);',
+    replace: 'const real = term(D, see(b.X), 0, b.labels, reduction);\n    const fakes = term(D, see(fake), 1, b.fakeLabels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    dgz = tf.keep(meanSigmoid(fakes.logits));\n    return real.loss.add(fakes.loss);',
   },
   {
     name: "pytorch-examples: G's label 1 → 0",
     file: 'src/train/step.ts',
-    find: 'minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 1, b.fakeLabels, reduction).loss));',
-    replace: 'minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 0, b.fakeLabels, reduction).loss));',
+    find: 'minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 1, b.fakeLabels, reduction).loss));',
+    replace: 'minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 0, b.fakeLabels, reduction).loss));',
   },
   {
     name: "hands-on: D's labels swapped",
@@ -43,20 +43,20 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: "hands-on: G's label 1 → 0",
     file: 'src/train/step.ts',
-    find: 'TRAINING), 1, b.fakeLabels2, reduction).loss);\n  return { lossD, lossG, dx, dgz };',
-    replace: 'TRAINING), 0, b.fakeLabels2, reduction).loss);\n  return { lossD, lossG, dx, dgz };',
+    find: 'TRAINING)), 1, b.fakeLabels2, reduction).loss);\n  return { lossD, lossG, dx, dgz };',
+    replace: 'TRAINING)), 0, b.fakeLabels2, reduction).loss);\n  return { lossD, lossG, dx, dgz };',
   },
   {
     name: "keras-gan: D's real label 1 → 0",
     file: 'src/train/step.ts',
-    find: 'const real = term(D, b.X, 1, b.labels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    return real.loss;',
-    replace: 'const real = term(D, b.X, 0, b.labels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    return real.loss;',
+    find: 'const real = term(D, see(b.X), 1, b.labels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    return real.loss;',
+    replace: 'const real = term(D, see(b.X), 0, b.labels, reduction);\n    dx = tf.keep(meanSigmoid(real.logits));\n    return real.loss;',
   },
   {
     name: "keras-gan: G's label 1 → 0",
     file: 'src/train/step.ts',
-    find: 'TRAINING), 1, b.fakeLabels2, reduction).loss);\n  return { lossD: lossReal',
-    replace: 'TRAINING), 0, b.fakeLabels2, reduction).loss);\n  return { lossD: lossReal',
+    find: 'TRAINING)), 1, b.fakeLabels2, reduction).loss);\n  return { lossD: lossReal',
+    replace: 'TRAINING)), 0, b.fakeLabels2, reduction).loss);\n  return { lossD: lossReal',
   },
   // Optimizers and batch norm
   {

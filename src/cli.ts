@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { datasetDefaults } from './data/catalog.js';
 import { naturalChannels } from './data/options.js';
-import { archOptionSpec, backendOptionSpec, threadsOptionSpec, TRAIN_OPTIONS } from './run/options.js';
+import { archOptionSpec, backendOptionSpec, threadsOptionSpec, TRAIN_OPTIONS, trainOption } from './run/options.js';
 import { UsageError } from './util/errors.js';
 import { commanderOption, commanderOptions } from './util/option-spec.js';
 import { nonNegativeInt, nonNegativeNumber, positiveInt } from './util/parse.js';
@@ -202,6 +202,8 @@ export function buildProgram(): Command {
     .option('--warmup <n>', 'untimed steps first, at least', nonNegativeInt, 3)
     .option('--warmup-seconds <s>', 'untimed steps first until this many seconds have passed', nonNegativeNumber, 10)
     .option('--top <n>', 'kernels to list from a profiled step (0: none)', nonNegativeInt, 10)
+    .addOption(commanderOption({ ...trainOption('augment')!, default: 'none' }))
+    .addOption(commanderOption({ ...trainOption('ema')!, default: 0 }))
     .option('--json', 'print the result as JSON on stdout', false)
     .addOption(backendOption())
     .addOption(threadsOption())
@@ -217,6 +219,7 @@ export function buildProgram(): Command {
           arch: model.arch as never, imageSize: Number(model.imageSize), width: Number(model.width), latent: Number(model.latent),
           batchSize, steps: Number(opts.steps), windows: Number(opts.windows),
           warmup: Number(opts.warmup), warmupSeconds: Number(opts.warmupSeconds), topKernels: Number(opts.top),
+          augment: String(opts.augment), ema: Number(opts.ema),
         },
         backend,
       ).catch(async (err) => {

@@ -3,6 +3,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../backend/index.js';
 import type { ArchName } from '../model/architectures.js';
 import { Rng } from '../util/rng.js';
+import { architecture } from '../model/architectures.js';
+import { buildGenerator } from '../model/build.js';
+import { augment, parsePolicy, policyText } from '../train/augment.js';
+import { emaBeta, updateAverage } from '../train/ema.js';
 import { trainStep } from '../train/step.js';
 import { createGan, disposeGan } from '../train/train.js';
 
@@ -20,6 +24,10 @@ export interface BenchOptions {
   warmupSeconds: number;
   /** how many kernels to list (0: no profile) */
   topKernels: number;
+  /** --augment: DiffAugment's policy as text, applied as a run applies it ('none': not) */
+  augment?: string;
+  /** --ema: keep the average of G's weights as a run does (0: not) */
+  ema?: number;
 }
 
 export interface KernelTime {
@@ -30,6 +38,8 @@ export interface KernelTime {
 
 export interface BenchResult {
   arch: string;
+  augment: string;
+  ema: number;
   backend: string;
   device: string;
   imageSize: number;
@@ -52,6 +62,11 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
   const model = { imageSize: o.imageSize, width: o.width, latent: o.latent, channels: 3 as const, classes: 0 };
   const gan = createGan({ arch: o.arch, model, seed: 0, lr: 0.0002, beta1: 0.5, beta2: 0.999 });
   const rng = new Rng(1);
+  const policy = parsePolicy(o.augment ?? 'none');
+  if (policy.length) gan.augment = (images) => augment(images, policy, rng);
+  const Gema = o.ema ? buildGenerator(architecture(o.arch), model, 0) : undefined;
+  // past the ramp-up: the β of a run's later steps (the update costs the same whatever β is)
+  const beta = o.ema ? emaBeta(o.ema, o.batchSize, Number.MAX_SAFE_INTEGER) : 0;
   const X = tf.tidy(() => tf.tensor4d(rng.normals(o.batchSize * o.imageSize ** 2 * 3), [o.batchSize, o.imageSize, o.imageSize, 3]).tanh());
   const zs = [0, 1, 2, 3].map(() => tf.tensor2d(rng.normals(o.batchSize * o.latent), [o.batchSize, o.latent]));
   // One read per window: the device works through the queued steps as it would in training (losses read every N steps).
@@ -60,6 +75,7 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
     for (let i = 0; i < n; i++) {
       last?.dispose();
       last = trainStep(gan, { X: X as tf.Tensor4D, Z: zs[i % zs.length] as tf.Tensor2D, Z2: zs[(i + 1) % zs.length] as tf.Tensor2D });
+      if (Gema) updateAverage(gan.G, Gema, beta);
     }
     await last?.data();
     last?.dispose();
@@ -81,7 +97,7 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
     }
     const msPerStep = median(windows);
     const result: BenchResult = {
-      arch: o.arch, backend: backend.name, device: backend.device, imageSize: o.imageSize, width: o.width, latent: o.latent,
+      arch: o.arch, augment: policyText(policy), ema: o.ema ?? 0, backend: backend.name, device: backend.device, imageSize: o.imageSize, width: o.width, latent: o.latent,
       batchSize: o.batchSize, msPerStep, imagesPerSecond: (1000 * o.batchSize) / msPerStep, windowsMsPerStep: windows,
       warmupSteps, warmupSeconds,
     };
@@ -90,6 +106,7 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
   } finally {
     tf.dispose([X, ...zs]);
     disposeGan(gan);
+    Gema?.dispose();
   }
 }
 
@@ -112,7 +129,8 @@ async function profileKernels(step: () => Promise<void>, top: number): Promise<K
 
 export function formatBench(r: BenchResult): string {
   const lines = [
-    `${r.device}: ${r.imageSize}×${r.imageSize}, width ${r.width}, batch ${r.batchSize}: ` +
+    `${r.device}: ${r.imageSize}×${r.imageSize}, width ${r.width}, batch ${r.batchSize}` +
+      `${r.augment !== 'none' ? `, --augment ${r.augment}` : ''}${r.ema ? `, --ema ${r.ema}` : ''}: ` +
       `${r.imagesPerSecond.toFixed(1)} img/s, ${r.msPerStep.toFixed(1)} ms/step ` +
       `(median of ${r.windowsMsPerStep.length} windows: ${r.windowsMsPerStep.map((x) => x.toFixed(1)).join(', ')} ms; ` +
       `after ${r.warmupSteps} warm-up steps, ${r.warmupSeconds.toFixed(1)} s)`,

@@ -179,6 +179,7 @@ export async function readState(runDir: string): Promise<TrainState> {
   for (const key of ['epochRng', 'noiseRng'] as const) {
     if (!isRngState(state[key])) throw bad(`"${key}" is not a random generator's state (4 unsigned 32-bit integers)`);
   }
+  if (state.augmentRng !== undefined && !isRngState(state.augmentRng)) throw bad('"augmentRng" is not a random generator\'s state (4 unsigned 32-bit integers)');
   if ((state.stepInEpoch as number) > (state.step as number)) throw bad(`"stepInEpoch" ${state.stepInEpoch} exceeds "step" ${state.step}`);
   const best = state.best as Record<string, unknown> | undefined;
   if (best !== undefined) {

@@ -1,10 +1,12 @@
 // The options of a run, one row each: `dcgan train`'s flags are built from this table, config.json stores what they
 // parsed to, and a stored value is checked by the same rules when a run is read again (run/runs.ts readConfig). Each
 // row also says what `--resume` may do with it. Nothing here loads TensorFlow.js or sharp: --help reads it.
+import { InvalidArgumentError } from 'commander';
 import os from 'node:os';
 import { BACKEND_NAMES } from '../backend/names.js';
 import { DATASET_OPTIONS } from '../data/options.js';
 import { ARCH_NAMES, ARCH_TITLES } from '../model/catalog.js';
+import { parsePolicy, policyText } from '../train/augment-policy.js';
 import { flagName, optionKey, storedValueProblem, type OptionSpec } from '../util/option-spec.js';
 import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, unitInterval } from '../util/parse.js';
 
@@ -43,6 +45,15 @@ const run = (spec: OptionSpec & { legacy?: unknown }): RunOptionSpec => ({ ...sp
 const mayChange = (spec: OptionSpec): RunOptionSpec => ({ ...spec, resume: 'may-change' });
 const invocation = (spec: OptionSpec): RunOptionSpec => ({ ...spec, resume: 'invocation' });
 
+/** --augment's value, checked as the flag's and as config.json's: the policy as DiffAugment's names it. */
+function augmentPolicy(text: string): string {
+  try {
+    return policyText(parsePolicy(text));
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--augment [^:]*: /, ''));
+  }
+}
+
 /** `dcgan train`'s options, in the order --help lists them. */
 export const TRAIN_OPTIONS: RunOptionSpec[] = [
   mayChange({ flag: '--out <dir>', help: 'run folder (default checkpoints/<dataset>-<size>)' }),
@@ -69,6 +80,14 @@ export const TRAIN_OPTIONS: RunOptionSpec[] = [
   mayChange({ flag: '--log-every <n>', help: 'steps between reads of the losses', parse: positiveInt, default: 10 }),
   mayChange({ flag: '--eval-every <k>', help: 'every k epochs (and after the last) compute SWD and the memorisation check; 0: never', parse: nonNegativeInt, default: 0 }),
   mayChange({ flag: '--eval-n <n>', help: 'images per set for --eval-every', parse: positiveInt, default: 512 }),
+  run({
+    flag: '--augment <policy>', parse: augmentPolicy, default: 'none', legacy: 'none',
+    help: 'DiffAugment (Zhao et al. 2020) of every image D sees, real and generated, in both updates: color, translation, cutout as a comma list (applied in its order), or none',
+  }),
+  run({
+    flag: '--augment-fill <fill>', choices: ['zero', 'background'], default: 'zero', legacy: 'zero',
+    help: "what translation and cutout put where there is no image: zero (DiffAugment's own, mid-grey) or background (the data's background colour: its images' most common corner colour)",
+  }),
   run({
     flag: '--ema <kimg>', parse: nonNegativeNumber, default: 0, legacy: 0,
     help: "keep a moving average of G's weights with this half-life in thousands of images (StyleGAN2-ADA's ema_kimg, ramped up over the first images); grids, sample, eval, export and serve use it; 0: none",

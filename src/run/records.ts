@@ -63,6 +63,8 @@ export interface TrainState {
   epochRng: number[];
   /** the latent-noise RNG's state after the last step */
   noiseRng: number[];
+  /** --augment: the augmentation's RNG's state after the last step (its own stream, so the noise is that of a run without) */
+  augmentRng?: number[];
   /** in the middle of an epoch: its losses so far, so that its metrics line averages the whole epoch after a resume */
   epochSums?: EpochSums;
   /** --keep-best: the best epoch so far by its figure (best/ holds its generator) */

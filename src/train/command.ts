@@ -294,6 +294,8 @@ async function trainLocked(
     gridColumns: GRID.columns,
     evalEvery: Number(opts.evalEvery ?? 0),
     evalN: Number(opts.evalN ?? 512),
+    augment: String(opts.augment ?? 'none'),
+    augmentFill: (opts.augmentFill ?? 'zero') as TrainOptions['augmentFill'],
     ema: Number(opts.ema ?? 0),
     emaStatistics: (opts.emaStatistics ?? 'standing') as TrainOptions['emaStatistics'],
     keepBest: (opts.keepBest ?? 'none') as TrainOptions['keepBest'],

@@ -11,7 +11,14 @@ export interface Gan {
   optG: Optimizer;
   optD: Optimizer;
   recipe: Pick<Recipe, 'reduction' | 'step'>;
+  /**
+   * --augment (DiffAugment): what D sees of any batch, real or generated, in D's update and in G's — differentiable, so
+   * G learns through it; each call draws new parameters. Absent: D sees the images as they are.
+   */
+  augment?: (images: tf.Tensor4D) => tf.Tensor4D;
 }
+
+const asTheyAre = (images: tf.Tensor4D) => images;
 
 /** What one step trains on: real images and, for G, noise; on a conditional run the classes of both. */
 export interface Batch {
@@ -95,40 +102,40 @@ interface Update {
 }
 
 // d2l: update_D(X, Z) then update_G(Z): loss_D = (ℓ(D(x), 1) + ℓ(D(G(z)), 0)) / 2, G(z) recomputed for loss_G.
-function d2lStep({ G, D, optG, optD, recipe: { reduction } }: Gan, b: Batch): Update {
+function d2lStep({ G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre }: Gan, b: Batch): Update {
   let dx!: tf.Scalar, dgz!: tf.Scalar;
   const fake = generate(G, b.Z, b.fakeLabels, TRAINING); // outside the gradient: G is not updated here (detach)
   const lossD = minimise(D, optD, () => {
-    const real = term(D, b.X, 1, b.labels, reduction);
-    const fakes = term(D, fake, 0, b.fakeLabels, reduction);
+    const real = term(D, see(b.X), 1, b.labels, reduction);
+    const fakes = term(D, see(fake), 0, b.fakeLabels, reduction);
     dx = tf.keep(meanSigmoid(real.logits));
     dgz = tf.keep(meanSigmoid(fakes.logits));
     return real.loss.add(fakes.loss).div(2);
   });
-  const lossG = minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 1, b.fakeLabels, reduction).loss);
+  const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 1, b.fakeLabels, reduction).loss);
   return { lossD, lossG, dx, dgz };
 }
 
 // pytorch/examples (and AnimeGAN): fake = G(z) once; errD = errD_real + errD_fake on fake.detach(); then errG through
 // that same fake. The fake is recomputed for G's gradient, and G's batch-norm statistics put back, so they move once.
-function pytorchExamplesStep({ G, D, optG, optD, recipe: { reduction } }: Gan, b: Batch): Update {
+function pytorchExamplesStep({ G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre }: Gan, b: Batch): Update {
   let dx!: tf.Scalar, dgz!: tf.Scalar;
   const fake = generate(G, b.Z, b.fakeLabels, TRAINING);
   const lossD = minimise(D, optD, () => {
-    const real = term(D, b.X, 1, b.labels, reduction);
-    const fakes = term(D, fake, 0, b.fakeLabels, reduction);
+    const real = term(D, see(b.X), 1, b.labels, reduction);
+    const fakes = term(D, see(fake), 0, b.fakeLabels, reduction);
     dx = tf.keep(meanSigmoid(real.logits));
     dgz = tf.keep(meanSigmoid(fakes.logits));
     return real.loss.add(fakes.loss);
   });
   const lossG = keepingStatistics(G, () =>
-    minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 1, b.fakeLabels, reduction).loss));
+    minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 1, b.fakeLabels, reduction).loss));
   return { lossD, lossG, dx, dgz };
 }
 
 // Hands-on ML: D.train_on_batch on [G(z₁) (inference mode, as Keras calls a model), x] labelled [0…, 1…]; then
-// gan.train_on_batch(z₂, 1…) with D frozen.
-function handsOnStep({ G, D, optG, optD, recipe: { reduction } }: Gan, b: Batch): Update {
+// gan.train_on_batch(z₂, 1…) with D frozen. With --augment, D's one batch is augmented as one.
+function handsOnStep({ G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre }: Gan, b: Batch): Update {
   const n = b.X.shape[0];
   let dx!: tf.Scalar, dgz!: tf.Scalar;
   const fake = generate(G, b.Z, b.fakeLabels, INFERENCE);
@@ -136,32 +143,32 @@ function handsOnStep({ G, D, optG, optD, recipe: { reduction } }: Gan, b: Batch)
   const labels = tf.concat([tf.zeros([n]), tf.ones([n])]);
   const classes = b.labels && b.fakeLabels ? (tf.concat([b.fakeLabels, b.labels]) as tf.Tensor1D) : undefined;
   const lossD = minimise(D, optD, () => {
-    const t = term(D, both, labels, classes, reduction);
+    const t = term(D, see(both), labels, classes, reduction);
     const probs = tf.sigmoid(t.logits).reshape([2 * n]);
     dgz = tf.keep(probs.slice(0, n).mean() as tf.Scalar);
     dx = tf.keep(probs.slice(n, n).mean() as tf.Scalar);
     return t.loss;
   });
-  const lossG = minimise(G, optG, () => term(D, generate(G, b.Z2!, b.fakeLabels2, TRAINING), 1, b.fakeLabels2, reduction).loss);
+  const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z2!, b.fakeLabels2, TRAINING)), 1, b.fakeLabels2, reduction).loss);
   return { lossD, lossG, dx, dgz };
 }
 
 // Keras-GAN: d_loss_real = D.train_on_batch(x, 1…); d_loss_fake = D.train_on_batch(G.predict(z₁), 0…) — two updates
 // of D — reported as their mean; then combined.train_on_batch(z₂, 1…) with D frozen.
-function kerasGanStep({ G, D, optG, optD, recipe: { reduction } }: Gan, b: Batch): Update {
+function kerasGanStep({ G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre }: Gan, b: Batch): Update {
   let dx!: tf.Scalar, dgz!: tf.Scalar;
   const fake = generate(G, b.Z, b.fakeLabels, INFERENCE);
   const lossReal = minimise(D, optD, () => {
-    const real = term(D, b.X, 1, b.labels, reduction);
+    const real = term(D, see(b.X), 1, b.labels, reduction);
     dx = tf.keep(meanSigmoid(real.logits));
     return real.loss;
   });
   const lossFake = minimise(D, optD, () => {
-    const fakes = term(D, fake, 0, b.fakeLabels, reduction);
+    const fakes = term(D, see(fake), 0, b.fakeLabels, reduction);
     dgz = tf.keep(meanSigmoid(fakes.logits));
     return fakes.loss;
   });
-  const lossG = minimise(G, optG, () => term(D, generate(G, b.Z2!, b.fakeLabels2, TRAINING), 1, b.fakeLabels2, reduction).loss);
+  const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z2!, b.fakeLabels2, TRAINING)), 1, b.fakeLabels2, reduction).loss);
   return { lossD: lossReal.add(lossFake).div(2), lossG, dx, dgz };
 }
 

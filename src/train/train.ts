@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, rm } from 'node:fs/promises';
 import type { BackendInfo } from '../backend/index.js';
+import { backgroundColour } from '../data/background.js';
 import type { ImageSet } from '../data/types.js';
 import { tileGrid, writePng } from '../image/grid.js';
 import { CollapseMonitor, dataDiversity } from '../metrics/collapse.js';
@@ -19,6 +20,7 @@ import { runFiles } from '../run/layout.js';
 import type { EpochRecord, EpochSums, EvalFigures, StepRecord, TrainState } from '../run/records.js';
 import { listSampleGrids } from '../run/runs.js';
 import { deriveSeed, Rng } from '../util/rng.js';
+import { augment, parsePolicy } from './augment.js';
 import { emaBeta, standingStatistics, updateAverage } from './ema.js';
 import { createOptimizer } from './optimizer.js';
 import { secondNoise, trainStep, type Batch, type Gan } from './step.js';
@@ -46,6 +48,10 @@ export interface TrainOptions {
   evalEvery?: number;
   /** images per set for those figures */
   evalN?: number;
+  /** --augment: DiffAugment's policy as text ('translation,cutout'); 'none' or absent: none */
+  augment?: string;
+  /** --augment-fill: what translation and cutout fill with */
+  augmentFill?: 'zero' | 'background';
   /** --ema: the half-life of the average of G's weights in thousands of images; 0 or absent: no average */
   ema?: number;
   /** how the average's batch-norm statistics are had: recomputed from its own weights, or averaged like the weights */
@@ -166,7 +172,7 @@ export function disposeGan(gan: Gan): void {
 }
 
 /** Seeds of the three random streams, apart so that changing one use never shifts another. */
-const streamSeed = (seed: number, stream: 'order' | 'noise' | 'fixed' | 'standing') => deriveSeed(seed, stream);
+const streamSeed = (seed: number, stream: 'order' | 'noise' | 'fixed' | 'standing' | 'augment') => deriveSeed(seed, stream);
 
 /** A batch as the network sees it: uint8 pixels gathered on the host, scaled to [-1, 1] on the device. */
 export function batchTensor(data: ImageSet, indices: ArrayLike<number>): tf.Tensor4D {
@@ -355,6 +361,13 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     const resumed = await resumedSums(o.out, state);
 
     const noiseRng = new Rng(state.noiseRng);
+    // DiffAugment draws from a stream of its own: the noise, and so a run's latents, are those of a run without it
+    const policy = parsePolicy(o.augment ?? 'none');
+    const augmentRng = new Rng(state.augmentRng ?? streamSeed(o.seed, 'augment'));
+    if (policy.length) {
+      const fill = o.augmentFill === 'background' ? { background: Array.from(backgroundColour(data), (v) => v / 127.5 - 1) } : 'zero' as const;
+      gan.augment = (images) => augment(images, policy, augmentRng, { translation: fill, cutout: fill });
+    }
     const collapse = new CollapseMonitor(dataDiversity(data));
     // the step rate of this process, for the ETAs (a resumed run's earlier steps say nothing of this machine)
     const session = { steps: 0, seconds: 0 };
@@ -430,6 +443,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       }
       await drain();
       state.noiseRng = noiseRng.state;
+      if (policy.length) state.augmentRng = augmentRng.state;
       const seconds = (performance.now() - started) / 1000 + (carried.timed ? carried.sums.seconds : 0);
       if (interrupted && state.stepInEpoch < batchesPerEpoch) {
         state.epochSums = { ...sums, seconds };

@@ -3,7 +3,7 @@
 // refuses is refused from a stored config too, and the message names the file and key, not a flag nobody typed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
@@ -131,4 +131,43 @@ test('--help, --version and a mistyped flag answer without loading TensorFlow.js
   const info = run(['info'], process.env, extra);
   assert.notEqual(info.status, 0);
   assert.match(info.stderr, /refused import of @tensorflow\/tfjs/);
+});
+
+test('flags that need each other: one line naming them, before any work', () => {
+  const cases: [string[], RegExp][] = [
+    [['--keep-best', 'swd'], /^error: --keep-best swd needs --eval-every K/],
+    [['--early-stop', '5'], /^error: --early-stop 5 needs --keep-best loss-g or swd/],
+    [['--keep-best', 'swd', '--eval-every', '4', '--early-stop', '2'], /^error: --early-stop 2 is shorter than --eval-every 4/],
+    [['--augment', 'rotate'], /--augment <policy>' argument 'rotate' is invalid\. unknown operation 'rotate'; the operations are color, translation, cutout/],
+    [['--augment', 'cutout,cutout'], /cutout is named twice/],
+  ];
+  for (const [args, expected] of cases) {
+    const out = path.join(os.tmpdir(), `dcgan-options-never-${process.pid}`);
+    const r = run(['train', ...args, '--limit', '16', '--image-size', '16', '--width', '4', '--batch-size', '8', '--backend', 'cpu', '--cache-dir', cacheDir, '--out', out]);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trim(), expected);
+    assert.equal(existsSync(out), false, `${args.join(' ')} wrote ${out}`);
+  }
+});
+
+test('sample and eval: --raw and --best pick the generator, and say which', async () => {
+  const dir = path.join(await tmpDir(), 'run');
+  const r = run(['train', '--limit', '32', '--image-size', '16', '--width', '8', '--batch-size', '16', '--epochs', '2', '--ema', '1',
+    '--keep-best', 'loss-g', '--backend', 'cpu', '--cache-dir', cacheDir, '--out', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  const grid = (args: string[]) => {
+    const out = path.join(dir, `${args.join('') || 'default'}.png`);
+    const s = run(['sample', '--run', dir, '--seed', '3', '--out', out, '--backend', 'cpu', ...args]);
+    assert.equal(s.status, 0, s.stderr);
+    return { bytes: readFileSync(out), line: s.stderr.trim() };
+  };
+  const average = grid([]), raw = grid(['--raw']), best = grid(['--best']);
+  assert.match(average.line, /\(the average of G's weights\)/);
+  assert.match(raw.line, /\(G\)/);
+  assert.match(best.line, /\(the average of G's weights, best epoch\)/);
+  assert.ok(!average.bytes.equals(raw.bytes));
+  const none = run(['sample', '--run', runDir, '--best', '--out', path.join(dir, 'x.png'), '--backend', 'cpu']);
+  assert.notEqual(none.status, 0);
+  assert.match(none.stderr, /no best generator in .*train with --keep-best/);
 });

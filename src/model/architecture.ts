@@ -15,6 +15,25 @@ export interface ModelShape {
   latent: number;
   channels: 1 | 3;
   classes: number;
+  /** ProGAN's tricks; left out (or a field of it left out): the architecture's default */
+  tricks?: Tricks;
+}
+
+/**
+ * ProGAN's three tricks (Karras et al. 2018; progan-layers.ts has the layers), options of every convolutional
+ * architecture. A field left out takes the architecture's default: off for the DCGAN presets (so their numbers stay
+ * their sources'), on for progan.
+ */
+export interface Tricks {
+  /**
+   * A feature map of the batch's standard deviation appended to D's last features, before its head: `{}` the book's
+   * definition (Hands-on ML: over instances and channels, one value a batch), `{ groupSize: 4 }` Karras et al.'s.
+   */
+  minibatchStddev?: false | { groupSize?: number };
+  /** every convolution and dense layer's weights stored as N(0, 1) and scaled at run time by He's √(2 / fan_in) */
+  equalizedLr?: boolean;
+  /** G's features normalised per pixel (x / √(mean over channels of x² + 1e-8)) after each of its hidden blocks */
+  pixelNorm?: boolean;
 }
 
 /** The training recipe of the architecture's source; flags override each. */
@@ -66,6 +85,8 @@ export interface Architecture {
   /** G from its input ([n, latent]: z, or z combined with the class) to images in [-1, 1], NHWC */
   generator: (shape: ModelShape, init: Init) => (z: SymbolicTensor) => SymbolicTensor;
   discriminator: (shape: ModelShape, init: Init) => DiscriminatorBody;
+  /** the tricks it trains with unless told otherwise; absent: it takes none (a ModelShape asking for one is refused) */
+  tricks?: Required<Tricks>;
 }
 
 export function takesImageSize(arch: Architecture, size: number): boolean {
@@ -99,6 +120,11 @@ export class Init {
 
   /** a dropout layer's seed: its masks repeat from run to run */
   seedForDropout(): number {
+    return this.nextSeed();
+  }
+
+  /** a seed for a layer that draws its own numbers (equalized weights, noise maps) */
+  seedForLayer(): number {
     return this.nextSeed();
   }
 }

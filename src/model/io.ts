@@ -3,6 +3,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+// the custom layers a saved ProGAN or StyleGAN holds: registered before any model is loaded
+import './progan-layers.js';
+import './stylegan-layers.js';
 
 const WEIGHTS_FILE = 'weights.bin';
 

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Architecture } from './architecture.js';
 import { apply, dropout, kerasBatchNorm } from './layers.js';
+import { conv2d, conv2dTranspose, dense, minibatchStddev, NO_TRICKS, pixelNorm, tricksOf } from './tricks.js';
 
 export const keras28: Architecture = {
   name: 'keras28',
@@ -13,33 +14,43 @@ export const keras28: Architecture = {
   imageSizesText: '28',
   defaults: { imageSize: 28, width: 64, latent: 100, batchSize: 32, lr: 0.001, beta1: 0.9, beta2: 0.999 },
   recipe: { framework: 'keras', optimizer: 'rmsprop', reduction: 'mean', step: 'hands-on' },
+  tricks: NO_TRICKS,
 
   // width 64:                                                           [n, 100]
-  generator: ({ width, channels }, init) => (z) => {
-    let h = apply(tf.layers.dense({ units: 7 * 7 * 2 * width, kernelInitializer: init.glorotUniform(), name: 'g0_dense' }), z); // [n, 6272]
+  generator: (shape, init) => (z) => {
+    const { width, channels } = shape;
+    const t = tricksOf(shape, NO_TRICKS);
+    let h = apply(dense(t, { units: 7 * 7 * 2 * width, kernelInitializer: init.glorotUniform(), name: 'g0_dense' }), z); // [n, 6272]
     h = apply(tf.layers.reshape({ targetShape: [7, 7, 2 * width], name: 'g0_reshape' }), h); //                                   [n, 7, 7, 128]
     h = apply(kerasBatchNorm('g0_bn'), h);
-    h = apply(tf.layers.conv2dTranspose({
+    h = pixelNorm(t, h, 'g0_pixel_norm');
+    h = apply(conv2dTranspose(t, {
       filters: width, kernelSize: 5, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init.glorotUniform(), name: 'g1_deconv',
     }), h); //                                                                                                                  [n, 14, 14, 64]
     h = apply(kerasBatchNorm('g1_bn'), h);
-    return apply(tf.layers.conv2dTranspose({
+    h = pixelNorm(t, h, 'g1_pixel_norm');
+    return apply(conv2dTranspose(t, {
       filters: channels, kernelSize: 5, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: init.glorotUniform(), name: 'g_out',
-    }), h); //                                                                                                                  [n, 28, 28, C]
+    }, 1), h); //                                                                                                               [n, 28, 28, C]
   },
 
   //                                                                    [n, 28, 28, C]
-  discriminator: ({ width }, init) => ({
-    features: (x) => {
-      let h = x;
-      [1, 2].forEach((k, i) => { //                                     [n, 14, 14, 64] → [n, 7, 7, 128]
-        h = apply(tf.layers.conv2d({ filters: k * width, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: init.glorotUniform(), name: `d${i}_conv` }), h);
-        h = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `d${i}_lrelu` }), h);
-        h = apply(dropout(0.4, init.seedForDropout(), `d${i}_dropout`), h);
-      });
-      return apply(tf.layers.flatten({ name: 'd_flatten' }), h); //     [n, 6272]
-    },
-    head: (features, units, name) =>
-      apply(tf.layers.dense({ units, kernelInitializer: init.glorotUniform(), name }), features), // [n, units]
-  }),
+  discriminator: (shape, init) => {
+    const { width } = shape;
+    const t = tricksOf(shape, NO_TRICKS);
+    return {
+      features: (x) => {
+        let h = x;
+        [1, 2].forEach((k, i) => { //                                   [n, 14, 14, 64] → [n, 7, 7, 128]
+          h = apply(conv2d(t, { filters: k * width, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: init.glorotUniform(), name: `d${i}_conv` }), h);
+          h = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `d${i}_lrelu` }), h);
+          h = apply(dropout(0.4, init.seedForDropout(), `d${i}_dropout`), h);
+        });
+        h = minibatchStddev(t, h, 'd_stddev'); //                       [n, 7, 7, 128 (+ 1)]
+        return apply(tf.layers.flatten({ name: 'd_flatten' }), h); //   [n, 6272 (+ 49)]
+      },
+      head: (features, units, name) =>
+        apply(dense(t, { units, kernelInitializer: init.glorotUniform(), name }, 1), features), // [n, units]
+    };
+  },
 };

@@ -1,9 +1,10 @@
 // Layers as the references' frameworks define them, for the architectures to share: PyTorch's batch norm and padded
 // (transposed) convolutions, Keras' batch norm and default initialisers.
 import * as tf from '@tensorflow/tfjs';
-import { deriveSeed } from '../util/rng.js';
-import type { Init, SymbolicTensor } from './architecture.js';
+import type { Init, SymbolicTensor, Tricks } from './architecture.js';
 import { torchBatchNormalization } from './batch-norm.js';
+import { seedForCall } from './step-seed.js';
+import { conv2d, conv2dTranspose, NO_TRICKS } from './tricks.js';
 
 type Initializer = ReturnType<typeof tf.initializers.randomNormal>;
 const apply = (layer: tf.layers.Layer, x: SymbolicTensor) => layer.apply(x) as SymbolicTensor;
@@ -21,24 +22,36 @@ export function kerasBatchNorm(name: string, momentum = 0.99): tf.layers.Layer {
   return tf.layers.batchNormalization({ momentum, epsilon: 1e-3, name });
 }
 
+/** A PyTorch convolution's arguments; `tricks` (equalized learning rate) and He's `gain` when a trick is asked for. */
+interface TorchConvOptions {
+  filters: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+  init: Initializer;
+  name: string;
+  tricks?: Required<Tricks>;
+  gain?: number;
+}
+
 /**
  * PyTorch's ConvTranspose2d(k, s, p) without bias: the full transposed convolution, `padding` rows and columns cropped
  * from each side; out = (in − 1)·s − 2p + k.
  */
-export function torchConvTranspose(x: SymbolicTensor, o: { filters: number; kernel: number; stride: number; padding: number; init: Initializer; name: string }): SymbolicTensor {
-  const full = apply(tf.layers.conv2dTranspose({
+export function torchConvTranspose(x: SymbolicTensor, o: TorchConvOptions): SymbolicTensor {
+  const full = apply(conv2dTranspose(o.tricks ?? NO_TRICKS, {
     filters: o.filters, kernelSize: o.kernel, strides: o.stride, padding: 'valid', useBias: false, kernelInitializer: o.init, name: o.name,
-  }), x);
+  }, o.gain), x);
   if (!o.padding) return full;
   return apply(tf.layers.cropping2D({ cropping: [[o.padding, o.padding], [o.padding, o.padding]], name: `${o.name}_crop` }), full);
 }
 
 /** PyTorch's Conv2d(k, s, p) without bias: zero padding on each side, then a valid convolution. */
-export function torchConv(x: SymbolicTensor, o: { filters: number; kernel: number; stride: number; padding: number; init: Initializer; name: string }): SymbolicTensor {
+export function torchConv(x: SymbolicTensor, o: TorchConvOptions): SymbolicTensor {
   const padded = o.padding ? apply(tf.layers.zeroPadding2d({ padding: o.padding, name: `${o.name}_pad` }), x) : x;
-  return apply(tf.layers.conv2d({
+  return apply(conv2d(o.tricks ?? NO_TRICKS, {
     filters: o.filters, kernelSize: o.kernel, strides: o.stride, padding: 'valid', useBias: false, kernelInitializer: o.init, name: o.name,
-  }), padded);
+  }, o.gain), padded);
 }
 
 /** pytorch/examples' weights_init: convolutions N(0, 0.02), batch-norm γ N(1, 0.02) and β 0. */
@@ -51,15 +64,9 @@ export const pytorchExamplesInit = (init: Init) => ({
 export { apply };
 
 // tfjs's Dropout with a seed draws the same mask at every call, and without one draws from Math.random: neither gives a
-// run that trains differently at each step yet resumes exactly. Masks here are derived from the layer's seed, the
-// training step and the call within it, which the trainer sets before each step.
-let randomStep = 0;
-const calls = new WeakMap<object, { step: number; count: number }>();
-
-/** The training step whose masks the next calls draw (the trainer sets it before each step). */
-export function setRandomStep(step: number): void {
-  randomStep = step;
-}
+// run that trains differently at each step yet resumes exactly. Masks here are drawn from seeds that step-seed.ts
+// derives from the layer's seed, the training step and the call within it.
+export { setRandomStep } from './step-seed.js';
 
 const DropoutLayer = tf.layers.dropout({ rate: 0.5 }).constructor as new (args: { rate: number; seed?: number; name?: string }) => tf.layers.Layer;
 
@@ -70,10 +77,7 @@ class StepSeededDropout extends DropoutLayer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
-    const seen = calls.get(this);
-    const count = seen && seen.step === randomStep ? seen.count + 1 : 0;
-    calls.set(this, { step: randomStep, count });
-    (this as unknown as { seed: number }).seed = deriveSeed(this.args.seed, `${randomStep}/${count}`);
+    (this as unknown as { seed: number }).seed = seedForCall(this, this.args.seed);
     return super.call(inputs, kwargs);
   }
 

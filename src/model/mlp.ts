@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Architecture } from './architecture.js';
 import { apply, kerasBatchNorm } from './layers.js';
+import { refuseTricks } from './tricks.js';
 
 export const mlp: Architecture = {
   name: 'mlp',
@@ -14,7 +15,9 @@ export const mlp: Architecture = {
   recipe: { framework: 'keras', optimizer: 'adam', reduction: 'mean', step: 'keras-gan' },
 
   // width 256, 28×28×1:                                                 [n, 100]
-  generator: ({ imageSize, width, channels }, init) => (z) => {
+  generator: (shape, init) => (z) => {
+    const { imageSize, width, channels } = shape;
+    refuseTricks('mlp', shape);
     let h = z;
     [1, 2, 4].forEach((k, i) => { //                                    [n, 256] → [n, 512] → [n, 1024]
       h = apply(tf.layers.dense({ units: k * width, kernelInitializer: init.glorotUniform(), name: `g${i}_dense` }), h);
@@ -26,8 +29,10 @@ export const mlp: Architecture = {
   },
 
   //                                                                    [n, 28, 28, 1]
-  discriminator: ({ width }, init) => ({
+  discriminator: (shape, init) => ({
     features: (x) => {
+      refuseTricks('mlp', shape);
+      const { width } = shape;
       let h = apply(tf.layers.flatten({ name: 'd_flatten' }), x); //     [n, 784]
       [2, 1].forEach((k, i) => { //                                     [n, 512] → [n, 256]
         h = apply(tf.layers.dense({ units: k * width, kernelInitializer: init.glorotUniform(), name: `d${i}_dense` }), h);

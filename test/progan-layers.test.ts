@@ -62,20 +62,24 @@ test('minibatch stddev on flat features (keras28 after flatten, mlp): one more f
 
 test('equalized learning rate: weights stored N(0, 1), scaled at run time by He\'s √2/√fan_in', () => {
   const conv = new EqualizedConv2D({ filters: 64, kernelSize: 3, padding: 'same', seed: 5 });
-  tf.tidy(() => conv.apply(tf.zeros([1, 4, 4, 64])));
+  tf.tidy(() => {
+    conv.apply(tf.zeros([1, 4, 4, 64]));
+  });
   assert.equal(conv.scale, Math.SQRT2 / Math.sqrt(3 * 3 * 64)); // = 1/√288 = 0.058926
   const [kernel, bias] = conv.getWeights();
-  const stored = kernel.dataSync();
+  const stored = Array.from(kernel.dataSync());
   const mean = stored.reduce((s, v) => s + v, 0) / stored.length;
   const variance = stored.reduce((s, v) => s + (v - mean) ** 2, 0) / stored.length;
   // 36,864 draws: the sample mean's standard error is 0.005, the variance's 0.007
   assert.ok(Math.abs(mean) < 0.03 && Math.abs(variance - 1) < 0.04, `mean ${mean}, variance ${variance}`);
-  assert.ok(bias.dataSync().every((b) => b === 0));
+  assert.ok(Array.from(bias.dataSync()).every((b) => b === 0));
   // StyleGAN's lrMul 0.01: stored N(0, 1/0.01²), scaled by √2/√fan_in·0.01
   const slow = new EqualizedDense({ units: 256, lrMul: 0.01, seed: 6 });
-  tf.tidy(() => slow.apply(tf.zeros([1, 128])));
+  tf.tidy(() => {
+    slow.apply(tf.zeros([1, 128]));
+  });
   assert.ok(Math.abs(slow.scale - (Math.SQRT2 / Math.sqrt(128)) * 0.01) < 1e-15);
-  const w = slow.getWeights()[0].dataSync();
+  const w = Array.from(slow.getWeights()[0].dataSync());
   const sd = Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
   assert.ok(Math.abs(sd - 100) < 3, `stored standard deviation ${sd}`);
 });
@@ -91,8 +95,10 @@ test('equalized layers compute what the stock layers do with the run-time-scaled
       tf.layers.conv2dTranspose({ filters: 2, kernelSize: 4, strides: 2, padding: 'same' }), 1 / Math.sqrt(48)],
   ];
   for (const [equalized, stock, scale] of cases) {
-    tf.tidy(() => equalized.apply(x));
-    tf.tidy(() => stock.apply(x));
+    tf.tidy(() => {
+      equalized.apply(x);
+      stock.apply(x);
+    });
     const [kernel] = equalized.getWeights();
     tf.tidy(() => stock.setWeights([kernel.mul(scale), tf.fill([stock.getWeights()[1].shape[0]], 0.25)]));
     tf.tidy(() => equalized.setWeights([kernel, tf.fill([stock.getWeights()[1].shape[0]], 0.25)]));
@@ -106,13 +112,17 @@ test('equalized layers compute what the stock layers do with the run-time-scaled
 
 test('equalized dense by hand: x·W·√2/√fan_in + b·lrMul, with a fused activation', () => {
   const dense = new EqualizedDense({ units: 1, activation: 'relu' });
-  tf.tidy(() => dense.apply(tf.zeros([1, 4])));
+  tf.tidy(() => {
+    dense.apply(tf.zeros([1, 4]));
+  });
   tf.tidy(() => dense.setWeights([tf.ones([4, 1]), tf.tensor1d([0.5])]));
   // [1, 2, 3, 4]·1·√2/2 + 0.5 = 10/√2 + 0.5; [−1, −2, −3, −4] → relu → 0
   close(run(dense, tf.tensor2d([1, 2, 3, 4, -1, -2, -3, -4], [2, 4])), [10 / Math.SQRT2 + 0.5, 0]);
   // StyleGAN's bias learns lrMul slower too: 100·0.01 = 1
   const slow = new EqualizedDense({ units: 1, lrMul: 0.01, gain: 1 });
-  tf.tidy(() => slow.apply(tf.zeros([1, 4])));
+  tf.tidy(() => {
+    slow.apply(tf.zeros([1, 4]));
+  });
   tf.tidy(() => slow.setWeights([tf.fill([4, 1], 100), tf.tensor1d([100])]));
   close(run(slow, tf.tensor2d([1, 1, 1, 1], [1, 4])), [4 * 100 * 0.01 / 2 + 1]);
 });

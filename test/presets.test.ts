@@ -94,9 +94,13 @@ test('each preset trains with its source’s settings', () => {
     anime96: { imageSize: 96, width: 64, latent: 100, batchSize: 64, lr: 0.0002, beta1: 0.5, beta2: 0.999 },
     keras28: { imageSize: 28, width: 64, latent: 100, batchSize: 32, lr: 0.001, beta1: 0.9, beta2: 0.999 },
     mlp: { imageSize: 28, width: 256, latent: 100, batchSize: 32, lr: 0.0002, beta1: 0.5, beta2: 0.999 },
+    // progressive_growing_of_gans config.py and NVlabs/stylegan's: Adam(0.001, β1 0, β2 0.99), minibatch_base 16;
+    // latent 128 and width 16 (the official 512 and fmap_base 8192) to train on a CPU
+    progan: { imageSize: 64, width: 16, latent: 128, batchSize: 16, lr: 0.001, beta1: 0, beta2: 0.99 },
+    stylegan: { imageSize: 64, width: 16, latent: 128, batchSize: 16, lr: 0.001, beta1: 0, beta2: 0.99 },
   };
   for (const name of ARCH_NAMES) assert.deepEqual(architecture(name).defaults, expected[name], name);
-  assert.throws(() => architecture('dcgan'), /unknown architecture "dcgan" \(choose from d2l, dcgan28, keras28, anime96, mlp\)/);
+  assert.throws(() => architecture('dcgan'), /unknown architecture "dcgan" \(choose from d2l, dcgan28, keras28, anime96, mlp, progan, stylegan\)/);
   assert.equal(architecture(undefined).name, 'd2l');
 });
 

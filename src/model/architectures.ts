@@ -6,8 +6,10 @@ import { d2l } from './d2l.js';
 import { dcgan28 } from './dcgan28.js';
 import { keras28 } from './keras28.js';
 import { mlp } from './mlp.js';
+import { progan } from './progan.js';
+import { stylegan } from './stylegan.js';
 
-export const ARCHITECTURES = { d2l, dcgan28, keras28, anime96, mlp } as const satisfies Record<ArchName, Architecture>;
+export const ARCHITECTURES = { d2l, dcgan28, keras28, anime96, mlp, progan, stylegan } as const satisfies Record<ArchName, Architecture>;
 export { ARCH_NAMES, DEFAULT_ARCH, type ArchName };
 
 export function architecture(name: string | undefined): Architecture {

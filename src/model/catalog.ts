@@ -6,6 +6,8 @@ export const ARCH_TITLES = {
   keras28: 'the Keras DCGAN of "Hands-on Machine Learning" (Fashion-MNIST, 28×28)',
   anime96: 'AnimeGAN (jayleicn/animeGAN): a DCGAN at 96×96',
   mlp: 'the fully connected GAN of the Keras tutorials (Keras-GAN gan.py)',
+  progan: 'ProGAN (Karras et al. 2018, "Progressive Growing of GANs"): grown from 4×4, equalized learning rate, pixel norm, minibatch stddev',
+  stylegan: 'StyleGAN (Karras et al. 2019) as the book describes its generator: mapping network, AdaIN, noise; ProGAN\'s D',
 } as const;
 
 export type ArchName = keyof typeof ARCH_TITLES;

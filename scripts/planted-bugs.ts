@@ -279,4 +279,128 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: 'const top = rows[b] - Math.floor(kh / 2);',
     replace: 'const top = rows[b];',
   },
+  // ProGAN's tricks and layers (Karras et al. 2018; the book's ch. 17)
+  {
+    name: 'pixel norm: the mean over the pixels of a row instead of over the channels',
+    file: 'src/model/progan-layers.ts',
+    find: 'tf.mean(tf.square(x), -1, true)',
+    replace: 'tf.mean(tf.square(x), 1, true)',
+  },
+  {
+    name: "minibatch stddev, the book's: the spread over the instances only, not the channels too",
+    file: 'src/model/progan-layers.ts',
+    find: 'tf.moments(x, [0, x.rank - 1])',
+    replace: 'tf.moments(x, [0])',
+  },
+  {
+    name: "minibatch stddev, Karras et al.'s: consecutive images grouped (image i in group ⌊i / G⌋), not strided",
+    file: 'src/model/progan-layers.ts',
+    find: 'tf.reshape(tf.tile(perGroup, [g]), [n, ...Array(x.rank - 1).fill(1)])',
+    replace: 'tf.reshape(tf.stack(Array(g).fill(perGroup), 1), [n, ...Array(x.rank - 1).fill(1)])',
+  },
+  {
+    name: "equalized learning rate: He's fan-in counted from the output channels",
+    file: 'src/model/progan-layers.ts',
+    find: 'this.addEqualizedWeights([k, k, channels, this.filters], k * k * channels, this.filters);',
+    replace: 'this.addEqualizedWeights([k, k, channels, this.filters], k * k * this.filters, this.filters);',
+  },
+  {
+    name: 'fade-in: α weighs the old path and 1 − α the new',
+    file: 'src/model/progan-layers.ts',
+    find: 'tf.add(tf.mul(alpha, fresh), tf.mul(tf.sub(1, alpha), old))',
+    replace: 'tf.add(tf.mul(alpha, old), tf.mul(tf.sub(1, alpha), fresh))',
+  },
+  {
+    name: 'box downscale: the mean over the wrong axes of the reshape',
+    file: 'src/model/progan-layers.ts',
+    find: 'tf.mean(tf.reshape(x, [n, h / f, f, w / f, f, c]), [2, 4])',
+    replace: 'tf.mean(tf.reshape(x, [n, h / f, f, w / f, f, c]), [1, 3])',
+  },
+  {
+    name: 'tricks: an equalized layer draws unseeded, not from the stock initialiser\'s seed',
+    file: 'src/model/tricks.ts',
+    find: 'return (init as Initializer | undefined)?.getConfig?.().seed as number | undefined;',
+    replace: 'return undefined;',
+  },
+  // ProGAN's growing
+  {
+    name: 'schedule: each resolution fades in after its stable phase instead of before',
+    file: 'src/model/progan.ts',
+    find: 'const fading = index % 2 === 1;',
+    replace: 'const fading = index % 2 === 0 && index > 0;',
+  },
+  {
+    name: "D's fade: the old and new paths swapped",
+    file: 'src/model/progan.ts',
+    find: 'h = block.fade!.apply([old, h]) as SymbolicTensor;',
+    replace: 'h = block.fade!.apply([h, old]) as SymbolicTensor;',
+  },
+  {
+    name: "fadeReals: the reals' α and 1 − α swapped (the blurred image weighs α)",
+    file: 'src/model/progan.ts',
+    find: 'tf.add(tf.mul(phase.alpha, sharp), tf.mul(1 - phase.alpha, blurred))',
+    replace: 'tf.add(tf.mul(1 - phase.alpha, sharp), tf.mul(phase.alpha, blurred))',
+  },
+  // StyleGAN
+  {
+    name: "AdaIN: style y_s·x + y_b with y_s the affine map alone (StyleGAN's 1 + left out)",
+    file: 'src/model/stylegan-layers.ts',
+    find: 'tf.add(1, tf.slice(style, [0, 0], [-1, c]))',
+    replace: 'tf.slice(style, [0, 0], [-1, c])',
+  },
+  {
+    name: 'AdaIN: normalised over the batch too (batch norm, not instance norm)',
+    file: 'src/model/stylegan-layers.ts',
+    find: 'tf.moments(x, [1, 2], true)',
+    replace: 'tf.moments(x, [0, 1, 2], true)',
+  },
+  {
+    name: 'noise: one map for the whole batch in training',
+    file: 'src/model/stylegan-layers.ts',
+    find: 'tf.randomNormal([n, h, w, 1], 0, 1,',
+    replace: 'tf.randomNormal([1, h, w, 1], 0, 1,',
+  },
+  {
+    name: "noise: drawn from the layer's seed alone, the same at every step",
+    file: 'src/model/stylegan-layers.ts',
+    find: "'float32', seedForCall(this, this.seed))",
+    replace: "'float32', this.seed)",
+  },
+  {
+    name: "w̄: the moving average's weights swapped (β on the batch's mean)",
+    file: 'src/model/stylegan-layers.ts',
+    find: 'tf.add(batch, tf.mul(tf.sub(this.average.read(), batch), this.beta))',
+    replace: 'tf.add(this.average.read(), tf.mul(tf.sub(batch, this.average.read()), this.beta))',
+  },
+  {
+    name: 'truncation: w + ψ·(w̄ − w) (ψ toward w, not toward w̄)',
+    file: 'src/model/stylegan-layers.ts',
+    find: 'tf.add(tf.mul(psi, w), tf.mul(1 - psi, wAverage))',
+    replace: 'tf.add(tf.mul(1 - psi, w), tf.mul(psi, wAverage))',
+  },
+  {
+    name: "the mapping at the synthesis's learning rate (lr_mul 1)",
+    file: 'src/model/stylegan.ts',
+    find: 'new EqualizedDense({ units: latent, lrMul: MAPPING_LR_MUL,',
+    replace: 'new EqualizedDense({ units: latent, lrMul: 1,',
+  },
+  {
+    name: 'style mixing: the crossover layer itself still styled by w₁',
+    file: 'src/model/stylegan.ts',
+    find: '(layer < crossover ? 1 : 2)',
+    replace: '(layer <= crossover ? 1 : 2)',
+  },
+  {
+    name: 'style mixing: a crossover may be 0 (w₂ everywhere: no mixing, a second batch of w₂)',
+    file: 'src/model/stylegan.ts',
+    find: 'out[i] = mixes ? 1 + Math.floor(rng.uniform() * (layers - 1)) : layers;',
+    replace: 'out[i] = mixes ? Math.floor(rng.uniform() * layers) : layers;',
+  },
+  // WGAN-GP's second-order gradients
+  {
+    name: "LeakyReLU's second-order gradient zero for dy (the penalty would not train D's lower layers)",
+    file: 'src/backend/leaky-relu-grad.ts',
+    find: 'return { dy: () => gradFunc(ddx, saved, attrs).x(), x: () => tf.zerosLike(x) };',
+    replace: 'return { dy: () => tf.zerosLike(x), x: () => tf.zerosLike(x) };',
+  },
 ];

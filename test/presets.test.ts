@@ -187,3 +187,22 @@ test('each preset’s layers in the order of its source', () => {
   G.dispose();
   D.dispose();
 });
+
+test('pytorch/examples\' weights_init (dcgan28, anime96): convolutions N(0, 0.02), batch norm γ N(1, 0.02), β 0', () => {
+  for (const [name, imageSize] of [['dcgan28', 28], ['anime96', 96]] as const) {
+    const { G, D } = build(name, { imageSize, width: 16, latent: 100, channels: 3 });
+    const all = (m: tf.LayersModel, suffix: string) => m.weights.filter((w) => w.originalName.endsWith(suffix)).flatMap((w) => Array.from(w.read().dataSync()));
+    const stats = (v: number[]) => {
+      const mean = v.reduce((s, a) => s + a, 0) / v.length;
+      return { mean, sd: Math.sqrt(v.reduce((s, a) => s + (a - mean) ** 2, 0) / v.length), n: v.length };
+    };
+    const gamma = stats([...all(G, '/gamma'), ...all(D, '/gamma')]);
+    const kernel = stats([...all(G, '/kernel'), ...all(D, '/kernel')]);
+    // ≥ 160 γ draws: the mean's standard error is ≤ 0.0016
+    assert.ok(Math.abs(gamma.mean - 1) < 0.01 && Math.abs(gamma.sd - 0.02) < 0.005, `${name} γ: ${JSON.stringify(gamma)}`);
+    assert.ok(Math.abs(kernel.mean) < 0.001 && Math.abs(kernel.sd - 0.02) < 0.001, `${name} kernels: ${JSON.stringify(kernel)}`);
+    assert.ok([...all(G, '/beta'), ...all(D, '/beta')].every((b) => b === 0), `${name} β`);
+    G.dispose();
+    D.dispose();
+  }
+});

@@ -6,6 +6,7 @@ import { before, test } from 'node:test';
 import type { ModelShape, Tricks } from '../src/model/architecture.js';
 import { architecture } from '../src/model/architectures.js';
 import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
+import { conv2d } from '../src/model/tricks.js';
 import { tf, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
@@ -43,6 +44,15 @@ for (const [name, shape] of Object.entries(SHAPES)) {
     assert.deepEqual(D.layers[stddev].outputShape, [...into.slice(0, -1), (into.at(-1) as number) + 1]);
     const after = classes(D).slice(stddev + 1).filter((c) => c !== 'Flatten' && c !== 'ZeroPadding2D');
     assert.deepEqual(after.slice(0, 1), [name === 'keras28' ? 'EqualizedDense' : 'EqualizedConv2D']);
+    // He's gain: 1 for the output layers (G's image, D's logit), √2 for the rest: scale² · fan_in = gain²
+    const gainSquared = (m: tf.LayersModel, layer: string) => {
+      const l = m.getLayer(layer) as unknown as { scale: number; getWeights(): tf.Tensor[]; getClassName(): string };
+      const shape = l.getWeights()[0].shape;
+      const transposed = l.getClassName() === 'EqualizedConv2DTranspose'; // tfjs's [k, k, out, in]
+      const fanIn = shape.reduce((p, d) => p * d, 1) / shape[transposed ? 2 : shape.length - 1];
+      return Math.round(l.scale ** 2 * fanIn * 1e6) / 1e6;
+    };
+    assert.deepEqual([gainSquared(G, 'g_out'), gainSquared(D, 'd_out'), gainSquared(D, 'd0_conv')], [1, 1, 2]);
     // the outputs are the same shapes, and the networks run (finite numbers)
     assert.deepEqual(G.outputs[0].shape, plainG.outputs[0].shape);
     assert.deepEqual(D.outputs[0].shape, plainD.outputs[0].shape);
@@ -104,4 +114,11 @@ test('a trick turned off explicitly builds what none asked builds; mlp refuses t
   assert.deepEqual(architecture('d2l').tricks, { minibatchStddev: false, equalizedLr: false, pixelNorm: false });
   plain.dispose();
   off.dispose();
+});
+
+test('equalized layers take a stock layer\'s square kernel and strides given as pairs, and refuse others', () => {
+  const t = { minibatchStddev: false as const, equalizedLr: true, pixelNorm: false };
+  const layer = conv2d(t, { filters: 2, kernelSize: [3, 3], strides: [2, 2], padding: 'same' });
+  assert.deepEqual([layer.getClassName(), layer.getConfig().kernelSize, layer.getConfig().strides], ['EqualizedConv2D', 3, 2]);
+  assert.throws(() => conv2d(t, { filters: 2, kernelSize: [3, 5] }), /equalized layers take square kernels and strides/);
 });

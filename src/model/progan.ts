@@ -142,7 +142,7 @@ export class GeneratorLayers {
   private readonly blocks = new Map<number, GBlock>();
   private readonly latentNorm: tf.layers.Layer;
 
-  constructor(private readonly shape: ModelShape, init: Init, tricks: Required<Tricks>) {
+  constructor(shape: ModelShape, init: Init, tricks: Required<Tricks>) {
     const { imageSize, width, latent, channels: rgb } = shape;
     const t = tricks;
     const nf = (r: number) => channelsAt(r, imageSize, width);

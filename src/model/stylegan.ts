@@ -144,8 +144,8 @@ export const styleSource = (layer: number, crossover: number): 1 | 2 => (layer <
 /** w per layer ([n, layers, d]) from two codes ([n, d] each): w₁ below each image's crossover, w₂ from it on. */
 export function mixStyles(w1: tf.Tensor2D, w2: tf.Tensor2D, crossovers: ArrayLike<number>, layers: number): tf.Tensor3D {
   const [n, d] = w1.shape;
-  const first = new Uint8Array(n * layers);
-  for (let i = 0; i < n; i++) for (let l = 0; l < layers; l++) first[i * layers + l] = styleSource(l, crossovers[i]) === 1 ? 1 : 0;
+  // [n, layers]: 1 where image ⌊k / layers⌋'s layer k mod layers takes w₁
+  const first = Uint8Array.from({ length: n * layers }, (_, k) => (styleSource(k % layers, crossovers[Math.floor(k / layers)]) === 1 ? 1 : 0));
   return tf.tidy(() => {
     const mask = tf.broadcastTo(tf.tensor3d(first, [n, layers, 1], 'bool'), [n, layers, d]);
     const spread = (w: tf.Tensor2D) => tf.broadcastTo(tf.reshape(w, [n, 1, d]), [n, layers, d]);

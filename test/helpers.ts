@@ -71,3 +71,16 @@ export function unshrinkBatchNorm(model: tf.LayersModel): void {
     tf.tidy(() => layer.setWeights([tf.onesLike(gamma), tf.zerosLike(beta), ...moving]));
   }
 }
+
+/**
+ * Asserts two arrays of numbers equal element for element (0 and −0 alike), failing with the first difference only:
+ * assert.deepEqual's whole-array diff of two long float arrays takes minutes.
+ */
+export function assertSameNumbers(actual: ArrayLike<number>, expected: ArrayLike<number>, what = 'values'): void {
+  if (actual.length !== expected.length) throw new Error(`${what}: ${actual.length} numbers, expected ${expected.length}`);
+  for (let i = 0; i < expected.length; i++) {
+    if (actual[i] !== expected[i] && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) {
+      throw new Error(`${what}[${i}]: ${actual[i]}, expected ${expected[i]}`);
+    }
+  }
+}

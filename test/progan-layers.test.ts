@@ -6,7 +6,7 @@ import { loadModel, saveModel } from '../src/model/io.js';
 import {
   Downscale2D, EqualizedConv2D, EqualizedConv2DTranspose, EqualizedDense, FadeIn, MinibatchStddev, PixelNorm, stddevGroupSize,
 } from '../src/model/progan-layers.js';
-import { maxAbsDiff, tf, tmpDir, useTestBackend } from './helpers.js';
+import { assertSameNumbers, maxAbsDiff, tf, tmpDir, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
 
@@ -72,13 +72,13 @@ test('equalized learning rate: weights stored N(0, 1), scaled at run time by He\
   const variance = stored.reduce((s, v) => s + (v - mean) ** 2, 0) / stored.length;
   // 36,864 draws: the sample mean's standard error is 0.005, the variance's 0.007
   assert.ok(Math.abs(mean) < 0.03 && Math.abs(variance - 1) < 0.04, `mean ${mean}, variance ${variance}`);
-  assert.ok(Array.from(bias.dataSync()).every((b) => b === 0));
+  assert.ok(Array.from(bias.dataSync()).every((b) => b === 0), 'Array.from(bias.dataSync()).every((b) => b === 0)');
   // StyleGAN's lrMul 0.01: stored N(0, 1/0.01²), scaled by √2/√fan_in·0.01
   const slow = new EqualizedDense({ units: 256, lrMul: 0.01, seed: 6 });
   tf.tidy(() => {
     slow.apply(tf.zeros([1, 128]));
   });
-  assert.ok(Math.abs(slow.scale - (Math.SQRT2 / Math.sqrt(128)) * 0.01) < 1e-15);
+  assert.ok(Math.abs(slow.scale - (Math.SQRT2 / Math.sqrt(128)) * 0.01) < 1e-15, 'Math.abs(slow.scale - (Math.SQRT2 / Math.sqrt(128)) * 0.01) < 1e-15');
   const w = Array.from(slow.getWeights()[0].dataSync());
   const sd = Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
   assert.ok(Math.abs(sd - 100) < 3, `stored standard deviation ${sd}`);
@@ -148,7 +148,7 @@ test('downscale: the mean of each 2×2 block, as averagePooling2d', () => {
   assert.deepEqual(run(new Downscale2D({ factor: 4 }), x), [7.5]);
   const y = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 4);
   const pooled = run(tf.layers.averagePooling2d({ poolSize: 2, strides: 2 }), y);
-  assert.ok(maxAbsDiff(run(new Downscale2D(), y), pooled) < 1e-6);
+  assert.ok(maxAbsDiff(run(new Downscale2D(), y), pooled) < 1e-6, 'maxAbsDiff(run(new Downscale2D(), y), pooled) < 1e-6');
 });
 
 test('every layer saves and loads (tf.loadLayersModel) with its settings and weights: the same outputs', async () => {
@@ -167,7 +167,7 @@ test('every layer saves and loads (tf.loadLayersModel) with its settings and wei
   await saveModel(model, dir);
   const loaded = await loadModel(dir);
   const input = tf.randomNormal([4, 8, 8, 3], 0, 1, 'float32', 9);
-  assert.deepEqual((loaded.predict(input) as tf.Tensor).dataSync(), (model.predict(input) as tf.Tensor).dataSync());
+  assertSameNumbers((loaded.predict(input) as tf.Tensor).dataSync(), (model.predict(input) as tf.Tensor).dataSync());
   assert.deepEqual(loaded.layers.map((l) => l.getClassName()).filter((c) => c !== 'InputLayer' && c !== 'Flatten'),
     ['EqualizedConv2D', 'PixelNorm', 'EqualizedConv2DTranspose', 'Downscale2D', 'FadeIn', 'MinibatchStddev', 'EqualizedDense']);
   assert.equal((loaded.getLayer('fade') as FadeIn).alpha, 0.25);

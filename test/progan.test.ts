@@ -8,7 +8,7 @@ import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { loadModel, loadWeightsInto, saveModel } from '../src/model/io.js';
 import { channelsAt, fadeReals, phaseAt, progan, ProgressiveGan, resolutions, scheduleImages, type Phase } from '../src/model/progan.js';
 import type { FadeIn } from '../src/model/progan-layers.js';
-import { maxAbsDiff, tf, tmpDir, useTestBackend } from './helpers.js';
+import { assertSameNumbers, maxAbsDiff, tf, tmpDir, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
 
@@ -48,12 +48,12 @@ test('fadeReals: in a fade α·x_r + (1 − α)·upsample(x_{r/2}), at the final
   const pixels = Array.from({ length: 64 }, (_, i) => block[((Math.floor(i / 8) % 2) * 2) + (i % 2)]);
   const x = tf.tensor4d(pixels, [1, 8, 8, 1]);
   const phase = (alpha: number): Phase => ({ index: 5, resolution: 8, fading: true, alpha });
-  assert.deepEqual(Array.from(values(fadeReals(x, phase(1)))), pixels);
-  assert.deepEqual(Array.from(values(fadeReals(x, phase(0)))), pixels.map(() => 3));
-  assert.deepEqual(Array.from(values(fadeReals(x, phase(0.5)))), pixels.map((v) => (v + 3) / 2));
+  assertSameNumbers(values(fadeReals(x, phase(1))), pixels);
+  assertSameNumbers(values(fadeReals(x, phase(0))), pixels.map(() => 3));
+  assertSameNumbers(values(fadeReals(x, phase(0.5))), pixels.map((v) => (v + 3) / 2));
   // at 4×4 fading in a 8×8 run: x_4 is 3 everywhere already (each 2×2 block's mean), so is its blur
-  assert.deepEqual(Array.from(values(fadeReals(x, { index: 3, resolution: 4, fading: true, alpha: 0.5 }))), pixels.map(() => 3));
-  assert.deepEqual(Array.from(values(fadeReals(x, { index: 4, resolution: 8, fading: false, alpha: 1 }))), pixels);
+  assertSameNumbers(values(fadeReals(x, { index: 3, resolution: 4, fading: true, alpha: 0.5 })), pixels.map(() => 3));
+  assertSameNumbers(values(fadeReals(x, { index: 4, resolution: 8, fading: false, alpha: 1 })), pixels);
 });
 
 test('widths: the base width at the final size, doubling per halving, at most 8 times', () => {
@@ -98,7 +98,7 @@ test('G and D as networks.py lists them, parameters counted by hand (8×8, width
 
 test('with equalized learning rate off, progan draws He\'s N(0, 2/fan_in) and has no pixel norm when that is off', () => {
   const G = buildGenerator(progan, { ...SHAPE, imageSize: 16, width: 16, tricks: { equalizedLr: false, pixelNorm: false } }, 1);
-  assert.ok(!G.layers.some((l) => l.getClassName().startsWith('Equalized')));
+  assert.ok(!G.layers.some((l) => l.getClassName().startsWith('Equalized')), '!G.layers.some((l) => l.getClassName().startsWith(\'Equalized\'))');
   assert.equal(G.layers.filter((l) => l.getClassName() === 'PixelNorm').length, 1); // the latent's normalisation stays
   const kernel = Array.from(values(G.getLayer('g16_conv1').getWeights()[0])); // 3·3·16 in: He's std √(2/144)
   const sd = Math.sqrt(kernel.reduce((s, v) => s + v * v, 0) / kernel.length);
@@ -126,7 +126,7 @@ test('the phases share their layers and weights: growing copies nothing', () => 
   const z = tf.randomNormal([2, 4], 0, 1, 'float32', 2);
   const before = values(four.G.predict(z) as tf.Tensor).slice();
   tf.tidy(() => layer.setWeights(layer.getWeights().map((w) => w.add(1)))); // (× 2 would be undone by pixel norm)
-  assert.ok(maxAbsDiff(values(four.G.predict(z) as tf.Tensor), before) > 1e-3);
+  assert.ok(maxAbsDiff(values(four.G.predict(z) as tf.Tensor), before) > 1e-3, 'maxAbsDiff(values(four.G.predict(z) as tf.Tensor), before) > 1e-3');
   gan.dispose();
 });
 
@@ -144,14 +144,14 @@ test('the fade: α = 0 is the old network, α = 1 the new, ½ the mean of the tw
   const g = (m: tf.LayersModel) => Array.from(values(m.predict(z) as tf.Tensor));
   const d = (m: tf.LayersModel) => Array.from(values(m.predict(x) as tf.Tensor));
   // G exactly: 0·new + 1·old (the 4×4 image, upsampled twice either way)
-  assert.deepEqual(g(fade(0).G), g(old.G));
-  assert.deepEqual(g(fade(1).G), g(fresh.G));
+  assertSameNumbers(g(fade(0).G), g(old.G), 'α 0');
+  assertSameNumbers(g(fade(1).G), g(fresh.G), 'α 1');
   const half = g(fade(0.5).G);
   const [a, b] = [g(old.G), g(fresh.G)];
-  assert.ok(maxAbsDiff(half, a.map((v, i) => (v + b[i]) / 2)) < 1e-6);
+  assert.ok(maxAbsDiff(half, a.map((v, i) => (v + b[i]) / 2)) < 1e-6, 'maxAbsDiff(half, a.map((v, i) => (v + b[i]) / 2)) < 1e-6');
   // D: its 4×4 input averaged down in one step or in two, the same up to rounding
-  assert.ok(maxAbsDiff(d(fade(0).D), d(old.D)) < 1e-5);
-  assert.deepEqual(d(fade(1).D), d(fresh.D));
+  assert.ok(maxAbsDiff(d(fade(0).D), d(old.D)) < 1e-5, 'maxAbsDiff(d(fade(0).D), d(old.D)) < 1e-5');
+  assertSameNumbers(d(fade(1).D), d(fresh.D), 'D at α 1');
   assert.equal((fade(0.25).G.getLayer('g8_fade') as FadeIn).alpha, 0.25);
   assert.equal((fade(0.25).D.getLayer('d8_fade') as FadeIn).alpha, 0.25);
   gan.setAlpha({ index: 2, resolution: 8, fading: false, alpha: 1 }); // a stable phase has no fade to set
@@ -165,9 +165,10 @@ test('the finished network is the architecture row\'s, weight for weight, from t
     const { G, D } = gan.models({ resolution: 8, fading: false });
     const rowG = buildGenerator(progan, shape, 7);
     const rowD = buildDiscriminator(progan, shape, 7);
-    const named = (m: tf.LayersModel) => m.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]);
-    assert.deepEqual(named(G), named(rowG));
-    assert.deepEqual(named(D), named(rowD));
+    for (const [ours, row] of [[G, rowG], [D, rowD]]) {
+      assert.deepEqual(ours.weights.map((w) => w.originalName), row.weights.map((w) => w.originalName));
+      ours.weights.forEach((w, i) => assertSameNumbers(w.read().dataSync(), row.weights[i].read().dataSync(), w.originalName));
+    }
     assert.deepEqual(D.outputs.map((o) => o.shape), classes ? [[null, 1], [null, 3]] : [[null, 1]]);
     assert.deepEqual(G.inputs.map((i) => i.shape), rowG.inputs.map((i) => i.shape));
     rowG.dispose();
@@ -188,13 +189,13 @@ test('a phase saved mid-fade reloads as it was (α included), and into a fresh r
   const x = tf.randomNormal([4, 8, 8, 3], 0, 1, 'float32', 7);
   // tf.loadLayersModel, as sample and the web page do
   const loaded = await loadModel(`${dir}/generator`);
-  assert.deepEqual(values(loaded.predict(z) as tf.Tensor), values(G.predict(z) as tf.Tensor));
+  assertSameNumbers(values(loaded.predict(z) as tf.Tensor), values(G.predict(z) as tf.Tensor));
   assert.equal((loaded.getLayer('g8_fade') as FadeIn).alpha, Math.fround(0.3));
   // a resume: the same seed's models, the checkpoint's weights (α too) copied in
   const resumed = new ProgressiveGan(SHAPE, 9).models(phase);
   await loadWeightsInto(resumed.G, `${dir}/generator`);
   await loadWeightsInto(resumed.D, `${dir}/discriminator`);
-  assert.deepEqual(values(resumed.G.predict(z) as tf.Tensor), values(G.predict(z) as tf.Tensor));
-  assert.deepEqual(values(resumed.D.predict(x) as tf.Tensor), values(D.predict(x) as tf.Tensor));
+  assertSameNumbers(values(resumed.G.predict(z) as tf.Tensor), values(G.predict(z) as tf.Tensor), 'G');
+  assertSameNumbers(values(resumed.D.predict(x) as tf.Tensor), values(D.predict(x) as tf.Tensor), 'D');
   gan.dispose();
 });

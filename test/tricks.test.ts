@@ -59,7 +59,7 @@ for (const [name, shape] of Object.entries(SHAPES)) {
     tf.tidy(() => {
       const logits = D.apply(G.apply(tf.randomNormal([4, shape.latent], 0, 1, 'float32', 1), { training: true }), { training: true }) as tf.Tensor;
       assert.deepEqual(logits.shape, [4, 1]);
-      assert.ok(logits.dataSync().every(Number.isFinite));
+      assert.ok(logits.dataSync().every(Number.isFinite), 'logits.dataSync().every(Number.isFinite)');
     });
     for (const m of [plainG, plainD, G, D]) m.dispose();
   });

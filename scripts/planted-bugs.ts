@@ -393,8 +393,8 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: 'style mixing: a crossover may be 0 (w₂ everywhere: no mixing, a second batch of w₂)',
     file: 'src/model/stylegan.ts',
-    find: 'out[i] = mixes ? 1 + Math.floor(rng.uniform() * (layers - 1)) : layers;',
-    replace: 'out[i] = mixes ? Math.floor(rng.uniform() * layers) : layers;',
+    find: 'return mixes ? 1 + Math.floor(rng.uniform() * (layers - 1)) : layers;',
+    replace: 'return mixes ? Math.floor(rng.uniform() * layers) : layers;',
   },
   // WGAN-GP's second-order gradients
   {

@@ -3,7 +3,7 @@
 // exactly between the old and the new path, saving and reloading mid-fade.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import type { ModelShape } from '../src/model/architecture.js';
+import { takesImageSize, type ModelShape } from '../src/model/architecture.js';
 import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { loadModel, loadWeightsInto, saveModel } from '../src/model/io.js';
 import { channelsAt, fadeReals, phaseAt, progan, ProgressiveGan, resolutions, scheduleImages, type Phase } from '../src/model/progan.js';
@@ -37,6 +37,7 @@ test('the schedule: 4×4 stable, then per doubling a fade over --fade-kimg thous
   assert.equal(scheduleImages(16, 1), 5000);
   // --fade-kimg 0: no growing
   assert.deepEqual(phaseAt(0, 32, 0), { index: 6, resolution: 32, fading: false, alpha: 1 });
+  assert.deepEqual(phaseAt(5000, 4, 1), { index: 0, resolution: 4, fading: false, alpha: 1 }); // nothing to grow
   assert.throws(() => phaseAt(0, 24, 1), /power-of-two image size, not 24/);
   assert.throws(() => phaseAt(0, 16, -1), /--fade-kimg must be a number ≥ 0, not -1/);
   assert.throws(() => phaseAt(-1, 16, 1), /images seen must be ≥ 0/);
@@ -54,6 +55,11 @@ test('fadeReals: in a fade α·x_r + (1 − α)·upsample(x_{r/2}), at the final
   // at 4×4 fading in a 8×8 run: x_4 is 3 everywhere already (each 2×2 block's mean), so is its blur
   assertSameNumbers(values(fadeReals(x, { index: 3, resolution: 4, fading: true, alpha: 0.5 })), pixels.map(() => 3));
   assertSameNumbers(values(fadeReals(x, { index: 4, resolution: 8, fading: false, alpha: 1 })), pixels);
+});
+
+test('progan grows to powers of two from 8 to 256', () => {
+  const takes = [4, 8, 12, 16, 24, 32, 64, 64.5, 128, 256, 512].filter((n) => takesImageSize(progan, n));
+  assert.deepEqual(takes, [8, 16, 32, 64, 128, 256]);
 });
 
 test('widths: the base width at the final size, doubling per halving, at most 8 times', () => {
@@ -96,14 +102,26 @@ test('G and D as networks.py lists them, parameters counted by hand (8×8, width
   D.dispose();
 });
 
-test('with equalized learning rate off, progan draws He\'s N(0, 2/fan_in) and has no pixel norm when that is off', () => {
-  const G = buildGenerator(progan, { ...SHAPE, imageSize: 16, width: 16, tricks: { equalizedLr: false, pixelNorm: false } }, 1);
-  assert.ok(!G.layers.some((l) => l.getClassName().startsWith('Equalized')), '!G.layers.some((l) => l.getClassName().startsWith(\'Equalized\'))');
+test('with equalized learning rate off, progan draws He\'s N(0, gain²/fan_in) and has no pixel norm when that is off', () => {
+  const shape = { ...SHAPE, imageSize: 16, width: 16, latent: 32, tricks: { equalizedLr: false, pixelNorm: false } };
+  const G = buildGenerator(progan, shape, 1);
+  const D = buildDiscriminator(progan, shape, 1);
+  assert.ok(![...G.layers, ...D.layers].some((l) => l.getClassName().startsWith('Equalized')), 'no equalized layers');
   assert.equal(G.layers.filter((l) => l.getClassName() === 'PixelNorm').length, 1); // the latent's normalisation stays
   const kernel = Array.from(values(G.getLayer('g16_conv1').getWeights()[0])); // 3·3·16 in: He's std √(2/144)
   const sd = Math.sqrt(kernel.reduce((s, v) => s + v * v, 0) / kernel.length);
   assert.ok(Math.abs(sd - Math.sqrt(2 / 144)) < 0.01, `${sd}`); // 2,304 draws
+  // each initialiser's σ, by hand: channels 64 at 4×4, 32 at 8×8, 16 at 16×16; D's 4×4 block takes the stddev map too
+  const sigma = (m: tf.LayersModel, layer: string) => (m.getLayer(layer).getConfig().kernelInitializer as { config: { stddev: number } }).config.stddev;
+  const expected: [tf.LayersModel, string, number][] = [
+    [G, 'g4_dense', Math.SQRT2 / 4 / Math.sqrt(32)], [G, 'g4_conv1', Math.SQRT2 / Math.sqrt(9 * 64)], [G, 'g8_conv0', Math.SQRT2 / Math.sqrt(9 * 64)],
+    [G, 'g8_conv1', Math.SQRT2 / Math.sqrt(9 * 32)], [G, 'g16_to_rgb', 1 / Math.sqrt(16)],
+    [D, 'd16_from_rgb', Math.SQRT2 / Math.sqrt(3)], [D, 'd16_conv1', Math.SQRT2 / Math.sqrt(9 * 16)], [D, 'd8_conv0', Math.SQRT2 / Math.sqrt(9 * 32)],
+    [D, 'd4_conv0', Math.SQRT2 / Math.sqrt(9 * 65)], [D, 'd4_dense', Math.SQRT2 / Math.sqrt(16 * 64)], [D, 'd_out', 1 / Math.sqrt(64)],
+  ];
+  for (const [m, layer, sd] of expected) assert.ok(Math.abs(sigma(m, layer) - sd) < 1e-12, `${layer}: σ ${sigma(m, layer)}, expected ${sd}`);
   G.dispose();
+  D.dispose();
 });
 
 test('the phases share their layers and weights: growing copies nothing', () => {

@@ -32,6 +32,16 @@ test('AdaIN: instance norm, then x·(1 + y_s) + y_b from its own layer\'s w thro
   close(values(adain.apply([x, ws]) as tf.Tensor), normalised);
 });
 
+test('AdaIN\'s affine map starts as StyleGAN\'s: A ~ N(0, 1) stored (equalized), b = 0', () => {
+  const adain = new AdaIN({ index: 0, seed: 3 });
+  adain.apply([tf.zeros([1, 2, 2, 64]), tf.zeros([1, 1, 64])]);
+  const [kernel, bias] = adain.getWeights().map((w) => Array.from(w.dataSync()));
+  const mean = kernel.reduce((s, v) => s + v, 0) / kernel.length;
+  const sd = Math.sqrt(kernel.reduce((s, v) => s + (v - mean) ** 2, 0) / kernel.length);
+  assert.ok(Math.abs(mean) < 0.05 && Math.abs(sd - 1) < 0.05, `mean ${mean}, sd ${sd}`); // 8,192 draws
+  assert.ok(bias.every((b) => b === 0), 'bias 0');
+});
+
 test('AdaIN normalises each image and each channel on its own', () => {
   // image 0: channel 0 [0, 2], channel 1 [10, 30]; image 1: channel 0 [5, 5] (no spread: stays at the shift, 0)
   const x = tf.tensor4d([0, 10, 2, 30, 5, 1, 5, 3], [2, 1, 2, 2]);
@@ -89,6 +99,7 @@ test('the learned constant input: ones at the start, one copy per image', () => 
   assert.deepEqual(out.shape, [2, 4, 4, 3]);
   assert.ok(out.dataSync().every((v) => v === 1), 'out.dataSync().every((v) => v === 1)');
   assert.deepEqual(constant.getWeights().map((w) => w.shape), [[1, 4, 4, 3]]);
+  assert.deepEqual(constant.computeOutputShape([null, 5, 7]), [null, 4, 4, 3]);
   assert.equal(constant.trainableWeights.length, 1);
 });
 

@@ -58,6 +58,10 @@ test('the mapping learns 100× slower: N(0, 100²) stored, scaled by √2/√d·
 });
 
 test('the synthesis network: constant, then per layer (upsample,) conv, noise, LeakyReLU, AdaIN with its own w', () => {
+  const big = generator({ ...SHAPE, imageSize: 32 });
+  assert.deepEqual(big.layers.filter((l) => l.getClassName() === 'AdaIN').map((l) => l.getConfig().index), [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(big.outputs[0].shape, [null, 32, 32, 3]);
+  big.dispose();
   const G = generator();
   const { synthesis } = styleModels(G);
   assert.deepEqual(synthesis.layers.map((l) => l.getClassName()).filter((c) => c !== 'InputLayer'), [
@@ -192,7 +196,7 @@ test('save → load: the same pixels, w̄ and all; the loaded G cuts into mappin
 
 test('D is ProGAN\'s at the final size; G takes none of the tricks but D\'s, in one line', () => {
   const D = buildDiscriminator(stylegan, SHAPE, 1);
-  assert.ok(D.layers.some((l) => l.getClassName() === 'MinibatchStddev'), 'D.layers.some((l) => l.getClassName() === \'MinibatchStddev\')');
+  assert.equal(D.getLayer('d4_stddev').getConfig().groupSize, 4); // Karras et al.'s
   assert.ok(!D.layers.some((l) => l.getClassName() === 'FadeIn'), '!D.layers.some((l) => l.getClassName() === \'FadeIn\')');
   D.dispose();
   assert.throws(() => buildGenerator(stylegan, { ...SHAPE, tricks: { pixelNorm: true } }, 1), /stylegan has no pixel norm/);

@@ -22,6 +22,7 @@
 // - Downscale2D: the 2×2 (factor×factor) box filter down, as a mean over a reshape: the same numbers as
 //   averagePooling2d, but tfjs 4.22 has no gradient for AvgPoolGrad, so a discriminator with averagePooling2d cannot
 //   take the gradient penalty's second-order gradient; reshape and mean can.
+// (Layer.apply marks a layer built once its build() has run: the builds here leave that to it.)
 import * as tf from '@tensorflow/tfjs';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -190,7 +191,6 @@ export class EqualizedConv2D extends Equalized {
     const channels = oneShape(inputShape).at(-1) as number;
     const k = this.kernelSize;
     this.addEqualizedWeights([k, k, channels, this.filters], k * k * channels, this.filters);
-    this.built = true;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
@@ -234,7 +234,6 @@ export class EqualizedConv2DTranspose extends Equalized {
     const channels = oneShape(inputShape).at(-1) as number;
     const k = this.kernelSize;
     this.addEqualizedWeights([k, k, this.filters, channels], k * k * channels, this.filters);
-    this.built = true;
   }
 
   /** tfjs's deconvLength: `same` multiplies by the stride, `valid` adds the kernel's overhang */
@@ -274,7 +273,6 @@ export class EqualizedDense extends Equalized {
   override build(inputShape: Shape | Shape[]): void {
     const features = oneShape(inputShape).at(-1) as number;
     this.addEqualizedWeights([features, this.units], features, this.units);
-    this.built = true;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
@@ -300,7 +298,6 @@ export class FadeIn extends tf.layers.Layer {
 
   override build(): void {
     this.alphaWeight = this.addWeight('alpha', [1], 'float32', tf.initializers.zeros(), undefined, false);
-    this.built = true;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {

@@ -91,14 +91,12 @@ export function scheduleImages(imageSize: number, fadeKimg: number): number {
 
 /** factor× nearest upsampling of [n, h, w, c] (the official upscale2d: reshape and tile) */
 function upscale(x: tf.Tensor4D, factor: number): tf.Tensor4D {
-  if (factor === 1) return x;
   const [n, h, w, c] = x.shape;
   return tf.reshape(tf.tile(tf.reshape(x, [n, h, 1, w, 1, c]), [1, 1, factor, 1, factor, 1]), [n, h * factor, w * factor, c]);
 }
 
 /** factor× box filter down of [n, h, w, c] */
 function downscale(x: tf.Tensor4D, factor: number): tf.Tensor4D {
-  if (factor === 1) return x;
   const [n, h, w, c] = x.shape;
   return tf.mean(tf.reshape(x, [n, h / factor, factor, w / factor, factor, c]), [2, 4]);
 }

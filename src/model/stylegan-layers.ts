@@ -14,6 +14,7 @@
 //   its own layer's w.
 // - WAverage: w̄, the moving average of w in training (w̄ ← mean(w) + β·(w̄ − mean(w)), β 0.995: dlatent_avg), and
 //   the truncation trick in inference, w' = w̄ + ψ·(w − w̄) (ψ 1, no truncation, unless set).
+// (Layer.apply marks a layer built once its build() has run: the builds here leave that to it.)
 import * as tf from '@tensorflow/tfjs';
 import { seedForCall } from './step-seed.js';
 
@@ -38,7 +39,6 @@ export class ConstantInput extends tf.layers.Layer {
 
   override build(): void {
     this.constant = this.addWeight('const', [1, this.size, this.size, this.channels], 'float32', tf.initializers.ones());
-    this.built = true;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
@@ -71,7 +71,6 @@ export class NoiseInjection extends tf.layers.Layer {
     this.strength = this.addWeight('strength', [c], 'float32', tf.initializers.zeros());
     const draw = tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: this.seed });
     this.fixedNoise = this.addWeight('noise', [1, h, w, 1], 'float32', draw, undefined, false);
-    this.built = true;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
@@ -119,7 +118,6 @@ export class AdaIN extends tf.layers.Layer {
     this.kernel = this.addWeight('kernel', [wSize, 2 * channels], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: this.seed }));
     this.bias = this.addWeight('bias', [2 * channels], 'float32', tf.initializers.zeros());
     this.scale = 1 / Math.sqrt(wSize);
-    this.built = true;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
@@ -162,7 +160,6 @@ export class WAverage extends tf.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const size = oneShape(inputShape).at(-1) as number;
     this.average = this.addWeight('w_avg', [size], 'float32', tf.initializers.zeros(), undefined, false);
-    this.built = true;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {

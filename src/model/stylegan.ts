@@ -130,12 +130,10 @@ class StyleGeneratorLayers {
  */
 export function styleCrossovers(rng: Rng, n: number, layers: number, probability: number): Int32Array {
   if (!(probability >= 0 && probability <= 1)) throw new Error(`the style-mixing probability must be in [0, 1], not ${probability}`);
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
+  return Int32Array.from({ length: n }, () => {
     const mixes = rng.uniform() < probability;
-    out[i] = mixes ? 1 + Math.floor(rng.uniform() * (layers - 1)) : layers;
-  }
-  return out;
+    return mixes ? 1 + Math.floor(rng.uniform() * (layers - 1)) : layers;
+  });
 }
 
 /** Which code styles `layer` of an image whose crossover is `crossover`: 1 below it, 2 from it on. */

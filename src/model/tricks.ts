@@ -34,10 +34,11 @@ function seedOf(init: unknown): number | undefined {
   return (init as Initializer | undefined)?.getConfig?.().seed as number | undefined;
 }
 
-const single = (v: number | number[] | undefined, fallback: number): number => {
-  if (v === undefined) return fallback;
-  if (Array.isArray(v) && v.some((d) => d !== v[0])) throw new Error('equalized layers take square kernels and strides');
-  return Array.isArray(v) ? v[0] : v;
+/** A stock layer's kernel size or strides, one number or one per side: the equalized layers take square ones. */
+const single = (v: number | number[]): number => {
+  const sides = typeof v === 'number' ? [v] : v;
+  if (new Set(sides).size !== 1) throw new Error('equalized layers take square kernels and strides');
+  return sides[0];
 };
 
 /** the stock layer's activation, where the equalized one has it */
@@ -53,7 +54,7 @@ function activationOf(args: { activation?: unknown }): EqualizedActivation {
  */
 function equalizedConvArgs(args: ConvArgs, gain: number) {
   return {
-    filters: args.filters, kernelSize: single(args.kernelSize, 1), strides: single(args.strides, 1), padding: (args.padding ?? 'valid') as 'same' | 'valid',
+    filters: args.filters, kernelSize: single(args.kernelSize), strides: single(args.strides ?? 1), padding: (args.padding ?? 'valid') as 'same' | 'valid',
     useBias: args.useBias ?? true, activation: activationOf(args), gain, seed: seedOf(args.kernelInitializer), name: args.name,
   };
 }

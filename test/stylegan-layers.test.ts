@@ -104,20 +104,20 @@ test('the learned constant input: ones at the start, one copy per image', () => 
 });
 
 test('w̄: the moving average w̄ ← mean(w) + β·(w̄ − mean(w)) in training, truncation toward it in inference', () => {
-  const average = new WAverage({ beta: 0.5 });
+  const average = new WAverage({ beta: 0.75 });
   const w = tf.tensor2d([1, 2, 3, 4], [2, 2]);
   assert.deepEqual(values(average.apply(w, { training: true }) as tf.Tensor), [1, 2, 3, 4]); // w passes through
-  // mean [2, 3]; w̄ = [2, 3] + ½·([0, 0] − [2, 3]) = [1, 1.5]
-  assert.deepEqual(values(average.wAverage), [1, 1.5]);
-  average.apply(tf.fill([2, 2], 5), { training: true }); // 5 + ½·(1 − 5) = 3, 5 + ½·(1.5 − 5) = 3.25
-  assert.deepEqual(values(average.wAverage), [3, 3.25]);
+  // mean [2, 3]; w̄ = [2, 3] + ¾·([0, 0] − [2, 3]) = [0.5, 0.75]
+  assert.deepEqual(values(average.wAverage), [0.5, 0.75]);
+  average.apply(tf.fill([2, 2], 5), { training: true }); // 5 + ¾·(0.5 − 5) = 1.625, 5 + ¾·(0.75 − 5) = 1.8125
+  assert.deepEqual(values(average.wAverage), [1.625, 1.8125]);
   // inference: ψ = 1 (the default) leaves w as it is; ψ = 0 gives w̄; ψ = ½ halfway
   assert.deepEqual(values(average.apply(w) as tf.Tensor), [1, 2, 3, 4]);
   average.psi = 0;
-  assert.deepEqual(values(average.apply(w) as tf.Tensor), [3, 3.25, 3, 3.25]);
+  assert.deepEqual(values(average.apply(w) as tf.Tensor), [1.625, 1.8125, 1.625, 1.8125]);
   average.psi = 0.5;
-  assert.deepEqual(values(average.apply(w) as tf.Tensor), [2, 2.625, 3, 3.625]);
-  assert.deepEqual(values(average.wAverage), [3, 3.25]); // inference leaves w̄ alone
+  assert.deepEqual(values(average.apply(w) as tf.Tensor), [1.3125, 1.90625, 2.3125, 2.90625]);
+  assert.deepEqual(values(average.wAverage), [1.625, 1.8125]); // inference leaves w̄ alone
   assert.equal(new WAverage().beta, 0.995); // StyleGAN's dlatent_avg_beta
 });
 

@@ -40,32 +40,40 @@ interface Comparison {
   where: string;
 }
 
-/** tfjs's gradient of the penalty against central differences (step h), on every `stride`-th weight of each variable. */
-function compare(D: tf.LayersModel, x: tf.Tensor4D, stride: number, h: number): Comparison {
+/**
+ * tfjs's gradient of the penalty against central differences (step h), on every `stride`-th weight of each variable.
+ * Values are read with data(), not dataSync(): WebGPU in Node reads asynchronously only.
+ */
+async function compare(D: tf.LayersModel, x: tf.Tensor4D, stride: number, h: number): Promise<Comparison> {
   const variables = D.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
   const { grads } = tf.variableGrads(() => penalty(D, x), variables);
   const leakyInputs = D.layers.filter((l) => l.getClassName() === 'LeakyReLU').map((l) => l.input as tf.SymbolicTensor);
   const probe = tf.model({ inputs: D.inputs, outputs: leakyInputs });
-  const signs = () => tf.tidy(() => [probe.apply(x, { training: true })].flat().flatMap((t) => Array.from((t as tf.Tensor).dataSync(), (v) => v > 0)));
-  const base = signs();
+  const signs = async () => {
+    const outputs = [probe.apply(x, { training: true })].flat() as tf.Tensor[];
+    const values = await Promise.all(outputs.map((t) => t.data()));
+    tf.dispose(outputs);
+    return values.flatMap((v) => Array.from(v, (u) => u > 0));
+  };
+  const base = await signs();
   let compared = 0;
   let skipped = 0;
   let worst = 0;
   let where = '';
   for (const v of variables) {
-    const analytic = grads[v.name]?.dataSync() ?? new Float32Array(v.size); // no gradient: the penalty does not depend on it
-    const original = v.dataSync().slice();
-    const at = (i: number, d: number) => {
+    const analytic = grads[v.name] ? await grads[v.name].data() : new Float32Array(v.size); // no gradient: the penalty does not depend on it
+    const original = (await v.data()).slice() as Float32Array;
+    const at = async (i: number, d: number) => {
       const moved = original.slice();
       moved[i] += d;
       tf.tidy(() => v.assign(tf.tensor(moved, v.shape)));
       const value = penalty(D, x);
-      const result = { value: value.dataSync()[0], kinked: signs().some((s, k) => s !== base[k]) };
+      const result = { value: (await value.data())[0], kinked: (await signs()).some((s, k) => s !== base[k]) };
       value.dispose();
       return result;
     };
     for (let i = 0; i < original.length; i += stride) {
-      const [up, down] = [at(i, h), at(i, -h)];
+      const [up, down] = [await at(i, h), await at(i, -h)];
       if (up.kinked || down.kinked) {
         skipped++;
         continue;
@@ -103,31 +111,31 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
       assert.equal(tf.getBackend(), backend);
     });
 
-    test('ProGAN\'s D: tfjs\'s second-order gradient agrees with the differences', () => {
+    test('ProGAN\'s D: tfjs\'s second-order gradient agrees with the differences', async () => {
       const D = buildDiscriminator(progan, PROGAN, 1);
       const x = tf.randomNormal([4, 8, 8, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
-      const r = compare(D, x, 7, 1e-3);
+      const r = await compare(D, x, 7, 1e-3);
       assert.ok(r.compared >= 3 * r.skipped && r.compared >= 40, `only ${r.compared} weights comparable, ${r.skipped} across a kink`);
       assert.ok(r.worst <= 1, r.where);
       D.dispose();
     });
 
-    test('d2l\'s D with batch norm: agrees on cpu and webgpu; refused on wasm (its fused batch norm has no second-order gradient)', () => {
+    test('d2l\'s D with batch norm: agrees on cpu and webgpu; refused on wasm (its fused batch norm has no second-order gradient)', async () => {
       const D = buildDiscriminator(architecture('d2l'), D2L, 1);
       unshrinkBatchNorm(D); // γ = 1, β = 0: d2l's N(0, 0.02) γ would leave ∇ₓD ≈ 0 and the penalty ≈ its constant
       const x = tf.randomNormal([4, 16, 16, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
       if (backend === 'wasm') {
-        assert.throws(() => compare(D, x, 4, 2e-4), /gradient function not found for DcganTrainingBatchNormGrad/);
+        await assert.rejects(compare(D, x, 4, 2e-4), /gradient function not found for DcganTrainingBatchNormGrad/);
       } else {
         // batch norm ties every unit to every weight before it: a smaller step, to cross fewer kinks
-        const r = compare(D, x, 4, 2e-4);
+        const r = await compare(D, x, 4, 2e-4);
         assert.ok(r.compared >= 2 * r.skipped && r.compared >= 40, `only ${r.compared} weights comparable, ${r.skipped} across a kink`);
         assert.ok(r.worst <= 1, r.where);
       }
       D.dispose();
     });
 
-    test('tanh, which saves its output for its gradient: tfjs 4.22\'s second-order gradient is wrong', () => {
+    test('tanh, which saves its output for its gradient: tfjs 4.22\'s second-order gradient is wrong', async () => {
       // D(x) = Σ tanh(x·w): ∂/∂w of Σ (∂D/∂x)² = ∂/∂w Σ ((1 − tanh²(xw))·w)², by hand
       const w = tf.variable(tf.tensor1d([0.7, -1.3]));
       const x = tf.tensor1d([0.4, 0.9]);
@@ -137,7 +145,7 @@ for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
         const s = 1 - Math.tanh(xi * wi) ** 2; //   d/dw [(s·w)²] = 2·s·w·(s + w·ds/dw), ds/dw = −2·tanh·s·x
         return 2 * s * wi * (s + wi * (-2 * Math.tanh(xi * wi) * s * xi));
       });
-      const got = Array.from(grads[w.name].dataSync());
+      const got = Array.from(await grads[w.name].data());
       assert.ok(got.some((g, i) => Math.abs(g - exact[i]) > 0.05), `tfjs now gets tanh's second order right (${got} vs ${exact}): README and this file can say so`);
       w.dispose();
     });

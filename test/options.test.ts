@@ -171,3 +171,27 @@ test('sample and eval: --raw and --best pick the generator, and say which', asyn
   assert.notEqual(none.status, 0);
   assert.match(none.stderr, /no best generator in .*train with --keep-best/);
 });
+
+test("ProGAN's tricks as flags: recorded as built (the architecture's unless given), refused where they cannot apply", async () => {
+  const dir = path.join(await tmpDir(), 'run');
+  const tiny = ['--limit', '32', '--image-size', '16', '--width', '4', '--batch-size', '16', '--epochs', '1', '--backend', 'cpu', '--cache-dir', cacheDir];
+  const r = run(['train', ...tiny, '--minibatch-stddev', '4', '--equalized-lr', '--pixel-norm', '--out', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  assert.deepEqual([config.options.minibatchStddev, config.options.equalizedLr, config.options.pixelNorm], ['4', true, true]);
+  const layers = JSON.parse(readFileSync(path.join(dir, 'generator/model.json'), 'utf8')).modelTopology.config.layers.map((l: { class_name: string }) => l.class_name);
+  assert.ok(layers.includes('PixelNorm') && layers.some((c: string) => c.startsWith('Equalized')), layers.join(' '));
+  const dLayers = JSON.parse(readFileSync(path.join(dir, 'discriminator/model.json'), 'utf8')).modelTopology.config.layers.map((l: { class_name: string }) => l.class_name);
+  assert.ok(dLayers.includes('MinibatchStddev'), dLayers.join(' '));
+  // d2l without the flags: its source's layers, and config.json says so
+  const plain = path.join(await tmpDir(), 'run');
+  assert.equal(run(['train', ...tiny, '--out', plain]).status, 0);
+  const plainConfig = JSON.parse(readFileSync(path.join(plain, 'config.json'), 'utf8'));
+  assert.deepEqual([plainConfig.options.minibatchStddev, plainConfig.options.equalizedLr, plainConfig.options.pixelNorm], ['off', false, false]);
+  // the fully connected GAN has no convolutions to equalise or feature maps to append to
+  const mlp = run(['train', '--arch', 'mlp', '--pixel-norm', ...tiny, '--out', path.join(await tmpDir(), 'run')]);
+  assert.notEqual(mlp.status, 0);
+  assert.match(mlp.stderr.trim(), /^error: --pixel-norm: --arch mlp takes none of ProGAN's tricks/);
+  const bad = run(['train', '--minibatch-stddev', '1', ...tiny, '--out', path.join(await tmpDir(), 'run')]);
+  assert.match(bad.stderr, /--minibatch-stddev <mode>' argument '1' is invalid\. must be off, book, or a group size of at least 2/);
+});

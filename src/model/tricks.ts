@@ -19,6 +19,30 @@ export function tricksOf(shape: ModelShape, defaults: Required<Tricks>): Require
   };
 }
 
+/**
+ * The tricks as the flags and config.json say them — --minibatch-stddev off | book | a group size, --equalized-lr,
+ * --pixel-norm — and back. A flag left out (undefined) is the architecture's default.
+ */
+export interface TrickOptions {
+  minibatchStddev?: string;
+  equalizedLr?: boolean;
+  pixelNorm?: boolean;
+}
+
+export function tricksFromOptions(o: TrickOptions): Tricks {
+  const mode = o.minibatchStddev;
+  return {
+    ...(mode === undefined ? {} : { minibatchStddev: mode === 'off' ? false : mode === 'book' ? {} : { groupSize: Number(mode) } }),
+    ...(o.equalizedLr === undefined ? {} : { equalizedLr: o.equalizedLr }),
+    ...(o.pixelNorm === undefined ? {} : { pixelNorm: o.pixelNorm }),
+  };
+}
+
+export function trickOptions(t: Required<Tricks>): Required<TrickOptions> {
+  const m = t.minibatchStddev;
+  return { minibatchStddev: m === false ? 'off' : m.groupSize ? String(m.groupSize) : 'book', equalizedLr: t.equalizedLr, pixelNorm: t.pixelNorm };
+}
+
 /** For an architecture that takes no tricks: refuses a shape that asks for one. */
 export function refuseTricks(arch: string, shape: ModelShape): void {
   const asked = Object.entries(shape.tricks ?? {}).filter(([, on]) => on).map(([name]) => name);

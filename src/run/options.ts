@@ -54,6 +54,14 @@ function augmentPolicy(text: string): string {
   }
 }
 
+/** --minibatch-stddev: off, book, or a group size of at least 2. */
+function minibatchMode(text: string): string {
+  const t = text.trim();
+  if (t === 'off' || t === 'book') return t;
+  if (/^\d+$/.test(t) && Number(t) >= 2) return String(Number(t));
+  throw new InvalidArgumentError('must be off, book, or a group size of at least 2 (Karras et al. use 4).');
+}
+
 /** `dcgan train`'s options, in the order --help lists them. */
 export const TRAIN_OPTIONS: RunOptionSpec[] = [
   mayChange({ flag: '--out <dir>', help: 'run folder (default checkpoints/<dataset>-<size>)' }),
@@ -80,6 +88,18 @@ export const TRAIN_OPTIONS: RunOptionSpec[] = [
   mayChange({ flag: '--log-every <n>', help: 'steps between reads of the losses', parse: positiveInt, default: 10 }),
   mayChange({ flag: '--eval-every <k>', help: 'every k epochs (and after the last) compute SWD and the memorisation check; 0: never', parse: nonNegativeInt, default: 0 }),
   mayChange({ flag: '--eval-n <n>', help: 'images per set for --eval-every', parse: positiveInt, default: 512 }),
+  run({
+    flag: '--minibatch-stddev <mode>', parse: minibatchMode, legacy: 'off',
+    help: "ProGAN's minibatch standard deviation as an extra feature map before D's last block: book (over the batch and channels, as Hands-on ML computes it), a group size such as 4 (Karras et al.), or off (default: the architecture's; progan and stylegan 4, the others off)",
+  }),
+  run({
+    flag: '--equalized-lr', negation: 'weights drawn and trained as the architecture\'s source does', legacy: false,
+    help: "ProGAN's equalized learning rate: weights drawn from N(0, 1), scaled at run time by He's √(2/fan_in) (default: the architecture's; progan and stylegan on)",
+  }),
+  run({
+    flag: '--pixel-norm', negation: "no pixel normalisation in G", legacy: false,
+    help: "ProGAN's pixel normalisation after each of G's convolutions, x / √(mean over channels of x² + 1e-8) (default: the architecture's; progan on)",
+  }),
   run({
     flag: '--augment <policy>', parse: augmentPolicy, default: 'none', legacy: 'none',
     help: 'DiffAugment (Zhao et al. 2020) of every image D sees, real and generated, in both updates: color, translation, cutout as a comma list (applied in its order), or none',

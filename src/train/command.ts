@@ -21,6 +21,7 @@ import { folderProblem, fsReason } from '../util/paths.js';
 import { createProgress, printLine } from '../util/progress.js';
 import { commandLine } from '../util/shell.js';
 import { progressDisplay } from './display.js';
+import { tricksFromOptions, trickOptions } from '../model/tricks.js';
 import { footprint, memoryProblem } from './memory.js';
 import { disposeGan, GRID_CLASS_ROWS, openRun, readFixedNoise, train, TrainingDivergedError, type TrainOptions } from './train.js';
 
@@ -53,6 +54,13 @@ export function withArchDefaults(opts: Record<string, unknown>): Record<string, 
   for (const key of TRAINING_DEFAULTS) filled[key] ??= arch.defaults[key];
   const size = Number(filled.imageSize);
   if (!takesImageSize(arch, size)) throw new UsageError(`--image-size ${size}: --arch ${arch.name} builds ${arch.imageSizesText} pixels`);
+  // ProGAN's tricks: the architecture's unless given, recorded as they were built (a resume then needs no default)
+  if (arch.tricks) {
+    for (const [key, value] of Object.entries(trickOptions(arch.tricks))) filled[key] ??= value;
+  } else {
+    const asked = (['minibatchStddev', 'equalizedLr', 'pixelNorm'] as const).filter((k) => filled[k] !== undefined && filled[k] !== false && filled[k] !== 'off');
+    if (asked.length) throw new UsageError(`${flagOf(asked[0])}: --arch ${arch.name} takes none of ProGAN's tricks (they apply to the convolutional architectures)`);
+  }
   return filled;
 }
 
@@ -227,7 +235,9 @@ async function trainLocked(
   const backend = await initBackend(opts.backend as BackendName, { threads: opts.threads === undefined ? undefined : Number(opts.threads) });
   const channels = opts.channels as 1 | 3;
   const arch = opts.arch as ArchName;
-  const model: ModelShape = { imageSize: Number(opts.imageSize), width: Number(opts.width), latent: Number(opts.latent), channels, classes: 0 };
+  const model: ModelShape = {
+    imageSize: Number(opts.imageSize), width: Number(opts.width), latent: Number(opts.latent), channels, classes: 0, tricks: tricksFromOptions(opts),
+  };
   const size = footprint(architecture(arch), model);
   const budget = backend.hooks.activationBudget;
   let capped: string | undefined;

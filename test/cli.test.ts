@@ -32,7 +32,7 @@ test('dcgan train (tiny) writes a self-describing run folder', async () => {
   // the last line says how to go on, as a command to paste
   // (started as `node dist/cli.js`, or through tsx with DCGAN_TEST_CLI=src: the command repeats how it was started)
   const quoted = runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  assert.match(r.stderr.trim().split('\n').at(-1) ?? '', new RegExp(`^done: 1 epochs in ${quoted}; sample with: node (\\S+ )*\\S*cli\\.[jt]s sample --run ${quoted} --n 21 --out grid\\.png$`));
+  assert.match(r.stderr.trim().split('\n').at(-1) ?? '', new RegExp(`^done: 1 epoch in ${quoted}; sample with: node (\\S+ )*\\S*cli\\.[jt]s sample --run ${quoted} --n 21 --out grid\\.png$`));
   for (const f of ['config.json', 'metrics.jsonl', 'steps.jsonl', 'state.json', 'fixed-noise.bin', 'generator/model.json',
     'generator/weights.bin', 'discriminator/model.json', 'discriminator/weights.bin', 'optimizer/optimizer.json', 'optimizer/slots.bin']) {
     assert.ok(existsSync(path.join(runDir, f)), `${f} missing`);
@@ -118,7 +118,7 @@ test('an existing run is neither overwritten without --resume nor changed by a c
   const mtime = (await stat(path.join(runDir, 'state.json'))).mtimeMs;
   assertRefused(['train', ...tiny, '--epochs', '1', '--out', runDir], /already holds a run \(config\.json, .*\); pass --resume to continue it, or --out NEW_DIR/);
   assertRefused(['train', '--resume', '--width', '16', '--epochs', '3', '--out', runDir, '--backend', 'wasm'], /--width 16 conflicts with the run being resumed/);
-  assertRefused(['train', '--resume', '--epochs', '1', '--out', runDir, '--backend', 'wasm'], /already trained 1 epochs/);
+  assertRefused(['train', '--resume', '--epochs', '1', '--out', runDir, '--backend', 'wasm'], /already trained 1 epoch;/);
   assert.deepEqual(await readFile(path.join(runDir, 'generator/weights.bin')), before);
   assert.equal((await stat(path.join(runDir, 'state.json'))).mtimeMs, mtime);
 });
@@ -160,7 +160,7 @@ test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits no
   const state = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
   assert.ok(state.step >= 1 && state.step < 24, `stopped at step ${state.step}`);
   // where it stopped, as the checkpoint holds it
-  const where = state.stepInEpoch ? `${state.stepInEpoch} steps into epoch ${state.epoch + 1}` : `the end of epoch ${state.epoch}`;
+  const where = state.stepInEpoch ? `${state.stepInEpoch} step${state.stepInEpoch === 1 ? '' : 's'} into epoch ${state.epoch + 1}` : `the end of epoch ${state.epoch}`;
   assert.ok(stderr.includes(`\nstopped at step ${state.step}, ${where}; checkpoint in ${out}\n`), stderr);
   const r = run(['train', '--resume', '--epochs', '3', '--out', out, '--backend', 'wasm']);
   assert.equal(r.status, 0, r.stderr);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -85,4 +85,21 @@ test('dcgan train into a folder another trainer is using is refused before it wr
   const { epoch } = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
   const resumed = spawnSync(process.execPath, [CLI, 'train', '--resume', '--epochs', String(epoch + 1), '--out', out], { encoding: 'utf8' });
   assert.equal(resumed.status, 0, resumed.stderr);
+});
+
+test('an empty or torn lock is a trainer starting while it is fresh (refused), and stale once a minute old (taken over)', async () => {
+  for (const torn of ['', '{"pid": 12']) {
+    const dir = await tmpDir();
+    const file = path.join(dir, LOCK_FILE);
+    // just created: the trainer that made it has not written its name yet
+    await writeFile(file, torn);
+    await assert.rejects(lockRun(dir), (err: Error) => err instanceof RunLockedError && /a trainer that is starting/.test(err.message));
+    assert.equal(await readFile(file, 'utf8'), torn, 'a fresh lock was changed');
+    // two minutes old: no starting trainer takes that long to write a line, so it was left by a crash
+    const old = new Date(Date.now() - 120_000);
+    await utimes(file, old, old);
+    const lock = await lockRun(dir);
+    assert.equal(JSON.parse(await readFile(file, 'utf8')).pid, process.pid);
+    await lock.release();
+  }
 });

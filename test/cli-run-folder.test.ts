@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
+import { LOCK_FILE } from '../src/run/lock.js';
 import { tmpDir } from './helpers.js';
 
 const CLI = path.resolve('dist/cli.js');
@@ -109,29 +110,6 @@ for (const [name, plant] of [
     assert.deepEqual(await snapshot(out), before);
   });
 }
-
-test('a folder is a run when its config.json says so: a web app\'s config.json, state.json and samples/ are left alone', async () => {
-  const dir = path.join(await tmpDir(), 'web-app');
-  await mkdir(path.join(dir, 'samples'), { recursive: true });
-  await writeFile(path.join(dir, 'config.json'), '{"name":"my-web-app"}');
-  await writeFile(path.join(dir, 'state.json'), '{"step":1}');
-  await writeFile(path.join(dir, 'samples', 'voice.wav'), 'RIFF');
-  const before = await snapshot(dir);
-  for (const extra of [[], ['--overwrite']]) {
-    assertRefused(run(['train', ...tiny, '--epochs', '1', '--out', dir, ...extra]),
-      /^error: --out .*web-app holds config\.json, but its config\.json is not a run's \(no "options"\): it is not a dcgan run, and dcgan replaces only its own files\. Pass another --out/);
-  }
-  assertRefused(run(['train', '--resume', '--epochs', '2', '--out', dir]), /nothing to resume in .*web-app: it is not a dcgan run \(its config\.json is not a run's \(no "options"\); it holds config\.json, samples\/, state\.json\)/);
-  assert.deepEqual(await snapshot(dir), before);
-
-  // no config.json at all: a stray steps.jsonl or state.json is someone's, not a run's
-  const stray = path.join(await tmpDir(), 'stray');
-  await mkdir(stray);
-  await writeFile(path.join(stray, 'state.json'), '{"mine":true}');
-  assertRefused(run(['train', ...tiny, '--epochs', '1', '--out', stray, '--overwrite']), /--out .*stray holds state\.json, but it has no config\.json: it is not a dcgan run/);
-  assertRefused(run(['train', '--resume', '--epochs', '1', '--out', stray]), /nothing to resume in .*stray: it is not a dcgan run \(it has no config\.json; it holds state\.json\)/);
-  assert.equal(await readFile(path.join(stray, 'state.json'), 'utf8'), '{"mine":true}');
-});
 
 test('a run that diverged before its first checkpoint: --resume says what works, and the same command with a lower --lr starts it again', async () => {
   const out = path.join(await tmpDir(), 'run');
@@ -495,4 +473,33 @@ test('a read-only folder is said as such, for train --out and sample --out, and 
   } finally {
     spawnSync('umount', [disk]);
   }
+});
+
+test('dcgan train into a folder another trainer is using is refused before it writes anything; so is --resume', async () => {
+  const out = path.join(await tmpDir(), 'run');
+  // 40 steps an epoch (--no-mirror: pokesprite mirrors by default), 5 epochs: alive long enough for the three refusals below
+  const slow = ['--limit', '640', '--no-mirror', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
+  const first = spawn(process.execPath, [CLI, 'train', ...slow, '--epochs', '5', '--out', out]);
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => first.on('exit', resolve));
+  await new Promise<void>((resolve) => first.stderr.on('data', (c) => {
+    stderr += c;
+    if (/epoch 1\/5 \d+\/40/.test(stderr)) resolve();
+  }));
+  // the first trainer writes config.json once, at its start: a refused second one must not touch it
+  const config = await readFile(path.join(out, 'config.json'));
+  for (const args of [[...slow, '--epochs', '1'], [...slow, '--epochs', '1', '--overwrite'], ['--resume', '--epochs', '3']]) {
+    const r = spawnSync(process.execPath, [CLI, 'train', ...args, '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`is in use: another trainer holds it, process ${first.pid}`));
+  }
+  assert.deepEqual(await readFile(path.join(out, 'config.json')), config, 'config.json was rewritten');
+  first.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.equal(existsSync(path.join(out, LOCK_FILE)), false, 'the lock outlived its trainer');
+  // the first run resumes from its own checkpoint (to the end of the epoch it stopped in)
+  const { epoch } = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
+  const resumed = spawnSync(process.execPath, [CLI, 'train', '--resume', '--epochs', String(epoch + 1), '--out', out], { encoding: 'utf8' });
+  assert.equal(resumed.status, 0, resumed.stderr);
 });

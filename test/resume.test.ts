@@ -102,7 +102,7 @@ test('a resume cuts the records back to its checkpoint: the eval record of that 
 test('img/s of an epoch resumed midway counts all its images over all its seconds, those before the stop too', async () => {
   const dir = await tmpDir();
   const controller = new AbortController();
-  const io = { ...quiet, signal: controller.signal, onStep: (step: number) => step === 7 && controller.abort() };
+  const io = { ...quiet, signal: controller.signal, listeners: [{ step: (e: { step: number }) => e.step === 7 && controller.abort() }] };
   await train(options(dir, 2, false), data, backend, io); // stopped 2 steps into epoch 2
   // the first 2 steps of epoch 2 took (say) 1000 s: a slow machine before the resume
   const file = path.join(dir, 'state.json');

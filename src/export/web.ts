@@ -11,7 +11,7 @@
 // `dcgan sample`'s. js/ keeps the source tree's layout so the compiled imports resolve unchanged.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,8 +73,13 @@ export interface WebExport {
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-/** The staging folders of exports to `dir`, beside it: .site.export-<pid>-<random>; the pid tells a dead export's. */
-const stagingName = (base: string) => new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.export-(\\d+)-[0-9a-f]+$`);
+/**
+ * Where an export is staged: a new folder beside it (.site.export-<pid>-<random>), so that the folder appears whole;
+ * an existing one inside it (.dcgan-export-<pid>-<random>), so that the files move within one file system and the
+ * folder's parent need not be writable (`--web .`). The pid tells the staging folder of an export that was killed.
+ */
+const stagingBeside = (base: string) => new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.export-(\\d+)-[0-9a-f]+$`);
+const STAGING_INSIDE = /^\.dcgan-export-(\d+)-[0-9a-f]+$/;
 
 export async function exportWeb(o: WebExportOptions): Promise<WebExport> {
   const generator = await readGenerator(o.run);
@@ -83,11 +88,17 @@ export async function exportWeb(o: WebExportOptions): Promise<WebExport> {
   const dir = path.resolve(o.dir);
   const target = await checkTarget(o.dir, dir);
 
-  const parent = path.dirname(dir);
-  await mkdir(parent, { recursive: true });
-  removeStale(parent, stagingName(path.basename(dir))); // left by an export that was killed outright
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  let staging: string;
+  if (target === 'absent') {
+    await mkdir(path.dirname(dir), { recursive: true });
+    removeStale(path.dirname(dir), stagingBeside(path.basename(dir))); // left by an export that was killed outright
+    staging = path.join(path.dirname(dir), `.${path.basename(dir)}.export-${tag}`);
+  } else {
+    removeStale(dir, STAGING_INSIDE);
+    staging = path.join(dir, `.dcgan-export-${tag}`);
+  }
   // made with mkdir, not mkdtemp (0700): the export gets the umask's permissions, as any file tool's output does
-  const staging = path.join(parent, `.${path.basename(dir)}.export-${process.pid}-${randomBytes(4).toString('hex')}`);
   const cancelCleanup = removeOnExit(staging); // before it exists: a signal right after the mkdir still removes it
   try {
     await mkdir(staging);
@@ -262,9 +273,11 @@ async function checkTarget(given: string, dir: string): Promise<'absent' | 'empt
   } catch {
     return 'absent';
   }
-  if (info.isSymbolicLink()) throw new UsageError(`--web ${given}: is a symbolic link; pass the folder itself`);
+  // a link the user made to a folder is that folder (written in place); one that leads nowhere is left alone
+  if (info.isSymbolicLink()) info = await stat(dir).catch(() => undefined);
+  if (!info) throw new UsageError(`--web ${given}: a symbolic link to nothing; pass a folder`);
   if (!info.isDirectory()) throw new UsageError(`--web ${given}: exists and is not a folder`);
-  const entries = await readdir(dir);
+  const entries = (await readdir(dir)).filter((e) => !STAGING_INSIDE.test(e)); // an export's staging folder is not content
   if (entries.length === 0) return 'empty';
   const list = await readFileList(path.join(dir, FILE_LIST));
   if (!list) {
@@ -280,7 +293,7 @@ async function checkTarget(given: string, dir: string): Promise<'absent' | 'empt
     for (const entry of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
       const at = rel ? `${rel}/${entry.name}` : entry.name;
       const shown = path.join(given, at);
-      if (at === FILE_LIST) continue;
+      if (at === FILE_LIST || (!rel && STAGING_INSIDE.test(entry.name))) continue; // its own list, and staging folders
       if (entry.isSymbolicLink()) throw refuse(shown, 'is a symbolic link, not a file the export wrote');
       if (entry.isDirectory()) {
         await walk(at);

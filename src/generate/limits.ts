@@ -7,6 +7,7 @@
 // G and D in batches, so its limit is one of time: 100,000 candidates take minutes on a CPU.
 import path from 'node:path';
 import { UsageError } from '../util/errors.js';
+import { plural } from '../util/plural.js';
 
 export const MAX_GRID_IMAGES = 10_000;
 export const MAX_CANDIDATES = 100_000;
@@ -41,7 +42,7 @@ export function checkGridSide(out: string, n: number, size: number, cols: number
   const ext = path.extname(out).toLowerCase();
   const max = MAX_SIDE[ext];
   if (max && Math.max(width, height) > max) {
-    throw new UsageError(`--out ${out}: ${n} images of ${size} px in ${cols} columns make a ${width}×${height} image, and ${ext} holds at most ` +
+    throw new UsageError(`--out ${out}: ${plural(n, 'image')} of ${size} px in ${plural(cols, 'column')} make a ${width}×${height} image, and ${ext} holds at most ` +
       `${max} pixels a side; pass fewer images, more --cols, or a .png`);
   }
 }

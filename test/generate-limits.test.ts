@@ -24,5 +24,8 @@ test('a grid\'s sides against its format: WebP 16383, JPEG 65500, GIF 65535 pixe
   refused(() => checkGridSide('g.JPEG', 3639, 16, 1), /\.jpeg holds at most 65500/);
   checkGridSide('g.gif', 3640, 16, 3640); // 65522
   refused(() => checkGridSide('g.gif', 3641, 16, 1), /\.gif holds at most 65535/);
+  // at the limit exactly: two 32747 px images in a column are 2 · 32749 + 2 = 65500 tall; 21833 of 1 px one more
+  checkGridSide('g.jpg', 2, 32747, 1);
+  refused(() => checkGridSide('g.jpg', 21833, 1, 1), /make a 5×65501 image, and \.jpg holds at most 65500/);
   checkGridSide('g.png', 10_000, 64, 1); // 660,002 tall: PNG and libvips take it
 });

@@ -103,6 +103,14 @@ test('conditional: the class embedding multiplies z, as in tfjs-examples mnist-a
   model.dispose();
 });
 
+test('generateImages runs 256 images a batch and says after each how many are done', async () => {
+  const G = asGenerator(buildGenerator(architecture('mlp'), shapeOf(4, 2, 2, 1), 1));
+  const done: number[] = [];
+  await generateImages(G, new Rng(1).normals(600 * 2), 600, undefined, (n) => done.push(n));
+  assert.deepEqual(done, [256, 512, 600]);
+  G.model.dispose();
+});
+
 test('weights start as N(0, 0.02) and the same seed gives the same weights', async () => {
   const shape = shapeOf(32, 16);
   const [a, b, c] = [5, 5, 6].map((seed) => buildGenerator(d2l, shape, seed));

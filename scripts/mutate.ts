@@ -3,7 +3,8 @@
 // file are run; a mutant that every test passes "survives". Survivors are either killed by a new test or explained in
 // docs/mutation.md.
 //
-//   npm run mutate                        # the sampled mutants of src/train, src/model, src/metrics, src/data/zip*
+//   npm run mutate                        # the sampled mutants of src/train, src/model, src/metrics, src/data/zip*,
+//                                         # src/util/owned.ts, src/generate/limits.ts
 //   npm run mutate -- --planted           # the deliberate bugs of scripts/planted-bugs.ts instead
 //   npm run mutate -- --list              # the mutants it would run, without running them
 //   npm run mutate -- --only src/train/adam.ts --per-file 1000    # every mutant of one file
@@ -30,7 +31,8 @@ import ts from 'typescript';
 import { PLANTED_BUGS } from './planted-bugs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TARGETS = ['src/train/', 'src/model/', 'src/metrics/', 'src/data/zip', 'src/data/crop.ts', 'src/data/mirror.ts', 'src/util/rng.ts', 'src/backend/cpu-conv2d-backprop-filter.ts'];
+const TARGETS = ['src/train/', 'src/model/', 'src/metrics/', 'src/data/zip', 'src/data/crop.ts', 'src/data/mirror.ts', 'src/util/rng.ts', 'src/backend/cpu-conv2d-backprop-filter.ts',
+  'src/util/owned.ts', 'src/generate/limits.ts'];
 const COPY_PREFIX = 'dcgan-mutate-';
 
 interface Options {
@@ -266,7 +268,7 @@ const KERNEL_TESTS = /^(backend-|wasm-|webgpu-)/;
 // (in the copy from the sources, through tsx: DCGAN_TEST_CLI=src).
 const CLI_RUNNER = 'test/cli-run.ts';
 // Tests that start the built dist/cli.js themselves (and a browser, for the web export): the copy has no build.
-const BUILT_CLI_TESTS = /^(export-web|cli-run-folder|cli-threads|cli-stop|run-lock)\.test\.ts$/;
+const BUILT_CLI_TESTS = /^(export-web|cli-export|cli-run-folder|cli-threads|cli-stop)\.test\.ts$/;
 const CLI_TESTS: Record<string, string[]> = {
   'src/train/command.ts': ['test/cli.test.ts', 'test/cli-presets.test.ts'],
   'src/metrics/command.ts': ['test/report-cli.test.ts'],
@@ -298,6 +300,8 @@ const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/util/rng.ts', ['test/rng.test.ts', 'test/train-batches.test.ts']],
   ['src/backend/info.ts', ['test/backend-info.test.ts']],
   ['src/backend/cpu-conv2d-backprop-filter.ts', ['test/cpu-conv2d-backprop-filter.test.ts']],
+  ['src/util/owned.ts', ['test/owned.test.ts', 'test/checkpoint.test.ts']],
+  ['src/generate/limits.ts', ['test/generate-limits.test.ts']],
 ];
 
 /**

@@ -403,4 +403,108 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: 'return { dy: () => gradFunc(ddx, saved, attrs).x(), x: () => tf.zerosLike(x) };',
     replace: 'return { dy: () => tf.zerosLike(x), x: () => tf.zerosLike(x) };',
   },
+  // Issue 21: bugs of code added since the previous audit that the suite let through
+  {
+    name: 'conditional G: the class embedding added to z instead of multiplying it',
+    file: 'src/model/build.ts',
+    find: "tf.layers.multiply({ name: 'latent_times_class' })",
+    replace: "tf.layers.add({ name: 'latent_times_class' })",
+  },
+  {
+    name: "mlp: G's batch norm at Keras' default momentum 0.99, not Keras-GAN's 0.8",
+    file: 'src/model/mlp.ts',
+    find: 'h = apply(kerasBatchNorm(`g${i}_bn`, 0.8), h);',
+    replace: 'h = apply(kerasBatchNorm(`g${i}_bn`), h);',
+  },
+  {
+    name: 'stale lock: the age test inverted (a fresh empty lock taken over, an old torn one refused)',
+    file: 'src/run/lock.ts',
+    find: "return age < 60_000 ? 'a trainer that is starting' : undefined;",
+    replace: "return age >= 60_000 ? 'a trainer that is starting' : undefined;",
+  },
+  {
+    name: 'resume: the eval record of the checkpoint\'s own step cut (off by one)',
+    file: 'src/train/train.ts',
+    find: 'await truncateJsonl(files.evals, (r) => r.step <= state.step);',
+    replace: 'await truncateJsonl(files.evals, (r) => r.step < state.step);',
+  },
+  {
+    name: 'pre-resume check: non-finite optimizer slots not looked for',
+    file: 'src/run/checkpoint.ts',
+    find: "  if (firstNonFinite(floats) >= 0) throw new RunFileError(slotsFile, 'it holds NaN or infinite values: the run diverged before this checkpoint');\n",
+    replace: '',
+  },
+  {
+    name: "serve: a sibling folder whose name starts with the served folder's counts as inside",
+    file: 'src/export/serve.ts',
+    find: 'if (file !== base && !file.startsWith(base + path.sep))',
+    replace: 'if (file !== base && !file.startsWith(base))',
+  },
+  {
+    name: 'img/s of an epoch resumed midway: only the images after the resume',
+    file: 'src/train/train.ts',
+    find: 'const trainedImages = (carried.timed ? batchesPerEpoch : batchesPerEpoch - firstBatch) * o.batchSize;',
+    replace: 'const trainedImages = (batchesPerEpoch - firstBatch) * o.batchSize;',
+  },
+  {
+    name: "conditional --search: the kept candidates drawn with the first candidates' classes",
+    file: 'src/generate/search.ts',
+    find: 'labels && best.map((k) => labels[k])',
+    replace: 'labels && labels.slice(0, o.n)',
+  },
+  // Issue 21: deleting only what dcgan wrote, reading only regular files
+  {
+    name: 'owned names: an unknown file inside an owned folder skipped (as beside the run) instead of refusing the delete',
+    file: 'src/util/owned.ts',
+    find: "        if (top) continue;\n        return { path: rel, why: 'dcgan did not write it' };",
+    replace: '        continue;',
+  },
+  {
+    name: 'checkpoint: a part replaced as a whole folder (a file of the user\'s in generator/ deleted)',
+    file: 'src/run/checkpoint.ts',
+    find: 'async function replaceFiles(from: string, to: string): Promise<void> {\n  await mkdir(to, { recursive: true });',
+    replace: "async function replaceFiles(from: string, to: string): Promise<void> {\n  await (await import('node:fs/promises')).rm(to, { recursive: true, force: true });\n  await mkdir(to, { recursive: true });",
+  },
+  {
+    name: "state.json: its step checked against D's optimizer (which keras-gan's form steps twice) instead of G's",
+    file: 'src/run/checkpoint.ts',
+    find: 'if (manifest.G.step !== state.step) {',
+    replace: 'if (manifest.D.step !== state.step) {',
+  },
+  {
+    name: 'train --overwrite: a folder whose config.json is not a run\'s replaced all the same',
+    file: 'src/train/command.ts',
+    find: '  if (notRun) {\n    throw new UsageError(`--out ${out} holds',
+    replace: '  if (notRun && !given.overwrite) {\n    throw new UsageError(`--out ${out} holds',
+  },
+  {
+    name: 're-export: a file the same size as the one exported taken as unchanged (its hash not compared)',
+    file: 'src/export/web.ts',
+    find: 'if (!wrote.some((e) => e.size === now.size && e.sha256 === now.sha256))',
+    replace: 'if (!wrote.some((e) => e.size === now.size))',
+  },
+  {
+    name: 'export: a symbolic link in the run followed (no O_NOFOLLOW)',
+    file: 'src/export/web.ts',
+    find: 'fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);',
+    replace: 'fh = await open(file, constants.O_RDONLY);',
+  },
+  {
+    name: 'serve: any Host that starts with a local name answered (localhost.evil.example)',
+    file: 'src/export/serve.ts',
+    find: 'h === name || h === `${name}:${port}`',
+    replace: 'h.startsWith(name)',
+  },
+  {
+    name: 'staging folders: those of live processes removed too',
+    file: 'src/util/signals.ts',
+    find: 'pid === process.pid || processAlive(pid)',
+    replace: 'pid === process.pid',
+  },
+  {
+    name: "sample limits: only a grid's width checked against the format's largest side",
+    file: 'src/generate/limits.ts',
+    find: 'Math.max(width, height) > max',
+    replace: 'width > max',
+  },
 ];

@@ -91,17 +91,20 @@ export function buildProgram(): Command {
     .addOption(threadsOption());
   generatorOptions(sampleCmd)
     .action(async (opts: Record<string, unknown>) => {
-      const { imageFormat, sample } = await import('./generate/sample.js');
-      const { interpolate, outputKind } = await import('./generate/interpolate.js');
+      const { checkSample, imageFormat, sample } = await import('./generate/sample.js');
+      const { checkInterpolation, interpolate, outputKind } = await import('./generate/interpolate.js');
       const { search, checkSearch } = await import('./generate/search.js');
       const n = Number(opts.n), out = String(opts.out), cols = Number(opts.cols);
       if (opts.interpolate !== undefined && opts.search !== undefined) throw new UsageError('--interpolate and --search do not combine; pass one');
       if (opts.interpolate !== undefined) outputKind(out);
       else imageFormat(out);
+      // how much is asked, before any work: an absurd --n is one line, not an allocation failure
+      if (opts.interpolate !== undefined) checkInterpolation(Number(opts.interpolate), n);
+      else if (opts.search !== undefined) checkSearch(Number(opts.search), n);
+      else checkSample(n);
       const problem = outputFileProblem(out);
       if (problem) throw new UsageError(`--out ${out}: ${problem}`);
       const run = await runFolder(opts);
-      if (opts.search !== undefined) checkSearch(Number(opts.search), n);
       const { initBackend } = await import('./backend/index.js');
       const backend = await initBackend(opts.backend as never, { threads: Number(opts.threads) });
       const seed = (opts.seed as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
@@ -111,7 +114,7 @@ export function buildProgram(): Command {
       if (opts.interpolate !== undefined) {
         const r = await interpolate({ run, n, steps: Number(opts.interpolate), out, seed, cols, class: opts.class as string | undefined, generator });
         const what = r.frames > 1 ? `${r.frames} frames` : 'a grid';
-        console.error(`${out}: ${n} walks of ${opts.interpolate} steps from ${from}, ${what} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
+        console.error(`${out}: ${n} walk${n === 1 ? '' : 's'} of ${opts.interpolate} steps from ${from}, ${what} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
       } else if (opts.search !== undefined) {
         const r = await search({ run, n, candidates: Number(opts.search), out, seed, cols, class: opts.class as string | undefined, generator });
         const scores = r.kept.map((k) => k.score);
@@ -119,7 +122,8 @@ export function buildProgram(): Command {
           `all candidates ${r.meanScore.toFixed(3)} on average) from ${from} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
       } else {
         const { width, height, rows } = await sample({ run, n, out, seed, cols, class: opts.class as string | undefined, generator });
-        const what = rows ? `${rows} rows of ${n} images, a class each` : `${n} images${opts.class !== undefined ? ` of class ${opts.class}` : ''}`;
+        const images = `${n} image${n === 1 ? '' : 's'}`;
+        const what = rows ? `${rows} rows of ${images}, a class each` : `${images}${opts.class !== undefined ? ` of class ${opts.class}` : ''}`;
         console.error(`${out}: ${what} from ${from} (${width}×${height}, seed ${seed}, ${backend.device})`);
       }
       await exitWith(0);
@@ -162,28 +166,31 @@ export function buildProgram(): Command {
   program
     .command('export')
     .description("write a run's generator as a static web page that runs it in the browser (TensorFlow.js, offline)")
-    .requiredOption('--web <dir>', 'folder to write the page into (a previous export there is replaced)')
+    .requiredOption('--web <dir>', 'folder to write the page into: new, empty, or a previous export (replaced while its files are as it wrote them)')
     .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
     .action(async (opts: Record<string, unknown>) => {
       const run = await runFolder(opts);
       const { exportWeb } = await import('./export/web.js');
       const r = await exportWeb({ run, dir: String(opts.web) });
       console.error(`${opts.web}: a page for the generator of ${run}${r.classes ? ` (${r.classes.length} classes)` : ''}, ` +
-        `${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MB; serve the folder over http, e.g. ${commandLine('serve', '--run', run)}`);
+        `${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MB; serve the folder over http, e.g. ${commandLine('serve', '--dir', String(opts.web))}`);
       await exitWith(0);
     });
 
   program
     .command('serve')
-    .description("serve a run's web page (dcgan export --web) on 127.0.0.1 until Ctrl-C")
-    .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
+    .description("serve a run's web page on 127.0.0.1 until Ctrl-C: a folder dcgan export --web wrote (--dir), or a run's, exported first")
+    .option('--dir <dir>', 'a folder dcgan export --web wrote, served as it is')
+    .option('--run <dir>', 'run folder to export and serve (default: the latest under checkpoints/)')
     .option('--port <n>', 'port (0: any free one)', nonNegativeInt, 8080)
     .action(async (opts: Record<string, unknown>) => {
-      const run = await runFolder(opts);
+      if (opts.dir !== undefined && opts.run !== undefined) throw new UsageError('--dir and --run do not combine: --dir serves an export as it is, --run exports a run first');
+      const dir = opts.dir as string | undefined;
+      const run = dir === undefined ? await runFolder(opts) : undefined;
       const { serve } = await import('./export/serve.js');
-      await serve({ run, port: Number(opts.port) }, (url, exported) => {
+      await serve({ run, dir, port: Number(opts.port) }, (url, folder) => {
         console.log(url);
-        console.error(`serving the generator of ${run} from ${exported.dir} at ${url} (Ctrl-C stops)`);
+        console.error(`serving ${run ? `the generator of ${run} from ${folder}` : folder} at ${url} (Ctrl-C stops)`);
       });
       console.error('stopped');
       await exitWith(0);
@@ -223,6 +230,7 @@ export function buildProgram(): Command {
         },
         backend,
       ).catch(async (err) => {
+        if (err instanceof UsageError) throw err;
         const { describeBackendFailure } = await import('./backend/index.js');
         throw new Error((await describeBackendFailure(err, backend.name, batchSize)) ?? String(err?.message ?? err));
       });

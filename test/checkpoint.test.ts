@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
-import { hasCheckpoint, loadCheckpoint, readState, saveCheckpoint, type CrashPoint } from '../src/run/checkpoint.js';
+import { checkCheckpointFiles, hasCheckpoint, loadCheckpoint, readState, saveCheckpoint, type CrashPoint } from '../src/run/checkpoint.js';
 import type { TrainState } from '../src/run/records.js';
 import { loadModel } from '../src/model/io.js';
 import type { ArchName } from '../src/model/architectures.js';
@@ -185,4 +185,88 @@ test('a checkpoint from before optimizer.json (adam.json + moments.bin) still lo
   await rename(path.join(opt, 'slots.bin'), path.join(opt, 'moments.bin'));
   await rm(path.join(opt, 'optimizer.json'));
   assert.equal(await loadConsistent(dir), 4);
+});
+
+test('a save replaces only the checkpoint\'s own files: a file of the user\'s in generator/ stays, across a crash too', async () => {
+  const dir = await tmpDir();
+  await save(dir, 1);
+  await writeFile(path.join(dir, 'generator', 'README.md'), 'notes on this generator');
+  await save(dir, 2);
+  await assert.rejects(save(dir, 3, 'moved:discriminator'), /simulated crash/);
+  assert.equal(await hasCheckpoint(dir), true); // rolled forward
+  assert.equal(await loadConsistent(dir), 3);
+  assert.equal(await readFile(path.join(dir, 'generator', 'README.md'), 'utf8'), 'notes on this generator');
+  assert.deepEqual((await readdir(path.join(dir, 'generator'))).sort(), ['README.md', 'model.json', 'weights.bin']);
+});
+
+test('a save over a checkpoint from before optimizer.json leaves only the new files (adam.json and moments.bin go)', async () => {
+  const dir = await tmpDir();
+  await save(dir, 4);
+  const opt = path.join(dir, 'optimizer');
+  await rename(path.join(opt, 'optimizer.json'), path.join(opt, 'adam.json'));
+  await rename(path.join(opt, 'slots.bin'), path.join(opt, 'moments.bin'));
+  await save(dir, 5);
+  assert.deepEqual((await readdir(opt)).sort(), ['optimizer.json', 'slots.bin']);
+  assert.equal(await loadConsistent(dir), 5);
+});
+
+test('a file of the user\'s in the staging folder stops the next save and load, named; it is not deleted', async () => {
+  const dir = await tmpDir();
+  await save(dir, 1);
+  await assert.rejects(save(dir, 2, 'staged'), /simulated crash/); // an uncommitted staging folder is left
+  const mine = path.join(dir, '.checkpoint-staging', 'generator', 'mine.txt');
+  await writeFile(mine, 'mine');
+  await assert.rejects(save(dir, 3), new RegExp(`^Error: ${mine.replace(/[/.]/g, '\\$&')}: dcgan did not write it; dcgan deletes only what it wrote`));
+  await assert.rejects(hasCheckpoint(dir), /mine\.txt: dcgan did not write it/);
+  assert.equal(await readFile(mine, 'utf8'), 'mine');
+  await rm(mine);
+  assert.equal(await hasCheckpoint(dir), true);
+  assert.equal(existsSync(path.join(dir, '.checkpoint-staging')), false);
+  assert.equal(await loadConsistent(dir), 1);
+});
+
+/** A checkpoint as training writes one: the generator's optimizer has taken exactly state.step steps. */
+async function saveAsTrained(dir: string, step: number): Promise<void> {
+  const gan = createGan({ ...options, seed: step });
+  stamp(gan, step);
+  gan.optG.step = step;
+  gan.optD.step = 2 * step; // keras-gan's form steps D twice a step
+  try {
+    await saveCheckpoint(dir, gan, state(step));
+  } finally {
+    disposeGan(gan);
+  }
+}
+
+test('the check before a resume reads every optimizer slot: a NaN or infinity anywhere in slots.bin is named', async () => {
+  const dir = await tmpDir();
+  await saveAsTrained(dir, 3);
+  await checkCheckpointFiles(dir);
+  const file = path.join(dir, 'optimizer', 'slots.bin');
+  const good = await readFile(file);
+  for (const [at, value] of [[0, NaN], [good.length - 4, Infinity], [4 * 1000, -Infinity]] as const) {
+    const bad = Buffer.from(good);
+    bad.writeFloatLE(value, at);
+    await writeFile(file, bad);
+    await assert.rejects(checkCheckpointFiles(dir), new RegExp(`^Error: ${file.replace(/[/.]/g, '\\$&')}: it holds NaN or infinite values`), `${value} at byte ${at}`);
+  }
+});
+
+test('state.json: counts that cannot be (more epochs than steps, a step the optimizer never took) are refused, named', async () => {
+  const dir = await tmpDir();
+  await saveAsTrained(dir, 3);
+  const file = path.join(dir, 'state.json');
+  const good = JSON.parse(await readFile(file, 'utf8'));
+  for (const [change, message] of [
+    [{ step: 1e15 }, /"step" is 1000000000000000, but optimizer\/optimizer\.json has the generator's optimizer at step 3/],
+    [{ step: 2 ** 53 }, /"step" is 9007199254740992, not a whole number ≥ 0/],
+    [{ step: 4 }, /"step" is 4, but optimizer\/optimizer\.json has the generator's optimizer at step 3/],
+    [{ epoch: 4 }, /"step" 3 is fewer than the 4 epochs and 0 steps it says were trained/],
+    [{ epoch: 2, stepInEpoch: 2 }, /"step" 3 is fewer than the 2 epochs and 2 steps it says were trained/],
+  ] as const) {
+    await writeFile(file, JSON.stringify({ ...good, ...change }));
+    await assert.rejects(checkCheckpointFiles(dir), message, JSON.stringify(change));
+  }
+  await writeFile(file, JSON.stringify({ ...good, epoch: 1, stepInEpoch: 2 })); // 1 step in epoch 1, 2 in epoch 2: possible
+  await checkCheckpointFiles(dir);
 });

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, cp, mkdir, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, cp, lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
+import { LOCK_FILE } from '../src/run/lock.js';
 import { tmpDir } from './helpers.js';
 
 const CLI = path.resolve('dist/cli.js');
@@ -25,7 +26,9 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   const walk = async (d: string) => {
     for (const name of (await readdir(d)).sort()) {
       const p = path.join(d, name);
-      if ((await stat(p)).isDirectory()) await walk(p);
+      const info = await lstat(p);
+      if (info.isDirectory()) await walk(p);
+      else if (info.isSymbolicLink()) out[path.relative(dir, p)] = `link to ${await readlink(p)}`;
       else if (name !== 'train.lock') out[path.relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
     }
   };
@@ -67,7 +70,7 @@ test('--resume with a checkpoint part missing: refused naming it, nothing change
   assert.deepEqual(await snapshot(out), before);
 });
 
-test('a new run into a folder that holds any run files is refused, and --overwrite clears them first', async () => {
+test('a new run into a folder that holds a run is refused; --overwrite deletes the run\'s files and nothing else', async () => {
   const out = await copyOfBase();
   await rm(path.join(out, 'optimizer'), { recursive: true });
   await writeFile(path.join(out, 'eval.jsonl'), '{"epoch":9,"step":99}\n');
@@ -75,14 +78,8 @@ test('a new run into a folder that holds any run files is refused, and --overwri
   await writeFile(path.join(out, 'notes.txt'), 'the user\'s own file');
   const before = await snapshot(out);
   const r = run(['train', ...tiny, '--epochs', '1', '--out', out]);
-  assertRefused(r, /already holds a run \(config\.json, .*\); pass --resume to continue it, or --out NEW_DIR for a new run \(--overwrite deletes these files and starts over\)$/);
+  assertRefused(r, /already holds a run \(config\.json, .*\); its checkpoint is incomplete \(optimizer\/ missing\)\. Pass --out NEW_DIR for a new run \(--overwrite deletes its files and starts over\)$/);
   assert.deepEqual(await snapshot(out), before);
-
-  // a folder left by a run killed before its first checkpoint holds no checkpoint, and is refused all the same
-  const early = path.join(await tmpDir(), 'early');
-  await mkdir(early);
-  await writeFile(path.join(early, 'steps.jsonl'), '{"step":1,"epoch":1}\n');
-  assertRefused(run(['train', ...tiny, '--epochs', '1', '--out', early]), /already holds a run \(steps\.jsonl\)/);
 
   const o = run(['train', ...tiny, '--epochs', '1', '--out', out, '--overwrite']);
   assert.equal(o.status, 0, o.stderr);
@@ -93,6 +90,47 @@ test('a new run into a folder that holds any run files is refused, and --overwri
   const steps = (await readFile(path.join(out, 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).step);
   assert.deepEqual(steps, [1, 2, 3, 4]);
   assertRefused(run(['train', '--resume', '--overwrite', '--out', out]), /--resume and --overwrite do not combine/);
+});
+
+// README: --overwrite "deletes that run's files, nothing else in the folder" — inside the run's own folders too
+for (const [name, plant] of [
+  ['samples/my-favourite.png', (d: string) => writeFile(path.join(d, 'samples', 'my-favourite.png'), 'mine')],
+  ['generator/README.md', (d: string) => writeFile(path.join(d, 'generator', 'README.md'), 'mine')],
+  ['discriminator/notes', (d: string) => mkdir(path.join(d, 'discriminator', 'notes'))],
+  ['optimizer/slots.bin.bak', (d: string) => writeFile(path.join(d, 'optimizer', 'slots.bin.bak'), 'mine')],
+  ['samples/epoch-007.png', (d: string) => symlink(path.join(d, 'notes.txt'), path.join(d, 'samples', 'epoch-007.png'))],
+] as const) {
+  test(`--overwrite over a run holding ${name}, which dcgan did not write: refused naming it, nothing deleted`, async () => {
+    const out = await copyOfBase();
+    await writeFile(path.join(out, 'notes.txt'), 'the user\'s own file');
+    await plant(out);
+    const before = await snapshot(out);
+    const r = run(['train', ...tiny, '--epochs', '1', '--out', out, '--overwrite']);
+    assertRefused(r, new RegExp(`^error: ${out.replace(/[/.]/g, '\\$&')}/${name.replace(/[/.]/g, '\\$&')}: .*nothing was deleted: move it away first$`));
+    assert.deepEqual(await snapshot(out), before);
+  });
+}
+
+test('a run that diverged before its first checkpoint: --resume says what works, and the same command with a lower --lr starts it again', async () => {
+  const out = path.join(await tmpDir(), 'run');
+  const diverged = run(['train', ...tiny, '--epochs', '1', '--lr', '1e9', '--out', out]);
+  assert.equal(diverged.status, 1, diverged.stderr);
+  assert.match(diverged.stderr.trim().split('\n').at(-1)!, /No checkpoint was saved; try a lower --lr \(this run's is 1e\+9\) in the same command: it starts the run again$/);
+  assert.equal(existsSync(path.join(out, 'state.json')), false);
+  await writeFile(path.join(out, 'notes.txt'), 'mine');
+  const before = await snapshot(out);
+  assertRefused(run(['train', '--resume', '--epochs', '1', '--out', out]),
+    /^error: nothing to resume in .*: its run saved no checkpoint \(it holds config\.json, .*\)\. Nothing was changed; start it again without --resume \(its files are replaced\): .* train --out \S+ and the options you want$/);
+  assert.deepEqual(await snapshot(out), before);
+
+  const again = run(['train', ...tiny, '--epochs', '1', '--lr', '0.002', '--out', out]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /the run there saved no checkpoint, so it starts again: deleting config\.json, /);
+  assert.equal(JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8')).options.lr, 0.002);
+  const steps = (await readFile(path.join(out, 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.deepEqual(steps, [1, 2, 3, 4]);
+  assert.equal(JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8')).step, 4);
+  assert.equal(await readFile(path.join(out, 'notes.txt'), 'utf8'), 'mine');
 });
 
 // What a damaged file does to each command: the error names the file and what is wrong, and nothing is written.
@@ -154,6 +192,18 @@ const damages: { name: string; damage: (dir: string) => Promise<void>; message: 
     name: 'state.json with a step that is not a number',
     damage: async (d) => writeFile(path.join(d, 'state.json'), JSON.stringify({ ...JSON.parse(await readFile(path.join(d, 'state.json'), 'utf8')), step: 'x' })),
     message: /state\.json: "step" is "x", not a whole number/,
+    commands: ['resume', 'report'],
+  },
+  {
+    name: 'state.json with a step of 1e15 (the optimizer says 4)',
+    damage: async (d) => writeFile(path.join(d, 'state.json'), JSON.stringify({ ...JSON.parse(await readFile(path.join(d, 'state.json'), 'utf8')), step: 1e15 })),
+    message: /state\.json: "step" is 1000000000000000, but optimizer\/optimizer\.json has the generator's optimizer at step 4 \(damaged, or from another checkpoint\)/,
+    commands: ['resume'],
+  },
+  {
+    name: 'state.json with more epochs than steps',
+    damage: async (d) => writeFile(path.join(d, 'state.json'), JSON.stringify({ ...JSON.parse(await readFile(path.join(d, 'state.json'), 'utf8')), epoch: 9 })),
+    message: /state\.json: "step" 4 is fewer than the 9 epochs and 0 steps it says were trained/,
     commands: ['resume', 'report'],
   },
   {
@@ -297,6 +347,37 @@ test('a --batch-size far beyond memory is refused up front with the estimate, an
   assert.equal(existsSync(out), false);
 });
 
+test('absurd sizes are refused before any work, one line naming the flag and its limit; long sampling shows its progress', async () => {
+  const dir = await tmpDir();
+  const png = path.join(dir, 'g.png');
+  const cases: [string[], RegExp][] = [
+    [['sample', '--n', '1000000000'], /^error: --n 1000000000: 1,000,000,000 images, and a grid holds at most 10,000 \(it is kept in memory whole\)/],
+    [['sample', '--n', '10001'], /^error: --n 10001: 10,001 images, and a grid holds at most 10,000/],
+    [['sample', '--search', '1000000000'], /^error: --search 1000000000: at most 100,000 candidates/],
+    [['sample', '--interpolate', '1000000', '--n', '1'], /^error: --interpolate 1000000 --n 1: 1,000,000 images \(1000000 steps × 1 walk\), and a grid holds at most 10,000/],
+    [['sample', '--interpolate', '101', '--n', '100', '--out', path.join(dir, 'w.gif')], /^error: --interpolate 101 --n 100: 10,100 images \(101 steps × 100 walks\)/],
+    // 16 px tiles, 2 apart: 7000 images in 7 columns are 1000 rows, 1000 · 18 + 2 = 18002 px tall; WebP stops at 16383
+    [['sample', '--n', '7000', '--out', path.join(dir, 'g.webp')], /^error: --out .*g\.webp: 7000 images of 16 px in 7 columns make a 128×18002 image, and \.webp holds at most 16383 pixels a side; pass fewer images, more --cols, or a \.png$/],
+  ];
+  for (const [args, message] of cases) {
+    const started = performance.now();
+    const r = run([...args, '--run', base, '--backend', 'wasm', ...(args.includes('--out') ? [] : ['--out', png])]);
+    assertRefused(r, message);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.ok(performance.now() - started < 20_000, `${args.join(' ')}: ${Math.round(performance.now() - started)} ms before the refusal`);
+  }
+  assertRefused(run(['bench', '--batch-size', '1000000000', '--backend', 'cpu']), /^error: --batch-size 1000000000 does not fit in memory on cpu: .*try --batch-size 128$/);
+  assert.deepEqual(await readdir(dir), []);
+
+  const long = run(['sample', '--run', base, '--n', '3000', '--out', png, '--seed', '1', '--backend', 'wasm']);
+  assert.equal(long.status, 0, long.stderr);
+  // not a terminal: a plain line every tenth of the way
+  const lines = long.stderr.trim().split('\n');
+  assert.match(lines[0], /^generating 256\/3000 \(8%\) \| [\d.]+ s$/);
+  assert.match(lines.at(-2)!, /^generating 3000\/3000 \(100%\) \| [\d.]+ s$/);
+  assert.match(lines.at(-1)!, /g\.png: 3000 images from /);
+});
+
 test('a --batch-size larger than the data is refused once the data is read, before anything is written', async () => {
   const out = path.join(await tmpDir(), 'run');
   const r = run(['train', ...tiny, '--limit', '12', '--out', out]);
@@ -392,4 +473,33 @@ test('a read-only folder is said as such, for train --out and sample --out, and 
   } finally {
     spawnSync('umount', [disk]);
   }
+});
+
+test('dcgan train into a folder another trainer is using is refused before it writes anything; so is --resume', async () => {
+  const out = path.join(await tmpDir(), 'run');
+  // 40 steps an epoch (--no-mirror: pokesprite mirrors by default), 5 epochs: alive long enough for the three refusals below
+  const slow = ['--limit', '640', '--no-mirror', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
+  const first = spawn(process.execPath, [CLI, 'train', ...slow, '--epochs', '5', '--out', out]);
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => first.on('exit', resolve));
+  await new Promise<void>((resolve) => first.stderr.on('data', (c) => {
+    stderr += c;
+    if (/epoch 1\/5 \d+\/40/.test(stderr)) resolve();
+  }));
+  // the first trainer writes config.json once, at its start: a refused second one must not touch it
+  const config = await readFile(path.join(out, 'config.json'));
+  for (const args of [[...slow, '--epochs', '1'], [...slow, '--epochs', '1', '--overwrite'], ['--resume', '--epochs', '3']]) {
+    const r = spawnSync(process.execPath, [CLI, 'train', ...args, '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`is in use: another trainer holds it, process ${first.pid}`));
+  }
+  assert.deepEqual(await readFile(path.join(out, 'config.json')), config, 'config.json was rewritten');
+  first.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.equal(existsSync(path.join(out, LOCK_FILE)), false, 'the lock outlived its trainer');
+  // the first run resumes from its own checkpoint (to the end of the epoch it stopped in)
+  const { epoch } = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
+  const resumed = spawnSync(process.execPath, [CLI, 'train', '--resume', '--epochs', String(epoch + 1), '--out', out], { encoding: 'utf8' });
+  assert.equal(resumed.status, 0, resumed.stderr);
 });

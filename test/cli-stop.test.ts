@@ -55,6 +55,16 @@ test('SIGTERM stops the same way and exits 143', async () => {
   assert.ok(state.step <= r.seenStep + 3, `signalled after step ${r.seenStep}, stopped at step ${state.step}`);
 });
 
+test('SIGHUP (the terminal closed) stops the same way, saving the epoch under way, and exits 129', async () => {
+  const out = path.join(await tmpDir(), 'run');
+  const r = await trainAndSignal([...slow, '--epochs', '1', '--log-every', '1000', '--out', out], /epoch 1\/1 (\d+)\/20/, ['SIGHUP']);
+  assert.equal(r.code, 129, r.stderr);
+  assert.match(r.stderr, /SIGHUP: stopping after this step and saving a checkpoint/);
+  const state = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
+  assert.ok(state.step >= r.seenStep && state.step <= r.seenStep + 3, `signalled after step ${r.seenStep}, stopped at step ${state.step}`);
+  assert.equal(state.stepInEpoch, state.step, 'the steps of the epoch under way were not saved');
+});
+
 test('two Ctrl-Cs at once: the run quits, and the folder still holds one whole checkpoint that resumes', async () => {
   const out = path.join(await tmpDir(), 'run');
   const tiny = ['--limit', '64', '--no-mirror', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];

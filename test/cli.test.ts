@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
@@ -32,7 +32,7 @@ test('dcgan train (tiny) writes a self-describing run folder', async () => {
   // the last line says how to go on, as a command to paste
   // (started as `node dist/cli.js`, or through tsx with DCGAN_TEST_CLI=src: the command repeats how it was started)
   const quoted = runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  assert.match(r.stderr.trim().split('\n').at(-1) ?? '', new RegExp(`^done: 1 epochs in ${quoted}; sample with: node (\\S+ )*\\S*cli\\.[jt]s sample --run ${quoted} --n 21 --out grid\\.png$`));
+  assert.match(r.stderr.trim().split('\n').at(-1) ?? '', new RegExp(`^done: 1 epoch in ${quoted}; sample with: node (\\S+ )*\\S*cli\\.[jt]s sample --run ${quoted} --n 21 --out grid\\.png$`));
   for (const f of ['config.json', 'metrics.jsonl', 'steps.jsonl', 'state.json', 'fixed-noise.bin', 'generator/model.json',
     'generator/weights.bin', 'discriminator/model.json', 'discriminator/weights.bin', 'optimizer/optimizer.json', 'optimizer/slots.bin']) {
     assert.ok(existsSync(path.join(runDir, f)), `${f} missing`);
@@ -118,9 +118,41 @@ test('an existing run is neither overwritten without --resume nor changed by a c
   const mtime = (await stat(path.join(runDir, 'state.json'))).mtimeMs;
   assertRefused(['train', ...tiny, '--epochs', '1', '--out', runDir], /already holds a run \(config\.json, .*\); pass --resume to continue it, or --out NEW_DIR/);
   assertRefused(['train', '--resume', '--width', '16', '--epochs', '3', '--out', runDir, '--backend', 'wasm'], /--width 16 conflicts with the run being resumed/);
-  assertRefused(['train', '--resume', '--epochs', '1', '--out', runDir, '--backend', 'wasm'], /already trained 1 epochs/);
+  assertRefused(['train', '--resume', '--epochs', '1', '--out', runDir, '--backend', 'wasm'], /already trained 1 epoch;/);
   assert.deepEqual(await readFile(path.join(runDir, 'generator/weights.bin')), before);
   assert.equal((await stat(path.join(runDir, 'state.json'))).mtimeMs, mtime);
+});
+
+/** Every file under `dir` and its content: equal before and after, nothing changed. */
+async function readAll(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) out[path.relative(dir, path.join(e.parentPath ?? e.path, e.name))] = await readFile(path.join(e.parentPath ?? e.path, e.name), 'utf8');
+  }
+  return out;
+}
+
+test('a folder is a run when its config.json says so: a web app\'s config.json, state.json and samples/ are left alone', async () => {
+  const dir = path.join(await tmpDir(), 'web-app');
+  await mkdir(path.join(dir, 'samples'), { recursive: true });
+  await writeFile(path.join(dir, 'config.json'), '{"name":"my-web-app"}');
+  await writeFile(path.join(dir, 'state.json'), '{"step":1}');
+  await writeFile(path.join(dir, 'samples', 'voice.wav'), 'RIFF');
+  const before = await readAll(dir);
+  for (const extra of [[], ['--overwrite']]) {
+    assertRefused(['train', ...tiny, '--epochs', '1', '--out', dir, ...extra],
+      /^error: --out .*web-app holds config\.json, but its config\.json is not a run's \(no "options"\): it is not a dcgan run, and dcgan replaces only its own files\. Pass another --out/);
+  }
+  assertRefused(['train', '--resume', '--epochs', '2', '--out', dir], /nothing to resume in .*web-app: it is not a dcgan run \(its config\.json is not a run's \(no "options"\); it holds config\.json, samples\/, state\.json\)/);
+  assert.deepEqual(await readAll(dir), before);
+
+  // no config.json at all: a stray steps.jsonl or state.json is someone's, not a run's
+  const stray = path.join(await tmpDir(), 'stray');
+  await mkdir(stray);
+  await writeFile(path.join(stray, 'state.json'), '{"mine":true}');
+  assertRefused(['train', ...tiny, '--epochs', '1', '--out', stray, '--overwrite'], /--out .*stray holds state\.json, but it has no config\.json: it is not a dcgan run/);
+  assertRefused(['train', '--resume', '--epochs', '1', '--out', stray], /nothing to resume in .*stray: it is not a dcgan run \(it has no config\.json; it holds state\.json\)/);
+  assert.equal(await readFile(path.join(stray, 'state.json'), 'utf8'), '{"mine":true}');
 });
 
 test('on wasm a new run\'s default batch is capped to what a WebAssembly heap holds, and says so', async () => {
@@ -160,7 +192,7 @@ test('Ctrl-C finishes the step, saves a checkpoint, says how to resume, exits no
   const state = JSON.parse(await readFile(path.join(out, 'state.json'), 'utf8'));
   assert.ok(state.step >= 1 && state.step < 24, `stopped at step ${state.step}`);
   // where it stopped, as the checkpoint holds it
-  const where = state.stepInEpoch ? `${state.stepInEpoch} steps into epoch ${state.epoch + 1}` : `the end of epoch ${state.epoch}`;
+  const where = state.stepInEpoch ? `${state.stepInEpoch} step${state.stepInEpoch === 1 ? '' : 's'} into epoch ${state.epoch + 1}` : `the end of epoch ${state.epoch}`;
   assert.ok(stderr.includes(`\nstopped at step ${state.step}, ${where}; checkpoint in ${out}\n`), stderr);
   const r = run(['train', '--resume', '--epochs', '3', '--out', out, '--backend', 'wasm']);
   assert.equal(r.status, 0, r.stderr);

@@ -83,6 +83,36 @@ test('conditional: G takes (z, class), D adds class logits; the generator interf
   D.model.dispose();
 });
 
+test('conditional: the class embedding multiplies z, as in tfjs-examples mnist-acgan (layers.multiply), not adds to it', () => {
+  // mlp: Glorot-initialised, so its images depend clearly on z (d2l's N(0, 0.02) kernels leave them near-constant)
+  const model = buildGenerator(architecture('mlp'), shapeOf(8, 8, 8, 1, 3), 1);
+  // class 0 embeds as all zeros, class 1 as all ones, class 2 as all twos
+  model.getLayer('class_embedding').setWeights([tf.tensor2d([0, 1, 2].flatMap((c) => Array(8).fill(c)), [3, 8])]);
+  const G = asGenerator(model);
+  tf.tidy(() => {
+    const z = tf.tensor2d(new Rng(3).normals(2 * 8), [2, 8]);
+    const draw = (latents: tf.Tensor2D, cls: number) => G.generate(latents, tf.tensor1d([cls, cls], 'int32'));
+    const differ = (a: tf.Tensor, b: tf.Tensor) => a.sub(b).abs().max().dataSync()[0];
+    assert.ok(differ(draw(z, 1).slice([0], [1]), draw(z, 1).slice([1], [1])) > 1e-3, 'the generator hardly depends on z');
+    // z ⊙ 0 = 0 for every z: class 0 draws one image, whatever z (z + 0 would draw two)
+    const zero = draw(z, 0);
+    assert.ok(differ(zero.slice([0], [1]), zero.slice([1], [1])) < 1e-6, 'class 0 (a zero embedding) still depends on z');
+    // z ⊙ 2 = (2z) ⊙ 1 (z + 2 ≠ 2z + 1)
+    assert.ok(differ(draw(z, 2), draw(z.mul(2) as tf.Tensor2D, 1)) < 1e-5, 'class 2 is not z times its embedding');
+  });
+  model.dispose();
+});
+
+test('generateImages runs 256 images a batch and says after each how many are done', async () => {
+  const G = asGenerator(buildGenerator(architecture('mlp'), shapeOf(4, 2, 2, 1), 1));
+  for (const [n, expected] of [[600, [256, 512, 600]], [512, [256, 512]], [1, [1]]] as const) {
+    const done: number[] = [];
+    await generateImages(G, new Rng(1).normals(n * 2), n, undefined, (k) => done.push(k));
+    assert.deepEqual(done, expected, `${n} images`);
+  }
+  G.model.dispose();
+});
+
 test('weights start as N(0, 0.02) and the same seed gives the same weights', async () => {
   const shape = shapeOf(32, 16);
   const [a, b, c] = [5, 5, 6].map((seed) => buildGenerator(d2l, shape, seed));

@@ -206,3 +206,25 @@ test('pytorch/examples\' weights_init (dcgan28, anime96): convolutions N(0, 0.02
     D.dispose();
   }
 });
+
+test('each preset\'s batch norms as its source sets them: PyTorch momentum 0.1 (Keras 0.9), ε 1e-5; Keras 0.99, ε 1e-3; Keras-GAN momentum 0.8', () => {
+  // PyTorch's nn.BatchNorm2d defaults (momentum=0.1, eps=1e-5) in d2l, pytorch/examples and AnimeGAN; Keras'
+  // BatchNormalization defaults (momentum=0.99, epsilon=1e-3) in Hands-on ML; Keras-GAN gan.py: BatchNormalization(momentum=0.8)
+  const expected: Record<string, { momentum: number; epsilon: number }> = {
+    d2l: { momentum: 0.9, epsilon: 1e-5 },
+    dcgan28: { momentum: 0.9, epsilon: 1e-5 },
+    anime96: { momentum: 0.9, epsilon: 1e-5 },
+    keras28: { momentum: 0.99, epsilon: 1e-3 },
+    mlp: { momentum: 0.8, epsilon: 1e-3 },
+  };
+  // (progan and stylegan normalise by pixel norm and AdaIN, not batch norm)
+  for (const name of Object.keys(expected)) {
+    const arch = architecture(name);
+    const shape = { imageSize: arch.defaults.imageSize, width: 4, latent: 8, channels: 1 as const, classes: 0 };
+    const models = [buildGenerator(arch, shape, 1), buildDiscriminator(arch, shape, 1)];
+    const norms = models.flatMap((m) => m.layers.filter((l) => l.getClassName() === 'BatchNormalization').map((l) => l.getConfig()));
+    assert.ok(norms.length > 0, `${name}: no batch norms`); // which layers have one: "each preset's layers in the order of its source"
+    for (const config of norms) assert.deepEqual([config.momentum, config.epsilon], [expected[name].momentum, expected[name].epsilon], `${name} ${config.name}`);
+    for (const m of models) m.dispose();
+  }
+});

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { readState } from '../src/run/checkpoint.js';
@@ -81,4 +81,37 @@ test('a state.json from before the epoch sums were saved still resumes, its epoc
   const lines = async (dir: string) => (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
   const [a, b] = [(await lines(straight))[1], (await lines(stopped))[1]];
   for (const k of ['loss_D', 'loss_G', 'D_x', 'D_G_z']) assert.ok(Math.abs(a[k] - b[k]) < 1e-6, `${k}: ${a[k]} vs ${b[k]}`);
+});
+
+test('a resume cuts the records back to its checkpoint: the eval record of that very step stays, later ones and grids go, links stay', async () => {
+  const dir = await tmpDir();
+  await train(options(dir, 1, false), data, backend, quiet); // 5 steps: a checkpoint at step 5, the end of epoch 1
+  // what a run killed in epoch 2 leaves after that checkpoint, and what was there before it
+  const evals = path.join(dir, 'eval.jsonl');
+  await writeFile(evals, [4, 5, 6, 7].map((step) => JSON.stringify({ epoch: step <= 5 ? 1 : 2, step, swd_x1e3: { avg: step } }) + '\n').join(''));
+  await writeFile(path.join(dir, 'samples', 'epoch-002.png'), 'a grid of the epoch that was lost');
+  await writeFile(path.join(dir, 'mine.png'), 'mine');
+  await symlink(path.join(dir, 'mine.png'), path.join(dir, 'samples', 'epoch-003.png'));
+  await train(options(dir, 1, true), data, backend, quiet);
+  // the record at step 5 describes the checkpoint's generator, which the resumed run goes on from: it is not repeated
+  assert.deepEqual((await readFile(evals, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).step), [4, 5]);
+  assert.deepEqual((await readdir(path.join(dir, 'samples'))).sort(), ['epoch-001.png', 'epoch-003.png']);
+  assert.ok((await lstat(path.join(dir, 'samples', 'epoch-003.png'))).isSymbolicLink(), 'a link dcgan did not make was deleted');
+});
+
+test('img/s of an epoch resumed midway counts all its images over all its seconds, those before the stop too', async () => {
+  const dir = await tmpDir();
+  const controller = new AbortController();
+  const io = { ...quiet, signal: controller.signal, listeners: [{ step: (e: { step: number }) => e.step === 7 && controller.abort() }] };
+  await train(options(dir, 2, false), data, backend, io); // stopped 2 steps into epoch 2
+  // the first 2 steps of epoch 2 took (say) 1000 s: a slow machine before the resume
+  const file = path.join(dir, 'state.json');
+  const state = JSON.parse(await readFile(file, 'utf8'));
+  await writeFile(file, JSON.stringify({ ...state, epochSums: { ...state.epochSums, seconds: 1000 } }));
+  await train(options(dir, 2, true), data, backend, quiet);
+  const epoch2 = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))[1];
+  assert.equal(epoch2.epoch, 2);
+  assert.ok(epoch2.seconds > 1000 && epoch2.seconds < 1100, `seconds ${epoch2.seconds}`);
+  // images per second = the epoch's images (5 batches of 8) / the epoch's seconds
+  assert.ok(Math.abs(epoch2.images_per_s * epoch2.seconds - 5 * 8) < 1e-9, `${epoch2.images_per_s} img/s × ${epoch2.seconds} s`);
 });

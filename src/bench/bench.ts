@@ -1,14 +1,16 @@
 // `dcgan bench`: training speed on random data of the model's shape, after a warm-up; no dataset, no disk.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../backend/index.js';
-import type { ArchName } from '../model/architectures.js';
-import { Rng } from '../util/rng.js';
-import { architecture } from '../model/architectures.js';
+import { architecture, type ArchName } from '../model/architectures.js';
 import { buildGenerator } from '../model/build.js';
 import { augment, parsePolicy, policyText } from '../train/augment.js';
 import { emaBeta, updateAverage } from '../train/ema.js';
+import { footprint, memoryProblem } from '../train/memory.js';
 import { trainStep } from '../train/step.js';
 import { createGan, disposeGan } from '../train/train.js';
+import { UsageError } from '../util/errors.js';
+import { plural } from '../util/plural.js';
+import { Rng } from '../util/rng.js';
 
 export interface BenchOptions {
   arch: ArchName;
@@ -60,6 +62,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function bench(o: BenchOptions, backend: BackendInfo): Promise<BenchResult> {
   const model = { imageSize: o.imageSize, width: o.width, latent: o.latent, channels: 3 as const, classes: 0 };
+  // the same estimate as train's, before anything is allocated: an absurd --batch-size is one line
+  const tooBig = memoryProblem(backend.hooks, backend.name, footprint(architecture(o.arch), model), o.batchSize, `${o.imageSize}×${o.imageSize}, width ${o.width}`);
+  if (tooBig) throw new UsageError(tooBig);
   const gan = createGan({ arch: o.arch, model, seed: 0, lr: 0.0002, beta1: 0.5, beta2: 0.999 });
   const rng = new Rng(1);
   const policy = parsePolicy(o.augment ?? 'none');
@@ -132,8 +137,8 @@ export function formatBench(r: BenchResult): string {
     `${r.device}: ${r.imageSize}×${r.imageSize}, width ${r.width}, batch ${r.batchSize}` +
       `${r.augment !== 'none' ? `, --augment ${r.augment}` : ''}${r.ema ? `, --ema ${r.ema}` : ''}: ` +
       `${r.imagesPerSecond.toFixed(1)} img/s, ${r.msPerStep.toFixed(1)} ms/step ` +
-      `(median of ${r.windowsMsPerStep.length} windows: ${r.windowsMsPerStep.map((x) => x.toFixed(1)).join(', ')} ms; ` +
-      `after ${r.warmupSteps} warm-up steps, ${r.warmupSeconds.toFixed(1)} s)`,
+      `(median of ${plural(r.windowsMsPerStep.length, 'window')}: ${r.windowsMsPerStep.map((x) => x.toFixed(1)).join(', ')} ms; ` +
+      `after ${plural(r.warmupSteps, 'warm-up step')}, ${r.warmupSeconds.toFixed(1)} s)`,
   ];
   if (r.kernels) {
     lines.push('top kernels of one step:');

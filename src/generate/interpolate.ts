@@ -12,6 +12,9 @@ import { UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { slerp } from '../util/slerp.js';
 import { chooseClass, classesFor } from './classes.js';
+import { plural } from '../util/plural.js';
+import { checkGridImages, checkGridSide } from './limits.js';
+import { imageProgress } from './sample.js';
 
 export interface InterpolateOptions {
   run: string;
@@ -43,7 +46,7 @@ export function outputKind(file: string): OutputKind {
  * of `ends` (both [walks × latent]) at t = 0, 1/(steps − 1), …, 1.
  */
 export function walkLatents(starts: Float32Array, ends: Float32Array, walks: number, steps: number): Float32Array {
-  if (steps < 2) throw new UsageError('--interpolate needs at least 2 steps (the two ends)');
+  checkInterpolation(steps, walks);
   const latent = starts.length / walks;
   const out = new Float32Array(walks * steps * latent);
   for (let w = 0; w < walks; w++) {
@@ -52,6 +55,12 @@ export function walkLatents(starts: Float32Array, ends: Float32Array, walks: num
     for (let k = 0; k < steps; k++) out.set(slerp(a, b, k / (steps - 1)), (w * steps + k) * latent);
   }
   return out;
+}
+
+/** --interpolate K with --n walks, before any work: at least the two ends, at most a grid's images (limits.ts). */
+export function checkInterpolation(steps: number, walks: number): void {
+  if (steps < 2) throw new UsageError('--interpolate needs at least 2 steps (the two ends)');
+  checkGridImages(steps * walks, `--interpolate ${steps} --n ${walks}`, `${steps} steps × ${plural(walks, 'walk')}`);
 }
 
 /** The walks' start and end latents for a seed: the first n and the next n latents `dcgan sample` draws for it. */
@@ -76,6 +85,7 @@ export async function writeAnimation(file: string, frames: RawImage[], delays: n
 
 export async function interpolate(o: InterpolateOptions): Promise<{ width: number; height: number; frames: number }> {
   const kind = outputKind(o.out);
+  checkInterpolation(o.steps, o.n);
   const G = await loadGenerator(o.run, o.generator);
   try {
     const { imageSize: size, channels } = G;
@@ -85,7 +95,11 @@ export async function interpolate(o: InterpolateOptions): Promise<{ width: numbe
     if (choice === 'all') throw new UsageError('--class all does not combine with --interpolate: name one class (or leave --class out: walk i keeps class i)');
     const walkClasses = classesFor(choice, o.n, G);
     const labels = walkClasses && Array.from({ length: count }, (_, i) => walkClasses[Math.floor(i / o.steps)]);
-    const pixels = await generateImages(G, walkLatents(starts, ends, o.n, o.steps), count, labels);
+    if (kind === 'png') checkGridSide(o.out, count, size, o.steps);
+    else checkGridSide(o.out, o.n, size, Math.min(o.cols, o.n));
+    const progress = imageProgress(count, 'generating');
+    const pixels = await generateImages(G, walkLatents(starts, ends, o.n, o.steps), count, labels, progress.update);
+    progress.stop();
     if (kind === 'png') {
       const grid = tileGrid(pixels, count, size, channels, o.steps);
       await writePng(o.out, grid);

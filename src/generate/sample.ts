@@ -7,7 +7,9 @@ import { generateImages, latents } from '../model/generator.js';
 import { loadGenerator, readClassNames, type GeneratorChoice } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { createProgress } from '../util/progress.js';
 import { chooseClass, classesFor } from './classes.js';
+import { checkGridImages, checkGridSide } from './limits.js';
 
 export interface SampleOptions {
   run: string;
@@ -46,21 +48,44 @@ export async function writeImage(file: string, img: RawImage): Promise<void> {
   await writeFileAtomic(file, await encodeImage(img, imageFormat(file)));
 }
 
+/** Sampling's progress on stderr, for more images than a few batches (fewer take a moment): a no-op otherwise. */
+export function imageProgress(total: number, label: string): { update: (done: number) => void; stop: () => void } {
+  if (total <= 1024) return { update: () => {}, stop: () => {} };
+  const bar = createProgress({ total, label });
+  return { update: (done) => bar.update(done), stop: () => bar.stop() };
+}
+
+/** --n against its limit, before any work (limits.ts). */
+export function checkSample(n: number): void {
+  checkGridImages(n, `--n ${n}`);
+}
+
 export async function sample(o: SampleOptions): Promise<{ width: number; height: number; rows?: number }> {
   imageFormat(o.out);
+  checkSample(o.n);
   const G = await loadGenerator(o.run, o.generator);
   try {
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
+    if (choice === 'all') {
+      checkGridImages(G.classes * o.n, `--class all --n ${o.n}`, `${G.classes} classes × ${o.n}`);
+      checkGridSide(o.out, G.classes * o.n, G.imageSize, o.n);
+    } else {
+      checkGridSide(o.out, o.n, G.imageSize, Math.min(o.cols, o.n));
+    }
     const z = latents(o.seed, o.n, G.latent);
     if (choice === 'all') {
       const all = new Float32Array(G.classes * z.length);
       for (let c = 0; c < G.classes; c++) all.set(z, c * z.length);
       const labels = Array.from({ length: G.classes * o.n }, (_, i) => Math.floor(i / o.n));
-      const grid = tileGrid(await generateImages(G, all, G.classes * o.n, labels), G.classes * o.n, G.imageSize, G.channels, o.n);
+      const progress = imageProgress(G.classes * o.n, 'generating');
+      const grid = tileGrid(await generateImages(G, all, G.classes * o.n, labels, progress.update), G.classes * o.n, G.imageSize, G.channels, o.n);
+      progress.stop();
       await writeImage(o.out, grid);
       return { width: grid.width, height: grid.height, rows: G.classes };
     }
-    const pixels = await generateImages(G, z, o.n, classesFor(choice, o.n, G));
+    const progress = imageProgress(o.n, 'generating');
+    const pixels = await generateImages(G, z, o.n, classesFor(choice, o.n, G), progress.update);
+    progress.stop();
     const grid = tileGrid(pixels, o.n, G.imageSize, G.channels, Math.min(o.cols, o.n));
     await writeImage(o.out, grid);
     return { width: grid.width, height: grid.height };

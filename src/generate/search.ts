@@ -6,7 +6,8 @@ import { generateImages, latents, type Discriminator, type Generator } from '../
 import { loadDiscriminator, loadGenerator, readClassNames, type GeneratorChoice } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
 import { chooseClass, classesFor } from './classes.js';
-import { writeImage } from './sample.js';
+import { checkCandidates, checkGridImages, checkGridSide } from './limits.js';
+import { imageProgress, writeImage } from './sample.js';
 
 export interface SearchOptions {
   run: string;
@@ -35,7 +36,9 @@ export interface SearchResult {
 const BATCH = 256;
 
 /** D's probability that each G(z) is real, sigmoid(D(G(z))), in batches; `z` holds `count` latents (`labels`: their classes). */
-export async function scoreLatents(G: Generator, D: Discriminator, z: Float32Array, count: number, labels?: number[]): Promise<Float32Array> {
+export async function scoreLatents(
+  G: Generator, D: Discriminator, z: Float32Array, count: number, labels?: number[], onProgress?: (done: number) => void,
+): Promise<Float32Array> {
   const latent = G.latent;
   const scores = new Float32Array(count);
   for (let start = 0; start < count; start += BATCH) {
@@ -47,6 +50,7 @@ export async function scoreLatents(G: Generator, D: Discriminator, z: Float32Arr
     });
     scores.set((await s.data()) as Float32Array, start);
     s.dispose();
+    onProgress?.(start + n);
   }
   return scores;
 }
@@ -59,8 +63,11 @@ export function topIndices(scores: ArrayLike<number>, k: number): number[] {
     .map((e) => e.i);
 }
 
+/** --search against --n and its limit (limits.ts), before any work. */
 export function checkSearch(candidates: number, n: number): void {
   if (candidates < n) throw new UsageError(`--search ${candidates} draws fewer candidates than the --n ${n} to keep`);
+  checkCandidates(candidates);
+  checkGridImages(n, `--n ${n}`);
 }
 
 export async function search(o: SearchOptions): Promise<SearchResult> {
@@ -72,9 +79,12 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
     const { latent, imageSize: size, channels } = G;
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
     if (choice === 'all') throw new UsageError('--class all does not combine with --search: name one class (or leave --class out: candidate i has class i)');
+    checkGridSide(o.out, o.n, size, Math.min(o.cols, o.n));
     const labels = classesFor(choice, o.candidates, G);
     const z = latents(o.seed, o.candidates, latent);
-    const scores = await scoreLatents(G, D, z, o.candidates, labels);
+    const progress = imageProgress(o.candidates, 'judging candidates');
+    const scores = await scoreLatents(G, D, z, o.candidates, labels, progress.update);
+    progress.stop();
     const best = topIndices(scores, o.n);
     const chosen = new Float32Array(o.n * latent);
     best.forEach((k, i) => chosen.set(z.subarray(k * latent, (k + 1) * latent), i * latent));

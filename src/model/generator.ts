@@ -72,9 +72,11 @@ const BATCH = 256;
 
 /**
  * Runs G on `z` ([n × latent] floats) in batches of at most 256, so memory stays bounded for large n, and returns uint8
- * pixels (NHWC). `labels`: a class per latent, for a conditional G.
+ * pixels (NHWC). `labels`: a class per latent, for a conditional G; `onProgress` hears the images done after each batch.
  */
-export async function generateImages(G: Generator, z: Float32Array, n: number, labels?: ArrayLike<number>): Promise<Uint8Array> {
+export async function generateImages(
+  G: Generator, z: Float32Array, n: number, labels?: ArrayLike<number>, onProgress?: (done: number) => void,
+): Promise<Uint8Array> {
   const imageBytes = G.imageSize * G.imageSize * G.channels;
   const out = new Uint8Array(n * imageBytes);
   for (let start = 0; start < n; start += BATCH) {
@@ -86,6 +88,7 @@ export async function generateImages(G: Generator, z: Float32Array, n: number, l
     });
     out.set(toUint8((await images.data()) as Float32Array), start * imageBytes);
     images.dispose();
+    onProgress?.(start + count);
   }
   return out;
 }

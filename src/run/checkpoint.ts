@@ -7,12 +7,15 @@
 // load. Either way the folder holds one whole checkpoint.
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadWeightsInto, saveModel } from '../model/io.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { deleteOwned, ownedFolder } from '../util/owned.js';
+import { plural } from '../util/plural.js';
 import { withPath } from '../util/paths.js';
 import { parseJsonFile, RunFileError } from './files.js';
+import { CHECKPOINT_STAGING, STAGING_PARTS } from './layout.js';
 import type { TrainState } from './records.js';
 
 /** An optimizer as a checkpoint sees it: a step count and, per variable, a few slots (Adam: m and v). */
@@ -45,7 +48,7 @@ export interface BestRecord {
   step: number;
 }
 
-const STAGING = '.checkpoint-staging';
+const STAGING = CHECKPOINT_STAGING;
 const COMPLETE = 'COMPLETE';
 // state.json last: a reader that ignores the staging protocol still never sees a state newer than the weights.
 // generator-ema/ only in runs with --ema; best/ (the generator of the best epoch, --keep-best) only when it changed.
@@ -111,7 +114,7 @@ export async function saveCheckpoint(runDir: string, gan: Checkpointed, state: T
       throw withPath(err, path.join(staging, part));
     }
   };
-  await rm(staging, { recursive: true, force: true });
+  await removeStaging(runDir);
   try {
     await write('', (to) => mkdir(to, { recursive: true }).then(() => {}));
     await write('generator', (to) => saveModel(gan.G, to));
@@ -126,7 +129,7 @@ export async function saveCheckpoint(runDir: string, gan: Checkpointed, state: T
     await write('state.json', (to) => writeFile(to, JSON.stringify(state, null, 2) + '\n'));
   } catch (err) {
     // a full disk: the half-written staging folder would only take more of it
-    await rm(staging, { recursive: true, force: true }).catch(() => {});
+    await removeStaging(runDir).catch(() => {});
     throw err;
   }
   if (crashAt === 'staged') throw new Error('simulated crash: staged');
@@ -140,11 +143,37 @@ async function moveStagedParts(runDir: string, crashAt?: CrashPoint): Promise<vo
   for (const part of PARTS) {
     const from = path.join(staging, part);
     if (!existsSync(from)) continue; // moved before a crash
-    await rm(path.join(runDir, part), { recursive: true, force: true });
-    await rename(from, path.join(runDir, part));
+    if ((await lstat(from)).isDirectory()) await replaceFiles(from, path.join(runDir, part));
+    else await rename(from, path.join(runDir, part));
     if (crashAt === `moved:${part}`) throw new Error(`simulated crash: moved ${part}`);
   }
-  await rm(staging, { recursive: true, force: true });
+  // the optimizer's files under their names from before optimizer.json, replaced by it
+  for (const legacy of [LEGACY_MANIFEST, LEGACY_SLOTS]) {
+    const file = path.join(runDir, 'optimizer', legacy);
+    if ((await lstat(file).catch(() => undefined))?.isFile()) await unlink(file);
+  }
+  await removeStaging(runDir);
+}
+
+/**
+ * Moves a staged part's files into the run's folder of that name, file by file, replacing those of the previous
+ * checkpoint: files there that dcgan did not write stay where they are. A crash between two files leaves the rest in
+ * the staging folder, which the next load moves on (the commit marker is already written).
+ */
+async function replaceFiles(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    // best/generator/: a folder in a part, replaced file by file in turn
+    if (entry.isDirectory()) await replaceFiles(path.join(from, entry.name), path.join(to, entry.name));
+    else await rename(path.join(from, entry.name), path.join(to, entry.name));
+  }
+  await rmdir(from);
+}
+
+/** Deletes the staging folder: only the files a save writes there; anything else in it refuses the delete, naming it. */
+async function removeStaging(runDir: string): Promise<void> {
+  if (!existsSync(path.join(runDir, STAGING))) return;
+  await deleteOwned(runDir, [ownedFolder(STAGING, ...STAGING_PARTS)], `dcgan deletes only what it wrote: move it out of ${STAGING}/`);
 }
 
 /** Finishes or discards a save that a crash interrupted. */
@@ -152,7 +181,7 @@ export async function recoverCheckpoint(runDir: string): Promise<void> {
   const staging = path.join(runDir, STAGING);
   if (!existsSync(staging)) return;
   if (existsSync(path.join(staging, COMPLETE))) await moveStagedParts(runDir);
-  else await rm(staging, { recursive: true, force: true });
+  else await removeStaging(runDir);
 }
 
 export async function hasCheckpoint(runDir: string): Promise<boolean> {
@@ -161,7 +190,7 @@ export async function hasCheckpoint(runDir: string): Promise<boolean> {
 
 /** Where a checkpoint stands, for people: "step 40, the end of epoch 2" or "step 47, 7 steps into epoch 3". */
 export function describeState(s: Pick<TrainState, 'epoch' | 'stepInEpoch' | 'step'>): string {
-  return `step ${s.step}, ${s.stepInEpoch ? `${s.stepInEpoch} steps into epoch ${s.epoch + 1}` : s.epoch ? `the end of epoch ${s.epoch}` : 'before any training'}`;
+  return `step ${s.step}, ${s.stepInEpoch ? `${plural(s.stepInEpoch, 'step')} into epoch ${s.epoch + 1}` : s.epoch ? `the end of epoch ${s.epoch}` : 'before any training'}`;
 }
 
 const isCount = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
@@ -181,6 +210,10 @@ export async function readState(runDir: string): Promise<TrainState> {
   }
   if (state.augmentRng !== undefined && !isRngState(state.augmentRng)) throw bad('"augmentRng" is not a random generator\'s state (4 unsigned 32-bit integers)');
   if ((state.stepInEpoch as number) > (state.step as number)) throw bad(`"stepInEpoch" ${state.stepInEpoch} exceeds "step" ${state.step}`);
+  // every epoch trains at least one step
+  if ((state.epoch as number) + (state.stepInEpoch as number) > (state.step as number)) {
+    throw bad(`"step" ${state.step} is fewer than the ${plural(Number(state.epoch), 'epoch')} and ${plural(Number(state.stepInEpoch), 'step')} it says were trained`);
+  }
   const best = state.best as Record<string, unknown> | undefined;
   if (best !== undefined) {
     const whole = (k: string) => isCount(best?.[k]) && (best[k] as number) <= (state[k] as number);
@@ -223,7 +256,7 @@ export async function loadCheckpoint(runDir: string, gan: Checkpointed): Promise
  * against config.json — loadCheckpoint checks. Throws RunFileError naming the file.
  */
 export async function checkCheckpointFiles(runDir: string): Promise<void> {
-  await readState(runDir);
+  const state = await readState(runDir);
   for (const net of ['generator', 'generator-ema', 'discriminator']) {
     const dir = path.join(runDir, net);
     if (net === 'generator-ema' && !existsSync(dir)) continue; // only runs with --ema have one
@@ -238,8 +271,12 @@ export async function checkCheckpointFiles(runDir: string): Promise<void> {
       }
     }
   }
-  const { slotsFile, floats } = await readOptimizerFiles(path.join(runDir, 'optimizer'));
+  const { manifest, manifestFile, slotsFile, floats } = await readOptimizerFiles(path.join(runDir, 'optimizer'));
   if (firstNonFinite(floats) >= 0) throw new RunFileError(slotsFile, 'it holds NaN or infinite values: the run diverged before this checkpoint');
+  // G's optimizer takes one step per training step in every step form (D's one or two): the two files must agree
+  if (manifest.G.step !== state.step) {
+    throw new RunFileError(path.join(runDir, 'state.json'), `"step" is ${state.step}, but ${path.relative(runDir, manifestFile)} has the generator's optimizer at step ${manifest.G.step} (damaged, or from another checkpoint)`);
+  }
 }
 
 /** The index of the first float32 that is NaN or infinite in `data`, or -1. */

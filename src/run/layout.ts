@@ -3,6 +3,7 @@
 // samples/epoch-NNN.png, fixed-noise.bin, plot.png, report.html, and the checkpoint (generator/, discriminator/,
 // optimizer/, state.json).
 import path from 'node:path';
+import { ownedFile, ownedFolder, type Owned } from '../util/owned.js';
 
 export const runFiles = (runDir: string) => ({
   config: path.join(runDir, 'config.json'),
@@ -27,16 +28,44 @@ export const runFiles = (runDir: string) => ({
   state: path.join(runDir, 'state.json'),
 });
 
-/**
- * Every name a run writes into its folder, the lock aside: a folder holding any of them holds a run (a fresh `train`
- * refuses it), and `train --overwrite` deletes exactly these.
- */
-export const RUN_FILE_NAMES = [
-  'config.json', 'metrics.jsonl', 'steps.jsonl', 'eval.jsonl', 'fixed-noise.bin', 'classes.json', 'samples', 'plot.png',
-  'report.html', 'generator', 'generator-ema', 'best', 'discriminator', 'optimizer', 'state.json', '.checkpoint-staging',
-] as const;
-
-export type RunFiles = ReturnType<typeof runFiles>;
+// What a run owns, part by part: `train --overwrite` (and a run started again) deletes exactly these and refuses a
+// folder where an owned folder holds anything else. A new part of a run is one line here.
+const NETWORK = [ownedFile('model.json'), ownedFile('weights.bin')];
+/** A checkpoint's parts (checkpoint.ts writes them, state.json last). */
+export const CHECKPOINT_PARTS: readonly Owned[] = [
+  ownedFolder('generator', ...NETWORK),
+  // --ema: the moving average of G's weights
+  ownedFolder('generator-ema', ...NETWORK),
+  ownedFolder('discriminator', ...NETWORK),
+  // optimizer.json + slots.bin; adam.json + moments.bin before optimizers other than Adam
+  ownedFolder('optimizer', ownedFile('optimizer.json'), ownedFile('slots.bin'), ownedFile('adam.json'), ownedFile('moments.bin')),
+  // --keep-best: the best epoch's generator (and its average), with best.json
+  ownedFolder('best', ownedFolder('generator', ...NETWORK), ownedFolder('generator-ema', ...NETWORK), ownedFile('best.json')),
+  ownedFile('state.json'),
+];
+/** Where a checkpoint is written before it is committed (checkpoint.ts). */
+export const CHECKPOINT_STAGING = '.checkpoint-staging';
+export const STAGING_PARTS: readonly Owned[] = [...CHECKPOINT_PARTS, ownedFile('COMPLETE')];
 
 /** Sample grids are named epoch-NNN.png; NNN grows past three digits after epoch 999. */
 export const SAMPLE_GRID_NAME = /^epoch-(\d+)\.png$/;
+
+/** Everything a run writes into its folder, the lock aside. */
+export const RUN_PARTS: readonly Owned[] = [
+  ownedFile('config.json'),
+  ownedFile('metrics.jsonl'),
+  ownedFile('steps.jsonl'),
+  ownedFile('eval.jsonl'),
+  ownedFile('fixed-noise.bin'),
+  ownedFile('classes.json'),
+  ownedFolder('samples', ownedFile(SAMPLE_GRID_NAME)),
+  ownedFile('plot.png'),
+  ownedFile('report.html'),
+  ...CHECKPOINT_PARTS,
+  ownedFolder(CHECKPOINT_STAGING, ...STAGING_PARTS),
+];
+
+/** The top-level names of RUN_PARTS: a folder holding any of them holds a run, or files a run would replace. */
+export const RUN_FILE_NAMES: readonly string[] = RUN_PARTS.map((p) => ('file' in p ? String(p.file) : p.folder));
+
+export type RunFiles = ReturnType<typeof runFiles>;

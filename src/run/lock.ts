@@ -7,6 +7,7 @@ import { mkdir, readFile, rename, rmdir, unlink, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { processAlive } from '../util/signals.js';
 
 export const LOCK_FILE = 'train.lock';
 
@@ -25,16 +26,6 @@ export interface RunLock {
   readonly file: string;
   /** removes the lock (if it is still ours) and the folders the lock created, if they are still empty */
   release(): Promise<void>;
-}
-
-/** Whether a process with this pid runs on this machine (EPERM: it does, under another user). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function parseOwner(text: string): LockOwner | undefined {

@@ -1,16 +1,17 @@
 // Finding runs and reading what they hold: the latest run, its config, its sample grids, its trained networks.
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadModel } from '../model/io.js';
 import { asDiscriminator, asGenerator, type Discriminator, type Generator } from '../model/generator.js';
+import { deleteOwned } from '../util/owned.js';
 import { commandLine } from '../util/shell.js';
 import { takesImageSize } from '../model/architecture.js';
 import { architecture } from '../model/architectures.js';
 import { checkModelFiles, type BestRecord } from './checkpoint.js';
 import { parseJsonFile, RunFileError } from './files.js';
-import { RUN_FILE_NAMES, runFiles, SAMPLE_GRID_NAME } from './layout.js';
+import { RUN_FILE_NAMES, RUN_PARTS, runFiles, SAMPLE_GRID_NAME } from './layout.js';
 import { storedOptionsProblem } from './options.js';
 import type { RunConfig } from './records.js';
 
@@ -55,27 +56,53 @@ export async function runFilesIn(dir: string): Promise<string[]> {
   const present: string[] = [];
   for (const name of RUN_FILE_NAMES) {
     if (!names.has(name)) continue;
-    present.push((await stat(path.join(dir, name))).isDirectory() ? `${name}/` : name);
+    present.push((await lstat(path.join(dir, name))).isDirectory() ? `${name}/` : name);
   }
   return present;
 }
 
-/** Deletes a run's files (RUN_FILE_NAMES and their interrupted temp files), nothing else of the folder. */
-export async function clearRunFiles(dir: string): Promise<void> {
-  const names: readonly string[] = RUN_FILE_NAMES;
-  for (const name of await readdir(dir)) {
-    // writeFileAtomic's temp files: .config.json.1a2b3c4d.tmp
-    const temp = /^\.(.+)\.[0-9a-f]{8}\.tmp$/.exec(name);
-    if (names.includes(name) || (temp && names.includes(temp[1]))) await rm(path.join(dir, name), { recursive: true, force: true });
+/** The options every run's config.json has had, since the first version: what tells a run's config.json from another. */
+const RUN_OPTION_KEYS = ['imageSize', 'epochs', 'batchSize', 'lr'];
+
+/**
+ * Why `dir` does not hold a dcgan run, or undefined when its config.json says it does: a JSON object whose "options"
+ * hold the numbers every run records. File names alone do not make a run (a web app has a config.json too).
+ */
+export async function notARun(dir: string): Promise<string | undefined> {
+  const file = runFiles(dir).config;
+  const info = await lstat(file).catch(() => undefined);
+  if (!info) return 'it has no config.json';
+  if (!info.isFile()) return `its config.json is ${info.isDirectory() ? 'a folder' : 'not a regular file'}`;
+  let config: unknown;
+  try {
+    config = await parseJsonFile(file);
+  } catch (err) {
+    return `its config.json is not a run's: ${(err as Error).message.slice(file.length + 2)}`;
   }
+  const options = (config as { options?: Record<string, unknown> } | null)?.options;
+  const missing = RUN_OPTION_KEYS.filter((k) => typeof options?.[k] !== 'number');
+  if (!options || typeof options !== 'object' || missing.length) {
+    return `its config.json is not a run's (${!options || typeof options !== 'object' ? 'no "options"' : `no "options.${missing[0]}"`})`;
+  }
+  return undefined;
+}
+
+/**
+ * Deletes a run's files (RUN_PARTS, and their interrupted temp files), nothing else of the folder; a file of the user's
+ * inside the run's folders (samples/mine.png, generator/README.md) refuses the delete, naming it, before anything goes.
+ * Returns the top-level names deleted.
+ */
+export async function deleteRunFiles(dir: string): Promise<string[]> {
+  return deleteOwned(dir, RUN_PARTS, 'nothing was deleted: dcgan deletes only the files it wrote; move it away first');
 }
 
 /** A run folder's sample grids, oldest first. */
 export async function listSampleGrids(runDir: string): Promise<{ epoch: number; file: string }[]> {
   const dir = runFiles(runDir).samples;
   if (!existsSync(dir)) return [];
-  return (await readdir(dir))
-    .map((name) => ({ name, m: SAMPLE_GRID_NAME.exec(name) }))
+  return (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile()) // a link or folder of that name is not a grid dcgan wrote
+    .map((e) => ({ name: e.name, m: SAMPLE_GRID_NAME.exec(e.name) }))
     .filter((e) => e.m)
     .map((e) => ({ epoch: Number(e.m![1]), file: path.join(dir, e.name) }))
     .sort((a, b) => a.epoch - b.epoch);

@@ -1,6 +1,7 @@
 // `dcgan train` from parsed flags to a finished (or interrupted) run: resume rules, backend, data, config.json, signals.
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describeBackendFailure, initBackend, type BackendName } from '../backend/index.js';
 import { loadImageSet, requireClasses, sourceName } from '../data/index.js';
@@ -10,16 +11,19 @@ import { architecture, DEFAULT_ARCH, type ArchName } from '../model/architecture
 import { checkCheckpointFiles, describeState, missingCheckpointParts, readState } from '../run/checkpoint.js';
 import { datasetChange, datasetIdentity } from '../run/dataset.js';
 import { writeJson } from '../run/files.js';
-import { flagOf, keysWith, trainOption } from '../run/options.js';
-import { runFiles } from '../run/layout.js';
+import { CHECKPOINT_PARTS, RUN_PARTS, runFiles } from '../run/layout.js';
 import { lockRun, RunLockedError, type RunLock } from '../run/lock.js';
+import { flagOf, keysWith, trainOption } from '../run/options.js';
 import type { RunConfig } from '../run/records.js';
-import { clearRunFiles, readClassNames, readConfig, runFilesIn } from '../run/runs.js';
+import { deleteRunFiles, notARun, readClassNames, readConfig, runFilesIn } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
+import { scanOwned } from '../util/owned.js';
 import { packageVersion } from '../util/package-version.js';
 import { folderProblem, fsReason } from '../util/paths.js';
 import { createProgress, printLine } from '../util/progress.js';
+import { plural } from '../util/plural.js';
 import { commandLine } from '../util/shell.js';
+import { quietClosedTerminal } from '../util/signals.js';
 import { progressDisplay } from './display.js';
 import { tricksFromOptions, trickOptions } from '../model/tricks.js';
 import { footprint, memoryProblem } from './memory.js';
@@ -117,12 +121,12 @@ export interface Stopper {
   signal: AbortSignal;
   /** the trainer says when a checkpoint is being written */
   checkpointing: (writing: boolean) => void;
-  /** 130 after SIGINT, 143 after SIGTERM (128 + the signal's number, as shells report them) */
+  /** 130 after SIGINT, 143 after SIGTERM, 129 after SIGHUP (128 + the signal's number, as shells report them) */
   exitCode: () => number;
 }
 
 /**
- * What Ctrl-C (or SIGTERM) does. First: finish the step under way, save a checkpoint, stop. Again: quit at once — the
+ * What Ctrl-C (or SIGTERM, or SIGHUP: the terminal was closed) does. First: finish the step under way, save a checkpoint, stop. Again: quit at once — the
  * last whole checkpoint stays, since checkpoints are committed atomically — except while a checkpoint is being written:
  * then it says so and waits, and only a third quits.
  */
@@ -131,7 +135,7 @@ export function createStopper(o: { log: (line: string) => void; exit: (code: num
   let first: NodeJS.Signals | undefined;
   let writing = false;
   let toldWriting = false;
-  const code = (sig: NodeJS.Signals | undefined) => (sig === 'SIGTERM' ? 143 : 130);
+  const code = (sig: NodeJS.Signals | undefined) => 128 + (os.constants.signals[sig ?? 'SIGINT'] ?? 2);
   return {
     signal: controller.signal,
     abort: () => controller.abort(),
@@ -156,23 +160,57 @@ export function createStopper(o: { log: (line: string) => void; exit: (code: num
 }
 
 /**
- * The refusals that need the run folder: a --resume with nothing (whole) to resume, a new run into a folder that holds
- * one. Reads only.
+ * What a new run (not --resume) does with the files in --out: nothing there yet; replace a run there (--overwrite, or a
+ * run that saved no checkpoint, which nothing can resume); or it is refused.
  */
-async function checkRunFolder(out: string, given: Record<string, unknown>): Promise<void> {
+type RunFolderPlan = { replace: false } | { replace: true; why: string };
+
+/**
+ * The refusals that need the run folder, before any work: a --resume with nothing (whole) to resume; a new run into a
+ * folder that holds one, or that holds files a run would write but is not a run (its config.json says what it is); a
+ * replace that would have to delete a file dcgan did not write. Reads only.
+ */
+async function checkRunFolder(out: string, given: Record<string, unknown>): Promise<RunFolderPlan> {
   const present = await runFilesIn(out);
+  const notRun = present.length ? await notARun(out) : undefined;
   if (given.resume) {
+    if (!present.length) throw new UsageError(`nothing to resume in ${out}: it holds no run. Nothing was changed; to train anew, start a new run with --out NEW_DIR`);
+    const notARunError = () => new UsageError(`nothing to resume in ${out}: it is not a dcgan run (${notRun}; it holds ${present.join(', ')}). Nothing was changed`);
+    if (notRun && !existsSync(runFiles(out).config)) throw notARunError();
     const missing = await missingCheckpointParts(out);
-    if (!missing.length) return;
-    const what = present.length
-      ? `its checkpoint is incomplete (${missing.join(', ')} missing; it holds ${present.join(', ')})`
-      : 'it holds no run';
-    throw new UsageError(`nothing to resume in ${out}: ${what}. Nothing was changed; to train anew, start a new run with --out NEW_DIR`);
+    // a whole checkpoint beside a damaged config.json: readConfig names what is wrong with it
+    if (!missing.length) return { replace: false };
+    if (notRun) throw notARunError();
+    if (savedNoCheckpoint(out)) {
+      throw new UsageError(`nothing to resume in ${out}: its run saved no checkpoint (it holds ${present.join(', ')}). Nothing was changed; ` +
+        `start it again without --resume (its files are replaced): ${commandLine('train', '--out', out)} and the options you want`);
+    }
+    throw new UsageError(`nothing to resume in ${out}: its checkpoint is incomplete (${missing.join(', ')} missing; it holds ${present.join(', ')}). ` +
+      'Nothing was changed; to train anew, start a new run with --out NEW_DIR');
   }
-  if (present.length && !given.overwrite) {
+  if (!present.length) return { replace: false };
+  if (notRun) {
+    throw new UsageError(`--out ${out} holds ${present[0].replace(/\/$/, '')}, but ${notRun}: it is not a dcgan run, and dcgan replaces only its own files. ` +
+      'Pass another --out (a new or empty folder)');
+  }
+  const missing = await missingCheckpointParts(out);
+  if (missing.length && !given.overwrite && !savedNoCheckpoint(out)) {
+    throw new UsageError(`${out} already holds a run (${present.join(', ')}); its checkpoint is incomplete (${missing.join(', ')} missing). ` +
+      'Pass --out NEW_DIR for a new run (--overwrite deletes its files and starts over)');
+  }
+  if (!missing.length && !given.overwrite) {
     throw new UsageError(`${out} already holds a run (${present.join(', ')}); pass --resume to continue it, or --out NEW_DIR for a new run (--overwrite deletes these files and starts over)`);
   }
+  // whatever replaces the run's files must be able to delete them all: a file of the user's among them stops it now
+  const scan = await scanOwned(out, RUN_PARTS);
+  if (scan.foreign) {
+    throw new UsageError(`${path.join(out, scan.foreign.path)}: ${scan.foreign.why}; dcgan deletes only the files of its runs, so nothing was deleted: move it away first`);
+  }
+  return { replace: true, why: given.overwrite ? '--overwrite' : 'the run there saved no checkpoint, so it starts again' };
 }
+
+/** A run that saved no checkpoint at all (diverged, or was killed, before its first): nothing of it can be resumed. */
+const savedNoCheckpoint = (out: string) => CHECKPOINT_PARTS.every((p) => !existsSync(path.join(out, 'file' in p ? String(p.file) : p.folder)));
 
 export async function trainCommand(given: Record<string, unknown>, explicit: Set<string>, log = (s: string) => printLine(s)): Promise<number> {
   let opts = withArchDefaults(given);
@@ -216,7 +254,7 @@ async function withFileSystemAdvice(err: unknown, out: string, epochs: number): 
 async function trainLocked(
   opts: Record<string, unknown>, given: Record<string, unknown>, explicit: Set<string>, out: string, log: (s: string) => void, run: { epochs: number },
 ): Promise<number> {
-  await checkRunFolder(out, given);
+  const plan = await checkRunFolder(out, given);
   let saved: RunConfig | undefined;
   if (given.resume) {
     saved = await readConfig(out);
@@ -224,7 +262,7 @@ async function trainLocked(
     run.epochs = Number(opts.epochs);
     const state = await readState(out);
     if (state.epoch >= Number(opts.epochs)) {
-      throw new UsageError(`${out} has already trained ${state.epoch} epochs; pass a larger --epochs to train more`);
+      throw new UsageError(`${out} has already trained ${plural(state.epoch, 'epoch')}; pass a larger --epochs to train more`);
     }
     // every file checked before anything starts: a damaged one is one line, and the folder stays as it was
     await checkCheckpointFiles(out);
@@ -278,7 +316,7 @@ async function trainLocked(
     log(`classes: ${classNames.length} (${classNames.slice(0, 5).join(', ')}${classNames.length > 5 ? ', …' : ''})${shown}`);
   }
   if (data.count < Number(opts.batchSize)) {
-    throw new UsageError(`--batch-size ${opts.batchSize} is more than the ${data.count} images of the data: pass a --batch-size of at most ${data.count}${limit ? ' or a larger --limit' : ''}`);
+    throw new UsageError(`--batch-size ${opts.batchSize} is more than the ${plural(data.count, 'image')} of the data: pass a --batch-size of at most ${data.count}${limit ? ' or a larger --limit' : ''}`);
   }
   const identity = datasetIdentity(data);
   const changed = saved ? datasetChange(saved.dataset, identity) : undefined;
@@ -313,13 +351,12 @@ async function trainLocked(
   };
 
   // everything is loaded and checked before the first write: a run that fails to start leaves the folder as it was
-  if (given.overwrite) {
+  if (plan.replace) {
     const present = await runFilesIn(out);
-    if (present.length) log(`--overwrite: deleting ${present.join(', ')} in ${out}`);
-    await clearRunFiles(out);
+    log(`${plan.why}: deleting ${present.join(', ')} in ${out}`);
+    await deleteRunFiles(out);
   }
   const opened = await openRun(trainOptions);
-  if (classNames && !saved) await writeJson(runFiles(out).classes, { names: classNames });
   const runInfo = { backend: backend.name, device: backend.device, threads: backend.threads, time: new Date().toISOString() };
   const dataset = { description: data.description, ...identity };
   try {
@@ -342,6 +379,8 @@ async function trainLocked(
         },
       });
     }
+    // after config.json, which makes the folder a run: a crash between the two leaves a run, not a stray file
+    if (classNames && !saved) await writeJson(runFiles(out).classes, { names: classNames });
   } catch (err) {
     disposeGan(opened.gan);
     throw err;
@@ -349,8 +388,14 @@ async function trainLocked(
 
   const resumeCommand = () => commandLine('train', '--out', out, '--resume', '--epochs', trainOptions.epochs);
   const stopper = createStopper({ log, exit: (code) => process.exit(code), runDir: out });
+  // a closed terminal (SIGHUP) is a stop like any other: the epoch under way is saved, not lost
+  const onHangup = () => {
+    quietClosedTerminal();
+    stopper.onSignal('SIGHUP');
+  };
   process.on('SIGINT', stopper.onSignal);
   process.on('SIGTERM', stopper.onSignal);
+  process.on('SIGHUP', onHangup);
   const stopOnDeviceLost = backend.hooks.watchDeviceLoss?.((reason) => {
     log(`the GPU device was lost (${reason}); stopping`);
     stopper.abort();
@@ -365,7 +410,7 @@ async function trainLocked(
       return stopper.exitCode();
     }
     if (result.stoppedEarly) log(`stopped early at ${describeState(result.state)}: ${result.stoppedEarly}`);
-    log(`done: ${result.state.epoch} epochs in ${out}; sample with: ${commandLine('sample', '--run', out, '--n', 21, '--out', 'grid.png')}`);
+    log(`done: ${plural(result.state.epoch, 'epoch')} in ${out}; sample with: ${commandLine('sample', '--run', out, '--n', 21, '--out', 'grid.png')}`);
     return 0;
   } catch (err) {
     if (err instanceof TrainingDivergedError || DISK_ERRORS.includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
@@ -378,5 +423,6 @@ async function trainLocked(
     stopOnDeviceLost?.();
     process.off('SIGINT', stopper.onSignal);
     process.off('SIGTERM', stopper.onSignal);
+    process.off('SIGHUP', onHangup);
   }
 }

@@ -281,6 +281,7 @@ async function cutRecordsBackTo(runDir: string, state: TrainState): Promise<void
   await truncateJsonl(files.steps, (r) => r.step <= state.step);
   await truncateJsonl(files.metrics, (r) => r.epoch <= state.epoch);
   await truncateJsonl(files.evals, (r) => r.step <= state.step);
+  // the grids of epochs after the checkpoint (listSampleGrids lists only dcgan's own: regular files named epoch-NNN.png)
   for (const grid of await listSampleGrids(runDir)) if (grid.epoch > state.epoch) await rm(grid.file, { force: true });
 }
 
@@ -339,7 +340,9 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
   const divergence = (what: string) => new TrainingDivergedError(
     `training diverged by step ${state.step}: ${what}. ` +
       (saved ? `The last good checkpoint (${saved}) in ${o.out} is kept` : `No checkpoint was saved`) +
-      `; try a lower --lr (this run's is ${o.lr >= 1e4 ? o.lr.toExponential() : o.lr})`,
+      `; try a lower --lr (this run's is ${o.lr >= 1e4 ? o.lr.toExponential() : o.lr})` +
+      // nothing to resume: the same command with another --lr starts the run again (train replaces a run without a checkpoint)
+      (saved ? '' : ' in the same command: it starts the run again'),
   );
   const checkpoint = async (best?: boolean) => {
     io.onCheckpoint?.(true);

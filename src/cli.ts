@@ -2,9 +2,7 @@
 // Parses the command line and dispatches; the work lives in the modules it calls.
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { datasetDefaults } from './data/catalog.js';
-import { naturalChannels } from './data/options.js';
-import { archOptionSpec, backendOptionSpec, threadsOptionSpec, TRAIN_OPTIONS, trainOption } from './run/options.js';
+import { archOptionSpec, backendOptionSpec, threadsOptionSpec, TRAIN_OPTIONS, trainOption, withDatasetDefaults } from './run/options.js';
 import { UsageError } from './util/errors.js';
 import { commanderOption, commanderOptions } from './util/option-spec.js';
 import { nonNegativeInt, nonNegativeNumber, positiveInt } from './util/parse.js';
@@ -68,12 +66,8 @@ export function buildProgram(): Command {
     .description('train a DCGAN; writes sample grids and checkpoints to the run folder');
   for (const spec of TRAIN_OPTIONS) for (const option of commanderOptions(spec)) trainCmd.addOption(option);
   trainCmd.action(async (opts: Record<string, unknown>, cmd: Command) => {
-    opts.channels ??= naturalChannels(opts);
-    const defaults = datasetDefaults(opts.dataset as string | undefined);
-    opts.crop ??= defaults.crop;
-    opts.mirror ??= defaults.mirror;
     const { trainCommand } = await import('./train/command.js');
-    await exitWith(await trainCommand(opts, explicitOptions(cmd)));
+    await exitWith(await trainCommand(withDatasetDefaults(opts), explicitOptions(cmd)));
   });
 
   const sampleCmd = program

@@ -4,6 +4,7 @@
 import { InvalidArgumentError } from 'commander';
 import os from 'node:os';
 import { BACKEND_NAMES } from '../backend/names.js';
+import { datasetChannels, datasetDefaults } from '../data/catalog.js';
 import { DATASET_OPTIONS } from '../data/options.js';
 import { ARCH_NAMES, ARCH_TITLES } from '../model/catalog.js';
 import { parsePolicy, policyText } from '../train/augment-policy.js';
@@ -153,4 +154,23 @@ export function storedOptionsProblem(options: Record<string, unknown>): string |
     if (problem) return `"options.${key}" is ${JSON.stringify(value)}: ${problem} (as ${flagName(spec)} requires)`;
   }
   return undefined;
+}
+
+/**
+ * What depends on the dataset where the caller gave nothing: its channels, whether its images are cropped to their
+ * content and mirrored. The command line and the API fill them the same way.
+ */
+export function withDatasetDefaults(opts: Record<string, unknown>): Record<string, unknown> {
+  const defaults = datasetDefaults(opts.dataset as string | undefined);
+  return {
+    ...opts,
+    channels: opts.channels ?? datasetChannels(opts.dataset as string | undefined),
+    crop: opts.crop ?? defaults.crop,
+    mirror: opts.mirror ?? defaults.mirror,
+  };
+}
+
+/** Every row's default, by key (rows without one are left out: the architecture's or the dataset's decide). */
+export function optionDefaults(): Record<string, unknown> {
+  return Object.fromEntries(TRAIN_OPTIONS.filter((spec) => spec.default !== undefined).map((spec) => [optionKey(spec), spec.default]));
 }

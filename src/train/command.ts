@@ -14,7 +14,7 @@ import { writeJson } from '../run/files.js';
 import { CHECKPOINT_PARTS, RUN_PARTS, runFiles } from '../run/layout.js';
 import { lockRun, RunLockedError, type RunLock } from '../run/lock.js';
 import { flagOf, keysWith, trainOption } from '../run/options.js';
-import type { RunConfig } from '../run/records.js';
+import type { RunConfig, TrainState } from '../run/records.js';
 import { deleteRunFiles, notARun, readClassNames, readConfig, runFilesIn } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
 import { scanOwned } from '../util/owned.js';
@@ -27,7 +27,7 @@ import { quietClosedTerminal } from '../util/signals.js';
 import { progressDisplay } from './display.js';
 import { tricksFromOptions, trickOptions } from '../model/tricks.js';
 import { footprint, memoryProblem } from './memory.js';
-import { disposeGan, GRID_CLASS_ROWS, openRun, readFixedNoise, train, TrainingDivergedError, type TrainOptions } from './train.js';
+import { disposeGan, GRID_CLASS_ROWS, openRun, readFixedNoise, train, TrainingDivergedError, type TrainListener, type TrainOptions } from './train.js';
 
 
 /** The flags that may change when a run is resumed (run/options.ts); every other one is the run's own. */
@@ -212,9 +212,44 @@ async function checkRunFolder(out: string, given: Record<string, unknown>): Prom
 /** A run that saved no checkpoint at all (diverged, or was killed, before its first): nothing of it can be resumed. */
 const savedNoCheckpoint = (out: string) => CHECKPOINT_PARTS.every((p) => !existsSync(path.join(out, 'file' in p ? String(p.file) : p.folder)));
 
-export async function trainCommand(given: Record<string, unknown>, explicit: Set<string>, log = (s: string) => printLine(s)): Promise<number> {
-  let opts = withArchDefaults(given);
-  const out = String(given.out ?? defaultRunDir(opts));
+/** How a training run talks to whoever started it: the command line (trainCommand) or an API caller (api.ts). */
+export interface TrainingIO {
+  /** lines for people: the backend, the data, what was deleted, warnings */
+  log: (line: string) => void;
+  /** aborted: stop as a first Ctrl-C does — the step under way finishes and a checkpoint is saved */
+  signal?: AbortSignal;
+  /** the loop's events: the command line's progress display is one listener */
+  listeners?: TrainListener[];
+  /** told when a checkpoint write starts (true) and ends (false) */
+  onCheckpoint?: (writing: boolean) => void;
+  /** everything is checked and loaded, and the steps begin: the command line takes over Ctrl-C from here */
+  onStart?: (run: { out: string }) => void;
+}
+
+/** How a training run ended, when it did not fail. */
+export interface TrainingOutcome {
+  out: string;
+  state: TrainState;
+  /** stopped by the signal (Ctrl-C, or a lost GPU): the checkpoint is where it stopped */
+  interrupted: boolean;
+  /** --early-stop ended it: why */
+  stoppedEarly?: string;
+  /** the backend and its device, as `dcgan info` says them */
+  device: string;
+  /** the command that continues it */
+  resumeCommand: string;
+}
+
+/** The run folder a train command writes: --out, else checkpoints/<dataset>-<size>. */
+export const trainingFolder = (given: Record<string, unknown>): string => String(given.out ?? defaultRunDir(withArchDefaults(given)));
+
+/**
+ * A training run from its options (the flags' keys, every default filled in; `explicit`: those the caller gave): the
+ * checks, the lock, the data, config.json, then the loop. Prints nothing itself (io.log does); never exits the process.
+ */
+export async function runTraining(given: Record<string, unknown>, explicit: Set<string>, io: TrainingIO): Promise<TrainingOutcome> {
+  const opts = withArchDefaults(given);
+  const out = trainingFolder(given);
   if (given.resume && given.overwrite) throw new UsageError('--resume and --overwrite do not combine: --resume continues the run in --out, --overwrite deletes it');
   const problem = folderProblem(out);
   if (problem) throw new UsageError(`--out ${out}: ${problem}`);
@@ -229,11 +264,47 @@ export async function trainCommand(given: Record<string, unknown>, explicit: Set
   }
   const run = { epochs: Number(opts.epochs) }; // the run's total, once known (a resume takes the saved one)
   try {
-    return await trainLocked(opts, given, explicit, out, log, run);
+    return await trainLocked(opts, given, explicit, out, io, run);
   } catch (err) {
     throw await withFileSystemAdvice(err, out, run.epochs);
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * `dcgan train`: runTraining with the progress display, Ctrl-C (SIGINT, SIGTERM, SIGHUP) as the stop signal once the
+ * steps begin, and the closing lines — how to resume, or how to sample. Returns the exit code.
+ */
+export async function trainCommand(given: Record<string, unknown>, explicit: Set<string>, log = (s: string) => printLine(s)): Promise<number> {
+  const stopper = createStopper({ log, exit: (code) => process.exit(code), runDir: trainingFolder(given) });
+  // a closed terminal (SIGHUP) is a stop like any other: the epoch under way is saved, not lost
+  const onHangup = () => {
+    quietClosedTerminal();
+    stopper.onSignal('SIGHUP');
+  };
+  const listen = () => {
+    process.on('SIGINT', stopper.onSignal);
+    process.on('SIGTERM', stopper.onSignal);
+    process.on('SIGHUP', onHangup);
+  };
+  try {
+    const outcome = await runTraining(given, explicit, {
+      log, signal: stopper.signal, onCheckpoint: stopper.checkpointing, listeners: [progressDisplay(log)], onStart: listen,
+    });
+    const { out, state } = outcome;
+    if (outcome.interrupted) {
+      log(`stopped at ${describeState(state)}; checkpoint in ${out}`);
+      log(`resume with: ${outcome.resumeCommand}`);
+      return stopper.exitCode();
+    }
+    if (outcome.stoppedEarly) log(`stopped early at ${describeState(state)}: ${outcome.stoppedEarly}`);
+    log(`done: ${plural(state.epoch, 'epoch')} in ${out}; sample with: ${commandLine('sample', '--run', out, '--n', 21, '--out', 'grid.png')}`);
+    return 0;
+  } finally {
+    process.off('SIGINT', stopper.onSignal);
+    process.off('SIGTERM', stopper.onSignal);
+    process.off('SIGHUP', onHangup);
   }
 }
 
@@ -252,8 +323,9 @@ async function withFileSystemAdvice(err: unknown, out: string, epochs: number): 
 }
 
 async function trainLocked(
-  opts: Record<string, unknown>, given: Record<string, unknown>, explicit: Set<string>, out: string, log: (s: string) => void, run: { epochs: number },
-): Promise<number> {
+  opts: Record<string, unknown>, given: Record<string, unknown>, explicit: Set<string>, out: string, io: TrainingIO, run: { epochs: number },
+): Promise<TrainingOutcome> {
+  const { log } = io;
   const plan = await checkRunFolder(out, given);
   let saved: RunConfig | undefined;
   if (given.resume) {
@@ -383,35 +455,26 @@ async function trainLocked(
     if (classNames && !saved) await writeJson(runFiles(out).classes, { names: classNames });
   } catch (err) {
     disposeGan(opened.gan);
+    opened.Gema?.dispose();
     throw err;
   }
 
   const resumeCommand = () => commandLine('train', '--out', out, '--resume', '--epochs', trainOptions.epochs);
-  const stopper = createStopper({ log, exit: (code) => process.exit(code), runDir: out });
-  // a closed terminal (SIGHUP) is a stop like any other: the epoch under way is saved, not lost
-  const onHangup = () => {
-    quietClosedTerminal();
-    stopper.onSignal('SIGHUP');
-  };
-  process.on('SIGINT', stopper.onSignal);
-  process.on('SIGTERM', stopper.onSignal);
-  process.on('SIGHUP', onHangup);
+  // the caller's signal, or a lost GPU: either stops the run as Ctrl-C does
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (io.signal?.aborted) stop.abort();
+  io.signal?.addEventListener('abort', onAbort);
   const stopOnDeviceLost = backend.hooks.watchDeviceLoss?.((reason) => {
     log(`the GPU device was lost (${reason}); stopping`);
-    stopper.abort();
+    stop.abort();
   });
+  io.onStart?.({ out });
   try {
     const result = await train(trainOptions, data, backend, {
-      log, signal: stopper.signal, checkDevice: backend.hooks.checkDevice, onCheckpoint: stopper.checkpointing, listeners: [progressDisplay(log)],
+      log, signal: stop.signal, checkDevice: backend.hooks.checkDevice, onCheckpoint: io.onCheckpoint, listeners: io.listeners,
     }, opened);
-    if (result.interrupted) {
-      log(`stopped at ${describeState(result.state)}; checkpoint in ${out}`);
-      log(`resume with: ${resumeCommand()}`);
-      return stopper.exitCode();
-    }
-    if (result.stoppedEarly) log(`stopped early at ${describeState(result.state)}: ${result.stoppedEarly}`);
-    log(`done: ${plural(result.state.epoch, 'epoch')} in ${out}; sample with: ${commandLine('sample', '--run', out, '--n', 21, '--out', 'grid.png')}`);
-    return 0;
+    return { out, ...result, device: backend.device, resumeCommand: resumeCommand() };
   } catch (err) {
     if (err instanceof TrainingDivergedError || DISK_ERRORS.includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
     // out of memory or a lost device: one line that says what to do, and where the last good checkpoint is
@@ -421,8 +484,6 @@ async function trainLocked(
     throw new Error(`${failure}. ` + (state ? `The last checkpoint (${describeState(state)}) in ${out} is intact: ${resumeCommand()}` : 'No checkpoint had been saved yet'));
   } finally {
     stopOnDeviceLost?.();
-    process.off('SIGINT', stopper.onSignal);
-    process.off('SIGTERM', stopper.onSignal);
-    process.off('SIGHUP', onHangup);
+    io.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -1,0 +1,73 @@
+// dcgan as a library (src/api.ts): README's example, type-checked against the built declarations and run as a user's
+// script would be (importing 'dcgan'); the options' rules are the flags'; a signal stops a run as Ctrl-C does.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { train, UsageError } from '../src/api.js';
+import { readState } from '../src/run/checkpoint.js';
+import { buildIfStale } from './cli-run.js';
+import { tmpDir } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+
+/** The ```ts block of README's "Use it from code". */
+function readmeExample(): string {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Use it from code'));
+  const m = /```ts\n([\s\S]*?)```/.exec(section);
+  assert.ok(m, "README's Use it from code has no ts block");
+  return m[1];
+}
+
+test("README's example type-checks against dist/'s declarations and runs, importing 'dcgan'", async () => {
+  await buildIfStale();
+  const dir = await tmpDir();
+  // a project that has dcgan installed: node_modules/dcgan is this package (its package.json's exports)
+  mkdirSync(path.join(dir, 'node_modules'));
+  symlinkSync(ROOT, path.join(dir, 'node_modules', 'dcgan'), 'dir');
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  writeFileSync(path.join(dir, 'example.ts'), readmeExample());
+  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+    files: ['example.ts'],
+  }));
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', dir], { encoding: 'utf8', cwd: dir });
+  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+  // the example has no type annotations: it runs as JavaScript too
+  writeFileSync(path.join(dir, 'example.mjs'), readmeExample());
+  const r = spawnSync(process.execPath, ['example.mjs'], { encoding: 'utf8', cwd: dir, timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^epoch 1: loss_G \d+\.\d{3}, grid .*samples\/epoch-001\.png$/m);
+  assert.match(r.stdout, /^done at step 8 on /m); // 64 sprites mirrored (pokesprite's default): 128, 4 steps of 32 an epoch, 2 epochs
+  assert.match(r.stdout, /^4 images of 16×16×3$/m);
+  assert.ok(existsSync(path.join(dir, 'checkpoints/from-code/generator/model.json')));
+});
+
+test('options are checked by the flags\' rules, before any work; an unknown one is named', async () => {
+  const out = path.join(await tmpDir(), 'run');
+  await assert.rejects(train({ lr: -1, out }), (e: Error) => e instanceof UsageError && e.message === '--lr -1: must be a number > 0');
+  await assert.rejects(train({ batchsize: 8, out } as never), (e: Error) => e instanceof UsageError && /unknown option "batchsize"/.test(e.message));
+  await assert.rejects(train({ arch: 'vgg' as never, out }), (e: Error) => e instanceof UsageError && /--arch "vgg": not one of d2l, /.test(e.message));
+  await assert.rejects(train({ keepBest: 'swd', out }), (e: Error) => e instanceof UsageError && /--keep-best swd needs --eval-every/.test(e.message));
+  assert.equal(existsSync(out), false);
+});
+
+test('an AbortSignal stops a run as Ctrl-C does: the step under way, a checkpoint, and it resumes', async () => {
+  const out = path.join(await tmpDir(), 'run');
+  const stop = new AbortController();
+  const steps: number[] = [];
+  const settings = { dataset: 'mnist-10k', limit: 64, imageSize: 16, width: 4, batchSize: 8, epochs: 2, backend: 'wasm', out, cacheDir: path.join(out, '..', 'cache') } as const;
+  const run = await train(settings, { signal: stop.signal, onStep: (e) => { steps.push(e.step); if (e.step === 3) stop.abort(); } });
+  assert.deepEqual(steps, [1, 2, 3]);
+  assert.equal(run.interrupted, true);
+  assert.deepEqual([run.state.step, (await readState(out)).step], [3, 3]);
+  assert.match(run.resumeCommand, /train --out .* --resume --epochs 2$/);
+  const resumed = await train({ ...settings, resume: true });
+  assert.equal(resumed.interrupted, false);
+  assert.equal(resumed.state.step, 16); // 64 digits (not mirrored), 8 steps of 8 an epoch, 2 epochs
+});

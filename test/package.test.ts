@@ -66,10 +66,11 @@ test('the tarball holds dist/, README, LICENSE and package.json, and nothing els
   assert.equal(path.basename(tarball), `${manifest.name}-${manifest.version}.tgz`);
   const others = files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f));
   assert.deepEqual(others, []);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'dist/export/page/index.html', 'dist/export/page/style.css']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'dist/api.js', 'dist/api.d.ts', 'dist/export/page/index.html', 'dist/export/page/style.css']) {
     assert.ok(files.includes(f), `${f} is not in the tarball`);
   }
-  assert.ok(!files.some((f) => f.endsWith('.ts')), 'TypeScript sources in the tarball');
+  // declarations (.d.ts) are for `import ... from 'dcgan'`; sources are not shipped
+  assert.deepEqual(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), [], 'TypeScript sources in the tarball');
 });
 
 test('the install brings no devDependency that holds code', () => {
@@ -99,4 +100,10 @@ test('the installed dcgan trains, samples and exports the web page in the empty 
   assert.equal(exported.status, 0, exported.stderr);
   assert.deepEqual(await readFile(path.join(app, 'site', 'style.css')), await readFile(path.join(ROOT, 'src/export/page/style.css')));
   assert.match(await readFile(path.join(app, 'site', 'index.html'), 'utf8'), /<html/i);
+
+  // the library entry (package.json "exports"): the installed package's generator draws what `sample` drew
+  const script = "import { loadGenerator } from 'dcgan'; const G = await loadGenerator('run'); const im = await G.draw(3, 2); console.log(im.count, im.size, im.channels, im.pixels.length);";
+  const lib = run([process.execPath, '--input-type=module', '-e', script], app);
+  assert.equal(lib.status, 0, lib.stderr);
+  assert.equal(lib.stdout.trim(), `2 16 3 ${2 * 16 * 16 * 3}`);
 });

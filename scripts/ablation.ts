@@ -35,11 +35,12 @@ const SUITES: Record<string, Suite> = {
       { name: 'old', label: 'old default (fill)', args: [...OLD], epochs: 38 },
       { name: 'crop', label: '+ crop', args: ['--crop', 'content', '--no-mirror', '--augment', 'none', '--ema', '0'], epochs: 38 },
       { name: 'crop-mirror', label: '+ crop + mirror', args: ['--crop', 'content', '--mirror', '--augment', 'none', '--ema', '0'], epochs: 19 },
-      { name: 'tc', label: '+ augment translation,cutout', args: ['--crop', 'content', '--mirror', '--augment', 'translation,cutout', '--ema', '0'], epochs: 19 },
-      { name: 'ctc', label: '+ augment color,translation,cutout', args: ['--crop', 'content', '--mirror', '--augment', 'color,translation,cutout', '--ema', '0'], epochs: 19 },
-      // trained with averaged statistics: scripts/ema-statistics.ts compares them with standing and copied ones on its files
-      { name: 'ema', label: '+ EMA 10 kimg', args: ['--crop', 'content', '--mirror', '--augment', 'none', '--ema', '10', '--ema-statistics', 'average'], epochs: 19 },
-      { name: 'all', label: 'all of them', args: ['--crop', 'content', '--mirror', '--augment', 'color,translation,cutout', '--ema', '10'], epochs: 19 },
+      // zero fill: DiffAugment's own (mid grey in [-1, 1]); background fill: the sprites' white
+      { name: 'tc', label: '+ augment translation,cutout (zero fill)', args: ['--crop', 'content', '--mirror', '--augment', 'translation,cutout', '--augment-fill', 'zero', '--ema', '0'], epochs: 19 },
+      { name: 'tc-bg', label: '+ augment translation,cutout (white fill)', args: ['--crop', 'content', '--mirror', '--augment', 'translation,cutout', '--augment-fill', 'background', '--ema', '0'], epochs: 19 },
+      { name: 'ctc', label: '+ augment color,translation,cutout', args: ['--crop', 'content', '--mirror', '--augment', 'color,translation,cutout', '--augment-fill', 'zero', '--ema', '0'], epochs: 19 },
+      // tc-bg with the average: training is the same step for step (the average never feeds back), so its G is tc-bg's
+      { name: 'all', label: '+ EMA 10 kimg (white fill)', args: ['--crop', 'content', '--mirror', '--augment', 'translation,cutout', '--augment-fill', 'background', '--ema', '10', '--ema-statistics', 'standing'], epochs: 19 },
     ],
   },
   sprites64: {

@@ -107,3 +107,16 @@ test('the installed dcgan trains, samples and exports the web page in the empty 
   assert.equal(lib.status, 0, lib.stderr);
   assert.equal(lib.stdout.trim(), `2 16 3 ${2 * 16 * 16 * 3}`);
 });
+
+test('installed globally (npm i -g), `dcgan` is on the PATH and trains in an empty folder', async () => {
+  // --prefix: a private "global" folder, as `npm i -g` uses /usr/local (its bin/ is what the shell finds)
+  const prefix = await tmpDir('dcgan-global-');
+  npm(['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], prefix);
+  const bin = process.platform === 'win32' ? prefix : path.join(prefix, 'bin');
+  const work = await tmpDir('dcgan-global-run-');
+  const pathEnv = `${bin}${path.delimiter}${env.PATH}`;
+  const train = spawnSync('dcgan', ['train', '--limit', '32', '--image-size', '16', '--width', '8', '--batch-size', '16', '--epochs', '1', '--out', 'run'],
+    { cwd: work, env: { ...env, PATH: pathEnv }, encoding: 'utf8', shell: process.platform === 'win32' });
+  assert.equal(train.status, 0, `${train.error ?? ''}${train.stderr}`);
+  assert.ok(existsSync(path.join(work, 'run', 'generator', 'model.json')), 'run/generator/model.json was not written');
+});

@@ -507,4 +507,53 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: 'Math.max(width, height) > max',
     replace: 'width > max',
   },
+  // issue 19: the generator average, keep-best and early stop, DiffAugment's wiring, the fill colour
+  {
+    name: "EMA: the half-life's ramp-up forgotten (β at the full half-life from the first step)",
+    file: 'src/train/ema.ts',
+    find: 'const halfLife = Math.min(kimg * 1000, imagesSeen * EMA_RAMPUP);',
+    replace: 'const halfLife = kimg * 1000;',
+  },
+  {
+    name: "EMA: β weighs G, not the average (G_ema ← (1 − β)·G_ema + β·G)",
+    file: 'src/train/ema.ts',
+    find: 'average.write(g.add(average.read().sub(g).mul(beta)));',
+    replace: 'average.write(average.read().add(g.sub(average.read()).mul(beta)));',
+  },
+  {
+    name: 'standing statistics: the k-th batch weighs 1 − 1/k (the first batch kept, the rest barely count)',
+    file: 'src/train/ema.ts',
+    find: 'for (const l of layers) l.momentum = 1 - 1 / k;',
+    replace: 'for (const l of layers) l.momentum = 1 / k;',
+  },
+  {
+    name: "d2l with --augment: G's update shows D the generated images unaugmented",
+    file: 'src/train/step.ts',
+    find: 'const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 1, b.fakeLabels, reduction).loss);',
+    replace: 'const lossG = minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 1, b.fakeLabels, reduction).loss);',
+  },
+  {
+    name: "--augment: the augmentation's random stream not checkpointed (a resume replays the first parameters)",
+    file: 'src/train/train.ts',
+    find: 'if (policy.length) state.augmentRng = augmentRng.state;',
+    replace: 'if (policy.length) state.augmentRng = undefined;',
+  },
+  {
+    name: '--keep-best: a higher figure counts as better (SWD and loss_G are lower-is-better)',
+    file: 'src/train/train.ts',
+    find: '(!state.best || figure < state.best.value)',
+    replace: '(!state.best || figure > state.best.value)',
+  },
+  {
+    name: '--early-stop N: stops after N + 1 epochs without a new best (off by one)',
+    file: 'src/train/train.ts',
+    find: 'if (state.epoch - since < o.earlyStop) return undefined;',
+    replace: 'if (state.epoch - since <= o.earlyStop) return undefined;',
+  },
+  {
+    name: '--augment-fill background: the colour read from the top row only (two corners), not all four',
+    file: 'src/data/background.ts',
+    find: 'for (const [y, x] of [[0, 0], [0, size - 1], [size - 1, 0], [size - 1, size - 1]]) {',
+    replace: 'for (const [y, x] of [[0, 0], [0, size - 1]]) {',
+  },
 ];

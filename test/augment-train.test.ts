@@ -71,6 +71,9 @@ test('backgroundColour: the most common corner colour of a set', () => {
   // 3×3 grey images: a digit's black corners win over a white centre
   const digit = Uint8Array.from([0, 9, 0, 9, 255, 9, 0, 9, 0]);
   assert.deepEqual(Array.from(backgroundColour({ pixels: digit, count: 1, size: 3, channels: 1 })), [0]);
+  // every corner counts: two 2×2 grey images whose top rows differ (10; 20) and whose bottom rows are both 200
+  const rows = Uint8Array.from([10, 10, 200, 200, 20, 20, 200, 200]);
+  assert.deepEqual(Array.from(backgroundColour({ pixels: rows, count: 2, size: 2, channels: 1 })), [200]);
 });
 
 const backend = { name: 'wasm' as const, device: 'test', skipped: [], hooks: {} };

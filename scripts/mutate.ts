@@ -32,7 +32,7 @@ import { PLANTED_BUGS } from './planted-bugs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TARGETS = ['src/train/', 'src/model/', 'src/metrics/', 'src/data/zip', 'src/data/crop.ts', 'src/data/mirror.ts', 'src/util/rng.ts', 'src/backend/cpu-conv2d-backprop-filter.ts',
-  'src/util/owned.ts', 'src/generate/limits.ts'];
+  'src/util/owned.ts', 'src/generate/limits.ts', 'src/data/background.ts'];
 const COPY_PREFIX = 'dcgan-mutate-';
 
 interface Options {
@@ -284,6 +284,7 @@ const CLI_TESTS: Record<string, string[]> = {
 const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/train/train.ts', ['test/train-batches.test.ts', 'test/resume.test.ts', 'test/report-html.test.ts']],
   ['src/train/augment.ts', ['test/augment.test.ts']],
+  ['src/train/ema.ts', ['test/ema.test.ts']],
   ['src/train/', ['test/step-worked.test.ts', 'test/d2l-fixtures.test.ts', 'test/adam.test.ts', 'test/rmsprop.test.ts']],
   ['src/model/io.ts', ['test/checkpoint.test.ts']],
   ['src/model/progan-layers.ts', ['test/progan-layers.test.ts', 'test/gradient-penalty.test.ts']],
@@ -297,6 +298,7 @@ const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/data/zip', ['test/data-zip.test.ts', 'test/data-local.test.ts']],
   ['src/data/crop.ts', ['test/data-crop.test.ts']],
   ['src/data/mirror.ts', ['test/data-mirror.test.ts']],
+  ['src/data/background.ts', ['test/augment-train.test.ts']],
   ['src/util/rng.ts', ['test/rng.test.ts', 'test/train-batches.test.ts']],
   ['src/backend/info.ts', ['test/backend-info.test.ts']],
   ['src/backend/cpu-conv2d-backprop-filter.ts', ['test/cpu-conv2d-backprop-filter.test.ts']],

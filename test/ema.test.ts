@@ -44,7 +44,7 @@ test('G_ema follows β·G_ema + (1 − β)·G over a sequence of steps, by hand'
   const expected = [2, 4 - 2 ** -19, 2 ** -10 * (4 - 2 ** -19) + (1 - 2 ** -10) * 8];
   gs.forEach((g, i) => {
     G.trainableWeights[0].write(tf.scalar(g).reshape([1, 1]));
-    updateAverage(G, Gema, betas[i]);
+    updateAverage(G, Gema, betas[i], false);
     assert.ok(Math.abs(weight(Gema) - expected[i]) < 1e-6, `step ${i + 1}: ${weight(Gema)} ≠ ${expected[i]}`);
   });
   assert.equal(weight(G), 8); // G itself is only read
@@ -79,6 +79,35 @@ test('standing statistics: each batch-norm layer gets the mean of the batches\' 
   assert.ok(maxAbsDiff(movingMean, means) < 1e-5, `${movingMean} vs ${means}`);
   assert.ok(maxAbsDiff(movingVar, vars) < 1e-4, `${movingVar} vs ${vars}`);
   assert.equal((bn as unknown as { momentum: number }).momentum, 0.9); // put back
+  G.dispose();
+});
+
+test('standing statistics of a conditional G: each batch draws its classes after its noise, and G sees them', () => {
+  // G: [z [n, 1], class [n, 1]] → z·1 + embedding(class) (3 classes: 10, 20, 30) → batch norm: the moments by hand
+  const z = tf.input({ shape: [1] });
+  const c = tf.input({ shape: [1] });
+  const e = tf.layers.flatten().apply(tf.layers.embedding({ inputDim: 3, outputDim: 1, embeddingsInitializer: tf.initializers.zeros() }).apply(c)) as tf.SymbolicTensor;
+  const h = tf.layers.add().apply([z, e]) as tf.SymbolicTensor;
+  const bn = torchBatchNormalization({ momentum: 0.9, epsilon: 1e-5, name: 'bn' });
+  const G = tf.model({ inputs: [z, c], outputs: bn.apply(h) as tf.SymbolicTensor });
+  const embedding = G.layers.find((l) => l.getClassName() === 'Embedding')!;
+  embedding.setWeights([tf.tensor2d([[10], [20], [30]])]);
+  const sizes = { batches: 3, batchSize: 6 };
+  standingStatistics(G, { seed: 5, latent: 1, classes: 3 }, sizes);
+  const rng = new Rng(5);
+  let mean = 0, variance = 0;
+  for (let k = 0; k < sizes.batches; k++) {
+    const zs = rng.normals(sizes.batchSize);
+    const classes = rng.integers(sizes.batchSize, 3);
+    const col = Array.from(zs, (v, i) => v + 10 * (classes[i] + 1));
+    const m = col.reduce((a, b) => a + b, 0) / col.length;
+    mean += m / sizes.batches;
+    variance += col.reduce((a, b) => a + (b - m) ** 2, 0) / (col.length - 1) / sizes.batches;
+  }
+  const bnLayer = G.layers.find((l) => l.name === 'bn')!;
+  const [, , movingMean, movingVar] = bnLayer.getWeights().map((t) => t.dataSync()[0]);
+  assert.ok(Math.abs(movingMean - mean) < 1e-4, `${movingMean} vs ${mean}`);
+  assert.ok(Math.abs(movingVar - variance) < 1e-3, `${movingVar} vs ${variance}`);
   G.dispose();
 });
 

@@ -80,7 +80,7 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
     for (let i = 0; i < n; i++) {
       last?.dispose();
       last = trainStep(gan, { X: X as tf.Tensor4D, Z: zs[i % zs.length] as tf.Tensor2D, Z2: zs[(i + 1) % zs.length] as tf.Tensor2D });
-      if (Gema) updateAverage(gan.G, Gema, beta);
+      if (Gema) updateAverage(gan.G, Gema, beta, false); // the default --ema-statistics standing: weights only
     }
     await last?.data();
     last?.dispose();

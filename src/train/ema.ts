@@ -21,7 +21,7 @@ export function emaBeta(kimg: number, batchSize: number, imagesSeen: number): nu
  * G_ema.w ← β·G_ema.w + (1 − β)·G.w, as G.w + β·(G_ema.w − G.w) (PyTorch's lerp), for every trainable weight and, with
  * `statistics`, for batch norm's moving mean and variance too.
  */
-export function updateAverage(G: tf.LayersModel, Gema: tf.LayersModel, beta: number, statistics = false): void {
+export function updateAverage(G: tf.LayersModel, Gema: tf.LayersModel, beta: number, statistics: boolean): void {
   const [from, to] = statistics ? [G.weights, Gema.weights] : [G.trainableWeights, Gema.trainableWeights];
   from.forEach((w, i) => {
     const average = to[i];

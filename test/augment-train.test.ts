@@ -74,11 +74,11 @@ test('backgroundColour: the most common corner colour of a set', () => {
   // every corner counts: two 2×2 grey images whose top rows differ (10; 20) and whose bottom rows are both 200
   const rows = Uint8Array.from([10, 10, 200, 200, 20, 20, 200, 200]);
   assert.deepEqual(Array.from(backgroundColour({ pixels: rows, count: 2, size: 2, channels: 1 })), [200]);
-  // the four corners exactly, in every image, RGB: three 3×3 images whose corners are (v, v+1, v+2) for v =
-  // img 0: 50 60 70 80, img 1: 60 70 90 80, img 2: 80 10 20 30 (80 is in 3 corners, 60 and 70 in 2), every other
-  // pixel (200, 201, 202) — 15 of them, so a wrong position picks it
-  const corners = [[50, 60, 70, 80], [60, 70, 90, 80], [80, 10, 20, 30]];
-  const rgb = new Uint8Array(3 * 9 * 3);
+  // the four corners exactly, in every image, RGB: four 3×3 images whose corners are (v, v+1, v+2) for v =
+  // img 0: 50 60 70 80, img 1: 61 71 91 80, img 2: 81 10 20 30, img 3: 11 12 13 14 (80 in 2 corners, every other
+  // value in 1), every other pixel (200, 201, 202): one wrong position counts it 3 or 4 times, more than 80
+  const corners = [[50, 60, 70, 80], [61, 71, 91, 80], [81, 10, 20, 30], [11, 12, 13, 14]];
+  const rgb = new Uint8Array(4 * 9 * 3);
   corners.forEach((c, k) => {
     for (let p = 0; p < 9; p++) {
       const corner = [0, 2, 6, 8].indexOf(p);
@@ -86,7 +86,7 @@ test('backgroundColour: the most common corner colour of a set', () => {
       rgb.set([v, v + 1, v + 2], (k * 9 + p) * 3);
     }
   });
-  assert.deepEqual(Array.from(backgroundColour({ pixels: rgb, count: 3, size: 3, channels: 3 })), [80, 81, 82]);
+  assert.deepEqual(Array.from(backgroundColour({ pixels: rgb, count: 4, size: 3, channels: 3 })), [80, 81, 82]);
   // a tie goes to the first corner seen (top left, top right, bottom left, bottom right)
   assert.deepEqual(Array.from(backgroundColour({ pixels: Uint8Array.from([4, 0, 3, 0, 0, 0, 2, 0, 1]), count: 1, size: 3, channels: 1 })), [4]);
 });

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { keysWith, storedOptionsProblem, TRAIN_OPTIONS, trainOption } from '../src/run/options.js';
+import { keysWith, storedOptionsProblem, TRAIN_OPTIONS, trainOption, withDatasetDefaults } from '../src/run/options.js';
 import { readConfig } from '../src/run/runs.js';
 import { optionKey, storedValueProblem } from '../src/util/option-spec.js';
 import { CLI } from './cli-run.js';
@@ -194,4 +194,20 @@ test("ProGAN's tricks as flags: recorded as built (the architecture's unless giv
   assert.match(mlp.stderr.trim(), /^error: --pixel-norm: --arch mlp takes none of ProGAN's tricks/);
   const bad = run(['train', '--minibatch-stddev', '1', ...tiny, '--out', path.join(await tmpDir(), 'run')]);
   assert.match(bad.stderr, /--minibatch-stddev <mode>' argument '1' is invalid\. must be off, book, or a group size of at least 2/);
+});
+
+test("the dataset's defaults (docs/image-quality.md's choice): sprites augmented, filled white, averaged; mnist-10k translated; given values win", () => {
+  const pick = (o: Record<string, unknown>) => {
+    const d = withDatasetDefaults(o);
+    return [d.crop, d.mirror, d.augment, d.augmentFill, d.ema];
+  };
+  assert.deepEqual(pick({}), ['content', true, 'translation,cutout', 'background', 10]); // no --dataset: pokesprite
+  assert.deepEqual(pick({ dataset: 'pokesprite' }), ['content', true, 'translation,cutout', 'background', 10]);
+  assert.deepEqual(pick({ dataset: 'pokemon' }), ['content', true, 'translation,cutout', 'background', 10]);
+  assert.deepEqual(pick({ dataset: 'mnist-10k' }), ['none', false, 'translation', 'background', 0]);
+  assert.deepEqual(pick({ dataset: 'mnist' }), ['none', false, 'none', 'zero', 0]);
+  assert.deepEqual(pick({ dataset: 'fashion-mnist' }), ['none', false, 'none', 'zero', 0]);
+  // d2l exactly, as the issue spells it
+  assert.deepEqual(pick({ crop: 'none', mirror: false, augment: 'none', ema: 0 }), ['none', false, 'none', 'background', 0]);
+  assert.deepEqual(pick({ dataset: 'mnist-10k', augment: 'color', augmentFill: 'zero', ema: 5 }), ['none', false, 'color', 'zero', 5]);
 });

@@ -67,7 +67,23 @@ test('an AbortSignal stops a run as Ctrl-C does: the step under way, a checkpoin
   assert.equal(run.interrupted, true);
   assert.deepEqual([run.state.step, (await readState(out)).step], [3, 3]);
   assert.match(run.resumeCommand, /train --out .* --resume --epochs 2$/);
-  const resumed = await train({ ...settings, resume: true });
+  // the progress each step reports (what the bar shows): images per second and the time left, against the wall clock
+  const started = performance.now();
+  const events: { step: number; batch: number; epoch: number; at: number; imagesPerSecond: number; runSecondsLeft: number; epochSecondsLeft: number }[] = [];
+  const resumed = await train({ ...settings, resume: true }, { onStep: (e) => events.push({ ...e, at: performance.now() }) });
   assert.equal(resumed.interrupted, false);
   assert.equal(resumed.state.step, 16); // 64 digits (not mirrored), 8 steps of 8 an epoch, 2 epochs
+  assert.deepEqual(events.map((e) => e.step), [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+  events.forEach((e, i) => {
+    const wallPerStep = (e.at - started) / 1000 / (i + 1); // includes loading: an upper bound on a step's time
+    const left = 16 - e.step;
+    assert.deepEqual([e.epoch, e.batch], [Math.ceil(e.step / 8), (e.step - 1) % 8 + 1]);
+    assert.ok(e.imagesPerSecond > 0 && Number.isFinite(e.imagesPerSecond), `step ${e.step}: ${e.imagesPerSecond} img/s`);
+    // this epoch's images trained by this call (epoch 1 resumed after its 3rd batch) over at least the time they took
+    const trained = 8 * (e.step <= 8 ? e.step - 3 : e.step - 8);
+    assert.ok(e.imagesPerSecond >= 0.5 * trained / ((e.at - started) / 1000), `step ${e.step}: ${e.imagesPerSecond} img/s is too low`);
+    assert.ok(e.runSecondsLeft >= 0 && e.runSecondsLeft <= left * wallPerStep + 1e-9, `step ${e.step}: ${e.runSecondsLeft} s left for ${left} steps of at most ${wallPerStep} s`);
+    assert.ok(e.epochSecondsLeft <= e.runSecondsLeft, `step ${e.step}: the epoch ends after the run`);
+  });
+  assert.equal(events.at(-1)!.runSecondsLeft, 0);
 });

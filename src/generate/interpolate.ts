@@ -1,5 +1,7 @@
 // `dcgan sample --interpolate K`: walks through latent space along great circles (slerp, as White 2016 recommends for
 // Gaussian latents: a straight line passes through the improbable region near the origin), K images per walk.
+// On a StyleGAN run the walks go in w instead, on straight lines (lerp), as the paper's perceptual path length does:
+// z's great circle means nothing once the mapping network has bent the space (generate/style.ts).
 // Walk i starts at the latent of image i of `dcgan sample --seed S` and ends at that of image n + i, so both ends are
 // images the plain sampler draws for the same seed.
 import path from 'node:path';
@@ -15,6 +17,7 @@ import { chooseClass, classesFor } from './classes.js';
 import { plural } from '../util/plural.js';
 import { checkGridImages, checkGridSide } from './limits.js';
 import { imageProgress } from './sample.js';
+import { applyTruncation, isStyleGenerator, styleWalkImages } from './style.js';
 
 export interface InterpolateOptions {
   run: string;
@@ -31,6 +34,8 @@ export interface InterpolateOptions {
   class?: string;
   /** --raw, --best: which of the run's generators (default: the average of G's weights where the run keeps one) */
   generator?: GeneratorChoice;
+  /** --truncation ψ (StyleGAN runs): the walks' ends, and so the walks, truncated */
+  truncation?: number;
 }
 
 export type OutputKind = 'png' | 'gif' | 'webp';
@@ -83,7 +88,15 @@ export async function writeAnimation(file: string, frames: RawImage[], delays: n
   await writeFileAtomic(file, encoded);
 }
 
-export async function interpolate(o: InterpolateOptions): Promise<{ width: number; height: number; frames: number }> {
+/** The walks' output and where they walked: z (slerp) or, on a StyleGAN run, w (lerp). */
+export interface InterpolateResult {
+  width: number;
+  height: number;
+  frames: number;
+  space: 'z' | 'w';
+}
+
+export async function interpolate(o: InterpolateOptions): Promise<InterpolateResult> {
   const kind = outputKind(o.out);
   checkInterpolation(o.steps, o.n);
   const G = await loadGenerator(o.run, o.generator);
@@ -93,17 +106,21 @@ export async function interpolate(o: InterpolateOptions): Promise<{ width: numbe
     const count = o.n * o.steps;
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
     if (choice === 'all') throw new UsageError('--class all does not combine with --interpolate: name one class (or leave --class out: walk i keeps class i)');
+    await applyTruncation(G, o.run, o.generator, o.truncation);
     const walkClasses = classesFor(choice, o.n, G);
     const labels = walkClasses && Array.from({ length: count }, (_, i) => walkClasses[Math.floor(i / o.steps)]);
     if (kind === 'png') checkGridSide(o.out, count, size, o.steps);
     else checkGridSide(o.out, o.n, size, Math.min(o.cols, o.n));
     const progress = imageProgress(count, 'generating');
-    const pixels = await generateImages(G, walkLatents(starts, ends, o.n, o.steps), count, labels, progress.update);
+    const space = isStyleGenerator(G.model) ? 'w' : 'z';
+    const pixels = space === 'w'
+      ? await styleWalkImages(G, starts, ends, o.n, o.steps, walkClasses, progress.update)
+      : await generateImages(G, walkLatents(starts, ends, o.n, o.steps), count, labels, progress.update);
     progress.stop();
     if (kind === 'png') {
       const grid = tileGrid(pixels, count, size, channels, o.steps);
       await writePng(o.out, grid);
-      return { width: grid.width, height: grid.height, frames: 1 };
+      return { width: grid.width, height: grid.height, frames: 1, space };
     }
     const imageBytes = size * size * channels;
     const order = [...Array(o.steps).keys(), ...Array.from({ length: Math.max(0, o.steps - 2) }, (_, i) => o.steps - 2 - i)];
@@ -114,7 +131,7 @@ export async function interpolate(o: InterpolateOptions): Promise<{ width: numbe
     });
     const delays = order.map((k) => (k === 0 || k === o.steps - 1 ? END_MS : FRAME_MS));
     await writeAnimation(o.out, frames, delays, kind);
-    return { width: frames[0].width, height: frames[0].height, frames: frames.length };
+    return { width: frames[0].width, height: frames[0].height, frames: frames.length, space };
   } finally {
     G.model.dispose();
   }

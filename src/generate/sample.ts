@@ -1,5 +1,6 @@
 // `dcgan sample`: the generator of a run → a grid of images, the same images for the same seed, as PNG, JPEG or WebP.
 // On a conditional run --class picks the class; --class all draws the same latents once per class, a row each.
+// On a StyleGAN run --truncation ψ draws every w as w̄ + ψ(w − w̄) (generate/style.ts).
 import path from 'node:path';
 import sharp from 'sharp';
 import { tileGrid, type RawImage } from '../image/grid.js';
@@ -10,6 +11,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { createProgress } from '../util/progress.js';
 import { chooseClass, classesFor } from './classes.js';
 import { checkGridImages, checkGridSide } from './limits.js';
+import { applyTruncation } from './style.js';
 
 export interface SampleOptions {
   run: string;
@@ -21,6 +23,8 @@ export interface SampleOptions {
   class?: string;
   /** --raw, --best: which of the run's generators (default: the average of G's weights where the run keeps one) */
   generator?: GeneratorChoice;
+  /** --truncation ψ in [0, 1] (StyleGAN runs): 1 or undefined leaves w as it is */
+  truncation?: number;
 }
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
@@ -66,6 +70,7 @@ export async function sample(o: SampleOptions): Promise<{ width: number; height:
   const G = await loadGenerator(o.run, o.generator);
   try {
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
+    await applyTruncation(G, o.run, o.generator, o.truncation);
     if (choice === 'all') {
       checkGridImages(G.classes * o.n, `--class all --n ${o.n}`, `${G.classes} classes × ${o.n}`);
       checkGridSide(o.out, G.classes * o.n, G.imageSize, o.n);

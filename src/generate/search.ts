@@ -8,6 +8,7 @@ import { UsageError } from '../util/errors.js';
 import { chooseClass, classesFor } from './classes.js';
 import { checkCandidates, checkGridImages, checkGridSide } from './limits.js';
 import { imageProgress, writeImage } from './sample.js';
+import { applyTruncation } from './style.js';
 
 export interface SearchOptions {
   run: string;
@@ -22,6 +23,8 @@ export interface SearchOptions {
   class?: string;
   /** --raw, --best: which of the run's generators (default: the average of G's weights where the run keeps one) */
   generator?: GeneratorChoice;
+  /** --truncation ψ (StyleGAN runs): the candidates are drawn truncated */
+  truncation?: number;
 }
 
 export interface SearchResult {
@@ -79,6 +82,7 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
     const { latent, imageSize: size, channels } = G;
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
     if (choice === 'all') throw new UsageError('--class all does not combine with --search: name one class (or leave --class out: candidate i has class i)');
+    await applyTruncation(G, o.run, o.generator, o.truncation);
     checkGridSide(o.out, o.n, size, Math.min(o.cols, o.n));
     const labels = classesFor(choice, o.candidates, G);
     const z = latents(o.seed, o.candidates, latent);

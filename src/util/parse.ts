@@ -32,6 +32,13 @@ export function unitInterval(value: string): number {
   return n;
 }
 
+/** For the truncation ψ: [0, 1], both ends included. */
+export function closedUnitInterval(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number in [0, 1].');
+  return n;
+}
+
 export function oneOf<T extends number>(allowed: readonly T[]) {
   return (value: string): T => {
     const n = Number(value) as T;

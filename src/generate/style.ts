@@ -1,0 +1,136 @@
+// What sampling does with a StyleGAN generator's w (src/model/stylegan.ts): the truncation trick, walks in w, and the
+// style-mixing figure's codes. All need G's mapping network (z → w), so a run of another architecture is refused in
+// one line naming the flag.
+//
+// Walks in w are straight lines (lerp), as the StyleGAN paper's perceptual path length walks W: w lies where the
+// mapping put it, not on z's Gaussian sphere, so slerp (which suits z, White 2016) has nothing to follow there.
+import * as tf from '@tensorflow/tfjs';
+import { toUint8 } from '../image/grid.js';
+import type { Generator } from '../model/generator.js';
+import { setTruncation, styleModels, wAverage } from '../model/stylegan.js';
+import { generatorDir, loadGenerator, type GeneratorChoice } from '../run/runs.js';
+import { UsageError } from '../util/errors.js';
+
+/** Whether a generator is a StyleGAN's: it has the layer that holds w̄ (and so a mapping network before it). */
+export function isStyleGenerator(model: tf.LayersModel): boolean {
+  return model.layers.some((l) => l.getClassName() === 'WAverage');
+}
+
+/** Refuses, in one line naming the flag, a generator that has no w (any architecture but stylegan). */
+export function requireStyleGenerator(G: Generator, flag: string, run: string, what: string): void {
+  if (!isStyleGenerator(G.model)) {
+    throw new UsageError(`${flag}: the generator of ${run} has no mapping network, so no w to ${what}: it needs a run trained with --arch stylegan`);
+  }
+}
+
+/**
+ * The truncation trick on a run's StyleGAN generator: every w it draws becomes w̄ + ψ(w − w̄) (its WAverage layer does it
+ * in inference). w̄ is G's own, also for the average of G's weights: the official code copies G's dlatent_avg into Gs
+ * (setup_as_moving_average_of: non-trainable variables follow G), where our average keeps the w̄ it was built with.
+ */
+export async function applyTruncation(G: Generator, run: string, choice: GeneratorChoice | undefined, psi: number | undefined): Promise<void> {
+  if (psi === undefined) return;
+  requireStyleGenerator(G, `--truncation ${psi}`, run, 'truncate');
+  setTruncation(G.model, psi);
+  if (!generatorDir(run, choice).average) return;
+  const raw = await loadGenerator(run, { ...choice, raw: true });
+  try {
+    const average = wAverage(raw.model);
+    G.model.getLayer('w_average').setWeights([average]);
+    average.dispose();
+  } finally {
+    raw.model.dispose();
+  }
+}
+
+/** A StyleGAN G's two halves: z (and the class) → w, and w per layer → images. */
+export interface StyleParts {
+  mapping: tf.LayersModel;
+  synthesis: tf.LayersModel;
+  /** synthesis layers, each with its own w */
+  layers: number;
+  /** w's size */
+  size: number;
+}
+
+export function styleParts(G: Generator): StyleParts {
+  const { mapping, synthesis, layers } = styleModels(G.model);
+  return { mapping, synthesis, layers, size: mapping.outputs[0].shape[1] as number };
+}
+
+/** w ([n × size] floats) for n latents (and, on a conditional run, their classes), truncated if G is set to. */
+export async function mapLatents(G: Generator, parts: StyleParts, z: Float32Array, n: number, labels?: ArrayLike<number>): Promise<Float32Array> {
+  const w = tf.tidy(() => {
+    const zs = tf.tensor2d(z, [n, G.latent]);
+    return parts.mapping.predict(labels ? [zs, tf.tensor2d(Float32Array.from(labels), [n, 1])] : zs) as tf.Tensor;
+  });
+  const values = (await w.data()) as Float32Array;
+  w.dispose();
+  return values;
+}
+
+const BATCH = 256;
+
+/** The synthesis network on `count` codes of w per layer ([count × layers × size] floats), in batches: uint8 NHWC. */
+export async function synthesize(G: Generator, parts: StyleParts, ws: Float32Array, count: number, onProgress?: (done: number) => void): Promise<Uint8Array> {
+  const { layers, size } = parts;
+  const imageBytes = G.imageSize * G.imageSize * G.channels;
+  const out = new Uint8Array(count * imageBytes);
+  for (let start = 0; start < count; start += BATCH) {
+    const k = Math.min(BATCH, count - start);
+    const images = tf.tidy(() => parts.synthesis.predict(tf.tensor3d(ws.subarray(start * layers * size, (start + k) * layers * size), [k, layers, size])) as tf.Tensor);
+    out.set(toUint8((await images.data()) as Float32Array), start * imageBytes);
+    images.dispose();
+    onProgress?.(start + k);
+  }
+  return out;
+}
+
+/** n codes w ([n × size]) as w per layer ([n × layers × size]): the same w at every layer, as G itself draws. */
+export function everyLayer(w: Float32Array, n: number, layers: number, size: number): Float32Array {
+  const ws = new Float32Array(n * layers * size);
+  for (let i = 0; i < n; i++) for (let l = 0; l < layers; l++) ws.set(w.subarray(i * size, (i + 1) * size), (i * layers + l) * size);
+  return ws;
+}
+
+/**
+ * Points of `walks` straight walks in w ([walks × steps × size]), walk after walk: walk i from the i-th of `starts` to
+ * the i-th of `ends` at t = 0, 1/(steps − 1), …, 1, as (1 − t)·a + t·b, so the ends are a and b exactly.
+ */
+export function walkW(starts: Float32Array, ends: Float32Array, walks: number, steps: number, size: number): Float32Array {
+  const out = new Float32Array(walks * steps * size);
+  for (let w = 0; w < walks; w++) {
+    for (let k = 0; k < steps; k++) {
+      const t = k / (steps - 1);
+      const at = (w * steps + k) * size;
+      for (let j = 0; j < size; j++) out[at + j] = (1 - t) * starts[w * size + j] + t * ends[w * size + j];
+    }
+  }
+  return out;
+}
+
+/**
+ * The images of walks in w between the codes of two sets of latents (`starts` and `ends`, [walks × latent]): each end
+ * through the mapping network, the points between on the line joining them, each through the synthesis network.
+ */
+export async function styleWalkImages(
+  G: Generator, starts: Float32Array, ends: Float32Array, walks: number, steps: number, labels?: number[], onProgress?: (done: number) => void,
+): Promise<Uint8Array> {
+  const parts = styleParts(G);
+  const from = await mapLatents(G, parts, starts, walks, labels);
+  const to = await mapLatents(G, parts, ends, walks, labels);
+  const points = walkW(from, to, walks, steps, parts.size);
+  return synthesize(G, parts, everyLayer(points, walks * steps, parts.layers, parts.size), walks * steps, onProgress);
+}
+
+/**
+ * One code of w per layer ([layers × size]) that takes B's w at the layers of `range` ([first, end)) and A's at the
+ * others: the style-mixing figure's "styles copied from source B". Where the range starts at layer 0 or ends at the
+ * last, it is mixStyles' single crossover (A below, B from it on; or B below, A from it on).
+ */
+export function copyStyles(wA: Float32Array, wB: Float32Array, layers: number, range: readonly [number, number]): Float32Array {
+  const size = wA.length;
+  const ws = new Float32Array(layers * size);
+  for (let l = 0; l < layers; l++) ws.set(l >= range[0] && l < range[1] ? wB : wA, l * size);
+  return ws;
+}

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { archOptionSpec, backendOptionSpec, threadsOptionSpec, TRAIN_OPTIONS, trainOption, withDatasetDefaults } from './run/options.js';
 import { UsageError } from './util/errors.js';
 import { commanderOption, commanderOptions } from './util/option-spec.js';
-import { nonNegativeInt, nonNegativeNumber, positiveInt } from './util/parse.js';
+import { closedUnitInterval, nonNegativeInt, nonNegativeNumber, positiveInt } from './util/parse.js';
 import { outputFileProblem } from './util/paths.js';
 import { commandLine } from './util/shell.js';
 
@@ -74,27 +74,37 @@ export function buildProgram(): Command {
     .command('sample')
     .description("write a grid of images from a run's generator")
     .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
-    .option('--n <n>', 'number of images', positiveInt, 21)
+    .option('--n <n>', 'number of images (with --mix: rows of each band, default 3)', positiveInt, 21)
     .option('--out <file>', 'image to write: .png, .jpg or .webp (with --interpolate: .png, .gif or .webp)', 'grid.png')
     .option('--seed <n>', 'latent seed; the same seed gives the same image (default: random, printed)', nonNegativeInt)
     .option('--cols <n>', 'images per row', positiveInt, 7)
     .option('--interpolate <k>', 'K images per walk between random latents (slerp), --n walks; --out .png (rows = walks), .gif or .webp', positiveInt)
     .option('--search <N>', 'draw N candidates and keep the --n that the run\'s discriminator scores highest', positiveInt)
     .option('--class <name>', 'conditional runs: the class to draw (a name or index), or all (a row of --n images per class); default: the classes in turn')
+    .option('--truncation <psi>', "stylegan runs: the truncation trick, every w drawn as w̄ + ψ(w − w̄) (1: none; 0: the average w's image)", closedUnitInterval)
+    .option('--mix [styles]', "stylegan runs: StyleGAN's style-mixing figure, sources A as rows, B as columns (--cols), a band of rows each for B's coarse, middle and fine styles (or those listed, e.g. coarse,fine)")
     .addOption(backendOption())
     .addOption(threadsOption());
   generatorOptions(sampleCmd)
-    .action(async (opts: Record<string, unknown>) => {
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { checkSample, imageFormat, sample } = await import('./generate/sample.js');
       const { checkInterpolation, interpolate, outputKind } = await import('./generate/interpolate.js');
       const { search, checkSearch } = await import('./generate/search.js');
-      const n = Number(opts.n), out = String(opts.out), cols = Number(opts.cols);
+      const { checkMix, describeMix, mixFigure, parseStyleGroups, STYLE_GROUPS } = await import('./generate/mix.js');
+      const mix = opts.mix !== undefined;
+      // a mixing figure's --n is rows of each band: 21 of them (sample's default) would make a poster
+      const n = mix && cmd.getOptionValueSource('n') !== 'cli' ? 3 : Number(opts.n), out = String(opts.out), cols = Number(opts.cols);
       if (opts.interpolate !== undefined && opts.search !== undefined) throw new UsageError('--interpolate and --search do not combine; pass one');
+      if (mix && (opts.interpolate !== undefined || opts.search !== undefined)) {
+        throw new UsageError(`--mix does not combine with ${opts.interpolate !== undefined ? '--interpolate' : '--search'}; pass one`);
+      }
+      const groups = typeof opts.mix === 'string' ? parseStyleGroups(opts.mix) : undefined;
       if (opts.interpolate !== undefined) outputKind(out);
       else imageFormat(out);
       // how much is asked, before any work: an absurd --n is one line, not an allocation failure
       if (opts.interpolate !== undefined) checkInterpolation(Number(opts.interpolate), n);
       else if (opts.search !== undefined) checkSearch(Number(opts.search), n);
+      else if (mix) checkMix(n, cols, groups?.length ?? STYLE_GROUPS.length);
       else checkSample(n);
       const problem = outputFileProblem(out);
       if (problem) throw new UsageError(`--out ${out}: ${problem}`);
@@ -105,20 +115,27 @@ export function buildProgram(): Command {
       const generator = generatorChoice(opts);
       const { generatorDir } = await import('./run/runs.js');
       const from = `${run} (${generatorDir(run, generator).what})`;
+      const truncation = opts.truncation as number | undefined;
+      const common = { run, n, out, seed, cols, class: opts.class as string | undefined, generator, truncation };
+      const psi = truncation === undefined ? '' : `, ψ ${truncation}`;
       if (opts.interpolate !== undefined) {
-        const r = await interpolate({ run, n, steps: Number(opts.interpolate), out, seed, cols, class: opts.class as string | undefined, generator });
+        const r = await interpolate({ ...common, steps: Number(opts.interpolate) });
         const what = r.frames > 1 ? `${r.frames} frames` : 'a grid';
-        console.error(`${out}: ${n} walk${n === 1 ? '' : 's'} of ${opts.interpolate} steps from ${from}, ${what} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
+        const how = r.space === 'w' ? 'straight in w' : 'slerp in z';
+        console.error(`${out}: ${n} walk${n === 1 ? '' : 's'} of ${opts.interpolate} steps (${how}) from ${from}, ${what} (${r.width}×${r.height}, seed ${seed}${psi}, ${backend.device})`);
       } else if (opts.search !== undefined) {
-        const r = await search({ run, n, candidates: Number(opts.search), out, seed, cols, class: opts.class as string | undefined, generator });
+        const r = await search({ ...common, candidates: Number(opts.search) });
         const scores = r.kept.map((k) => k.score);
         console.error(`${out}: the ${n} of ${opts.search} candidates D scores highest (D ${Math.min(...scores).toFixed(3)}–${Math.max(...scores).toFixed(3)}; ` +
-          `all candidates ${r.meanScore.toFixed(3)} on average) from ${from} (${r.width}×${r.height}, seed ${seed}, ${backend.device})`);
+          `all candidates ${r.meanScore.toFixed(3)} on average) from ${from} (${r.width}×${r.height}, seed ${seed}${psi}, ${backend.device})`);
+      } else if (mix) {
+        const r = await mixFigure({ ...common, groups });
+        console.error(`${out}: style mixing, ${describeMix(n, cols, r.groups)}, from ${from} (${r.width}×${r.height}, seed ${seed}${psi}, ${backend.device})`);
       } else {
-        const { width, height, rows } = await sample({ run, n, out, seed, cols, class: opts.class as string | undefined, generator });
+        const { width, height, rows } = await sample(common);
         const images = `${n} image${n === 1 ? '' : 's'}`;
         const what = rows ? `${rows} rows of ${images}, a class each` : `${images}${opts.class !== undefined ? ` of class ${opts.class}` : ''}`;
-        console.error(`${out}: ${what} from ${from} (${width}×${height}, seed ${seed}, ${backend.device})`);
+        console.error(`${out}: ${what} from ${from} (${width}×${height}, seed ${seed}${psi}, ${backend.device})`);
       }
       await exitWith(0);
     });

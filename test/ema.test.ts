@@ -7,6 +7,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { torchBatchNormalization } from '../src/model/batch-norm.js';
+import { buildGenerator } from '../src/model/build.js';
+import { stylegan, wAverage } from '../src/model/stylegan.js';
+import { WAverage } from '../src/model/stylegan-layers.js';
 import { readState } from '../src/run/checkpoint.js';
 import { generatorDir, loadGenerator } from '../src/run/runs.js';
 import { emaBeta, standingStatistics, updateAverage } from '../src/train/ema.js';
@@ -48,6 +51,47 @@ test('G_ema follows β·G_ema + (1 − β)·G over a sequence of steps, by hand'
     assert.ok(Math.abs(weight(Gema) - expected[i]) < 1e-6, `step ${i + 1}: ${weight(Gema)} ≠ ${expected[i]}`);
   });
   assert.equal(weight(G), 8); // G itself is only read
+  G.dispose();
+  Gema.dispose();
+});
+
+/** dense(2) → WAverage → batch norm, every weight set to `v` (w̄ and the moving variance too): one weight of each kind. */
+function kindsModel(v: number): tf.LayersModel {
+  const z = tf.input({ shape: [2] });
+  const dense = tf.layers.dense({ units: 2, useBias: false, name: 'dense' });
+  const h = new WAverage({ name: 'w_average' }).apply(dense.apply(z)) as tf.SymbolicTensor;
+  const y = tf.layers.batchNormalization({ name: 'bn' }).apply(h) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: z, outputs: y });
+  model.setWeights(model.weights.map((w) => tf.fill(w.shape as number[], v)));
+  return model;
+}
+const valueOf = (m: tf.LayersModel, name: string) => m.weights.find((w) => w.originalName === name)!.read().dataSync()[0];
+
+test("non-trainable weights that are not batch norm's (StyleGAN's w̄) are copied from G, as StyleGAN2-ADA copies buffers", () => {
+  for (const statistics of [false, true]) {
+    const G = kindsModel(8), Gema = kindsModel(2);
+    updateAverage(G, Gema, 0.25, statistics);
+    // averaged: 8 + 0.25·(2 − 8) = 6.5; copied: 8; batch norm's statistics averaged only with `statistics`
+    assert.equal(valueOf(Gema, 'dense/kernel'), 6.5);
+    assert.equal(valueOf(Gema, 'bn/gamma'), 6.5);
+    assert.equal(valueOf(Gema, 'w_average/w_avg'), 8, `statistics ${statistics}: w̄ averaged, not copied`);
+    assert.equal(valueOf(Gema, 'bn/moving_mean'), statistics ? 6.5 : 2);
+    assert.equal(valueOf(Gema, 'bn/moving_variance'), statistics ? 6.5 : 2);
+    assert.equal(valueOf(G, 'w_average/w_avg'), 8); // G itself is only read
+    G.dispose();
+    Gema.dispose();
+  }
+});
+
+test("a StyleGAN G's average takes its w̄ as G tracked it in training (not the zeros it was built with)", () => {
+  const shape = { imageSize: 8, width: 8, latent: 8, channels: 3 as const, classes: 0 };
+  const G = buildGenerator(stylegan, shape, 1), Gema = buildGenerator(stylegan, shape, 1);
+  tf.tidy(() => void G.apply(tf.randomNormal([4, 8], 0, 1, 'float32', 5), { training: true })); // w̄ moves off zero
+  const tracked = wAverage(G), before = wAverage(Gema);
+  assert.ok(before.abs().max().dataSync()[0] === 0 && tracked.abs().max().dataSync()[0] > 0);
+  updateAverage(G, Gema, 0.99, false);
+  assert.deepEqual(wAverage(Gema).dataSync(), tracked.dataSync());
+  tf.dispose([tracked, before]);
   G.dispose();
   Gema.dispose();
 });

@@ -140,9 +140,9 @@ export interface GeneratorChoice {
 /**
  * The folder of the generator a command uses: the average of G's weights where the run keeps one (--ema), since that is
  * what the run's grids show; G itself with `raw` or in a run without an average; from best/ with `best`. Also says
- * which it is, for people ("the average of G's weights, best epoch"), and whether it is the average.
+ * which it is, for people ("the average of G's weights, best epoch").
  */
-export function generatorDir(run: string, choice: GeneratorChoice = {}): { dir: string; what: string; average: boolean } {
+export function generatorDir(run: string, choice: GeneratorChoice = {}): { dir: string; what: string } {
   const files = runFiles(run);
   const root = choice.best ? files.best : run;
   if (choice.best && !existsSync(path.join(root, 'generator', 'model.json'))) {
@@ -151,7 +151,7 @@ export function generatorDir(run: string, choice: GeneratorChoice = {}): { dir: 
   const average = path.join(root, 'generator-ema');
   const useAverage = !choice.raw && existsSync(path.join(average, 'model.json'));
   const what = (useAverage ? "the average of G's weights" : 'G') + (choice.best ? ', best epoch' : '');
-  return { dir: useAverage ? average : path.join(root, 'generator'), what, average: useAverage };
+  return { dir: useAverage ? average : path.join(root, 'generator'), what };
 }
 
 /** best/best.json of a run with --keep-best, checked: the epoch and step its generator is from, and its figure. */

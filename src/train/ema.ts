@@ -19,16 +19,24 @@ export function emaBeta(kimg: number, batchSize: number, imagesSeen: number): nu
 
 /**
  * G_ema.w ← β·G_ema.w + (1 − β)·G.w, as G.w + β·(G_ema.w − G.w) (PyTorch's lerp), for every trainable weight and, with
- * `statistics`, for batch norm's moving mean and variance too.
+ * `statistics`, for batch norm's moving mean and variance too. Every other non-trainable weight (StyleGAN's w̄, its
+ * stored noise maps, ProGAN's fade-in α) is copied from G, as StyleGAN2-ADA copies buffers into G_ema: they are state
+ * G keeps, not weights to average (an average of w̄'s would lag w̄, and without the copy G_ema keeps the zeros it was
+ * built with).
  */
 export function updateAverage(G: tf.LayersModel, Gema: tf.LayersModel, beta: number, statistics: boolean): void {
-  const [from, to] = statistics ? [G.weights, Gema.weights] : [G.trainableWeights, Gema.trainableWeights];
-  from.forEach((w, i) => {
-    const average = to[i];
-    tf.tidy(() => {
-      const g = w.read();
-      average.write(g.add(average.read().sub(g).mul(beta)));
-    });
+  const trainable = new Set(G.trainableWeights);
+  const batchNorm = new Set(batchNormLayers(G).flatMap((l) => l.nonTrainableWeights));
+  G.weights.forEach((w, i) => {
+    const average = Gema.weights[i];
+    if (trainable.has(w) || (statistics && batchNorm.has(w))) {
+      tf.tidy(() => {
+        const g = w.read();
+        average.write(g.add(average.read().sub(g).mul(beta)));
+      });
+    } else if (!batchNorm.has(w)) {
+      average.write(w.read());
+    }
   });
 }
 

@@ -106,7 +106,7 @@ export async function interpolate(o: InterpolateOptions): Promise<InterpolateRes
     const count = o.n * o.steps;
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
     if (choice === 'all') throw new UsageError('--class all does not combine with --interpolate: name one class (or leave --class out: walk i keeps class i)');
-    await applyTruncation(G, o.run, o.generator, o.truncation);
+    applyTruncation(G, o.run, o.truncation);
     const walkClasses = classesFor(choice, o.n, G);
     const labels = walkClasses && Array.from({ length: count }, (_, i) => walkClasses[Math.floor(i / o.steps)]);
     if (kind === 'png') checkGridSide(o.out, count, size, o.steps);

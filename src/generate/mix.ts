@@ -100,7 +100,7 @@ export async function mixFigure(o: MixOptions): Promise<MixResult> {
     requireStyleGenerator(G, '--mix', o.run, 'mix');
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
     if (choice === 'all') throw new UsageError('--class all does not combine with --mix: name one class (or leave --class out: source k has class k)');
-    await applyTruncation(G, o.run, o.generator, o.truncation);
+    applyTruncation(G, o.run, o.truncation);
     const parts = styleParts(G);
     const { layers, size } = parts;
     const bands = mixRanges(G.imageSize, layers, o.groups);

@@ -70,7 +70,7 @@ export async function sample(o: SampleOptions): Promise<{ width: number; height:
   const G = await loadGenerator(o.run, o.generator);
   try {
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
-    await applyTruncation(G, o.run, o.generator, o.truncation);
+    applyTruncation(G, o.run, o.truncation);
     if (choice === 'all') {
       checkGridImages(G.classes * o.n, `--class all --n ${o.n}`, `${G.classes} classes × ${o.n}`);
       checkGridSide(o.out, G.classes * o.n, G.imageSize, o.n);

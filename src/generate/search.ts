@@ -82,7 +82,7 @@ export async function search(o: SearchOptions): Promise<SearchResult> {
     const { latent, imageSize: size, channels } = G;
     const choice = chooseClass(o.class, G, await readClassNames(o.run));
     if (choice === 'all') throw new UsageError('--class all does not combine with --search: name one class (or leave --class out: candidate i has class i)');
-    await applyTruncation(G, o.run, o.generator, o.truncation);
+    applyTruncation(G, o.run, o.truncation);
     checkGridSide(o.out, o.n, size, Math.min(o.cols, o.n));
     const labels = classesFor(choice, o.candidates, G);
     const z = latents(o.seed, o.candidates, latent);

@@ -7,8 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { toUint8 } from '../image/grid.js';
 import type { Generator } from '../model/generator.js';
-import { setTruncation, styleModels, wAverage } from '../model/stylegan.js';
-import { generatorDir, loadGenerator, type GeneratorChoice } from '../run/runs.js';
+import { setTruncation, styleModels } from '../model/stylegan.js';
 import { UsageError } from '../util/errors.js';
 
 /** Whether a generator is a StyleGAN's: it has the layer that holds w̄ (and so a mapping network before it). */
@@ -25,22 +24,13 @@ export function requireStyleGenerator(G: Generator, flag: string, run: string, w
 
 /**
  * The truncation trick on a run's StyleGAN generator: every w it draws becomes w̄ + ψ(w − w̄) (its WAverage layer does it
- * in inference). w̄ is G's own, also for the average of G's weights: the official code copies G's dlatent_avg into Gs
- * (setup_as_moving_average_of: non-trainable variables follow G), where our average keeps the w̄ it was built with.
+ * in inference). The average of G's weights has G's own w̄: --ema copies it from G at every step (train/ema.ts), as
+ * the official code copies G's dlatent_avg into Gs.
  */
-export async function applyTruncation(G: Generator, run: string, choice: GeneratorChoice | undefined, psi: number | undefined): Promise<void> {
+export function applyTruncation(G: Generator, run: string, psi: number | undefined): void {
   if (psi === undefined) return;
   requireStyleGenerator(G, `--truncation ${psi}`, run, 'truncate');
   setTruncation(G.model, psi);
-  if (!generatorDir(run, choice).average) return;
-  const raw = await loadGenerator(run, { ...choice, raw: true });
-  try {
-    const average = wAverage(raw.model);
-    G.model.getLayer('w_average').setWeights([average]);
-    average.dispose();
-  } finally {
-    raw.model.dispose();
-  }
 }
 
 /** A StyleGAN G's two halves: z (and the class) → w, and w per layer → images. */

@@ -14,6 +14,8 @@ import { tileGrid, toUint8, type RawImage } from '../src/image/grid.js';
 import { buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
 import { mlp } from '../src/model/mlp.js';
+import { progan } from '../src/model/progan.js';
+import { stylegan } from '../src/model/stylegan.js';
 import { latents } from '../src/model/generator.js';
 import { saveModel } from '../src/model/io.js';
 import { Rng } from '../src/util/rng.js';
@@ -74,6 +76,18 @@ function conditionalGenerator(classes: number): tf.LayersModel {
   return G;
 }
 
+/** ProGAN's and StyleGAN's generators (16×16 colour): their custom layers are what the page must register to load them.
+ * StyleGAN's noise made to matter (its strengths are zeros as built) and its w̄ off zero. */
+function customLayerGenerators(): { progan: tf.LayersModel; stylegan: tf.LayersModel } {
+  const shape = { imageSize: 16, width: 8, latent: LATENT, channels: 3 as const, classes: 0 };
+  const style = buildGenerator(stylegan, shape, 5);
+  for (const layer of style.layers.filter((l) => l.getClassName() === 'NoiseInjection')) {
+    layer.setWeights(layer.getWeights().map((w, i) => (i === 0 ? tf.fill(w.shape, 0.5) : w.clone())));
+  }
+  style.getLayer('w_average').setWeights([tf.fill([LATENT], 0.3)]);
+  return { progan: buildGenerator(progan, shape, 6), stylegan: style };
+}
+
 /** What the page must draw, computed by tfjs in Node: G on `dcgan sample`'s latents (or points between two seeds). */
 function reference(G: tf.LayersModel, z: Float32Array, n: number, cols: number, classIndex?: number): RawImage {
   const images = tf.tidy(() => {
@@ -123,6 +137,8 @@ let plainRun: string;
 let condRun: string;
 let plainG: tf.LayersModel;
 let condG: tf.LayersModel;
+/** runs of the architectures with custom layers, by name */
+const customRuns: Record<'progan' | 'stylegan', string> = { progan: '', stylegan: '' };
 const CLASSES = ['circle', 'square', 'star'];
 
 before(async () => {
@@ -137,6 +153,11 @@ before(async () => {
   condG = conditionalGenerator(CLASSES.length);
   await saveModel(condG, path.join(condRun, 'generator'));
   await writeFile(path.join(condRun, 'classes.json'), JSON.stringify({ names: CLASSES }));
+  for (const [name, G] of Object.entries(customLayerGenerators()) as [keyof typeof customRuns, tf.LayersModel][]) {
+    customRuns[name] = path.join(root, `${name}-run`);
+    await saveModel(G, path.join(customRuns[name], 'generator'));
+    G.dispose();
+  }
 });
 
 after(() => {
@@ -173,6 +194,12 @@ test('dcgan export --web writes a self-contained folder: page, generator, tfjs a
   }
   const manifest = JSON.parse(await readFile(path.join(dir, 'export.json'), 'utf8'));
   assert.deepEqual([manifest.run, manifest.epoch], ['plain-run', 3]);
+  // ProGAN's and StyleGAN's layers, for the page to register: tfjs is the page's global, not a module it cannot find
+  for (const f of ['js/model/progan-layers.js', 'js/model/stylegan-layers.js', 'js/model/step-seed.js']) {
+    const code = await readFile(path.join(dir, f), 'utf8');
+    assert.doesNotMatch(code, /@tensorflow\/tfjs['"]/, `${f} imports tfjs by name`);
+    if (f !== 'js/model/step-seed.js') assert.match(code, /^const tf = globalThis\.tf;/m, f);
+  }
 
   // a previous export is replaced (test/export-safety.test.ts: only while its files are as it wrote them)
   const again = cli(['export', '--web', dir, '--run', plainRun]);
@@ -253,7 +280,8 @@ let site: string;
 async function openSite(): Promise<void> {
   if (browser) return;
   const webRoot = path.join(root, 'site');
-  for (const [name, run] of [['plain', plainRun], ['cond', condRun], ['broken', plainRun]]) await exportWeb({ run, dir: path.join(webRoot, name) });
+  const runs = [['plain', plainRun], ['cond', condRun], ['broken', plainRun], ['progan', customRuns.progan], ['stylegan', customRuns.stylegan]];
+  for (const [name, run] of runs) await exportWeb({ run, dir: path.join(webRoot, name) });
   await rm(path.join(webRoot, 'broken', 'generator'), { recursive: true });
   server = await serveFolder(webRoot, 0);
   site = server.url;
@@ -307,9 +335,9 @@ const numTensors = (page: Page) => page.evaluate(() => (globalThis as unknown as
 const waitDrawn = (page: Page, drawn: string) =>
   page.waitForFunction((d) => document.body.dataset.drawn === d, { timeout: 10_000 }, drawn);
 
-async function sampleCli(seed: number, n: number, cols: number): Promise<RawImage> {
-  const out = path.join(root, `sample-${seed}-${n}-${cols}.png`);
-  const r = cli(['sample', '--run', plainRun, '--seed', String(seed), '--n', String(n), '--cols', String(cols), '--out', out, '--backend', 'wasm']);
+async function sampleCli(seed: number, n: number, cols: number, run = plainRun): Promise<RawImage> {
+  const out = path.join(root, `sample-${path.basename(run)}-${seed}-${n}-${cols}.png`);
+  const r = cli(['sample', '--run', run, '--seed', String(seed), '--n', String(n), '--cols', String(cols), '--out', out, '--backend', 'wasm']);
   assert.equal(r.status, 0, r.stderr);
   return readPng(out);
 }
@@ -338,6 +366,25 @@ browserTest('the page draws what dcgan sample draws for the seed (within 2/255),
     assert.deepEqual(problems, []);
     assert.deepEqual(offsite, []);
     await page.close();
+  }
+});
+
+browserTest("progan and stylegan runs: the page registers their layers and draws what dcgan sample draws (within 2/255)", async (t) => {
+  const [seed, n, cols] = [321, 6, 3];
+  for (const name of ['progan', 'stylegan'] as const) {
+    const expected = await sampleCli(seed, n, cols, customRuns[name]);
+    assert.ok(maxDiff(asCanvas(await sampleCli(seed + 1, n, cols, customRuns[name])), expected) > 30, `the ${name} generator hardly depends on z`);
+    for (const forced of [undefined, 'wasm']) {
+      const { page, problems, offsite } = await open(`${name}/?seed=${seed}&n=${n}&cols=${cols}${forced ? `&backend=${forced}` : ''}`);
+      assert.equal(await state(page), 'ready', await text(page, 'error'));
+      const backend = await page.evaluate(() => document.body.dataset.backend!);
+      const diff = maxDiff(await readCanvas(page), expected);
+      t.diagnostic(`${name} on ${backend}: largest difference from dcgan sample ${diff}/255`);
+      assert.ok(diff <= TOLERANCE, `${name} on ${backend}: differs from dcgan sample by ${diff}/255`);
+      assert.deepEqual(problems, []);
+      assert.deepEqual(offsite, []);
+      await page.close();
+    }
   }
 });
 

@@ -5,10 +5,13 @@
 //   index.html style.css export.json generator/{model.json,weights.bin} [classes.json]
 //   lib/tf.min.js lib/tf-backend-webgpu.min.js lib/tf-backend-wasm.min.js lib/*.wasm
 //   js/export/page/app.js js/util/rng.js js/util/slerp.js
+//   js/model/progan-layers.js js/model/stylegan-layers.js js/model/step-seed.js
 //   .dcgan-export.json: every file above with its size and SHA-256, so that a re-export replaces only those, as written
 //
 // The page's latents come from js/util/rng.js, the compiled src/util/rng.ts itself, so they cannot drift from
-// `dcgan sample`'s. js/ keeps the source tree's layout so the compiled imports resolve unchanged.
+// `dcgan sample`'s. js/ keeps the source tree's layout so the compiled imports resolve unchanged. The custom layers of
+// ProGAN's and StyleGAN's generators ship the same way (their model.json names them, and tf.loadLayersModel finds them
+// only registered): the page imports them once tfjs is loaded, their `import * as tf` turned into the page's global.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
@@ -55,7 +58,9 @@ const GENERATED_BY = 'dcgan export --web';
 const MANIFEST = 'export.json';
 export const FILE_LIST = '.dcgan-export.json';
 /** The page's modules, as paths under src/ (and dist/) without the extension. */
-const PAGE_MODULES = ['export/page/app', 'util/rng', 'util/slerp'];
+const PAGE_MODULES = ['export/page/app', 'util/rng', 'util/slerp', 'model/progan-layers', 'model/stylegan-layers', 'model/step-seed'];
+/** How a module imports tfjs, which the page has as the global `tf` (lib/tf.min.js): in tsc's and esbuild's output. */
+const TFJS_IMPORT = /^import \* as tf from ['"]@tensorflow\/tfjs['"];$/gm;
 
 // This file is src/export/web.ts under tsx, or dist/export/web.js when built (the build copies the page's HTML and CSS
 // beside it: scripts/build.ts), so the page's files are found next to it either way.
@@ -367,10 +372,21 @@ async function copyTfjs(copy: (from: string, rel: string) => Promise<void>): Pro
  * (esbuild, which tsx runs on, is there whenever the source runs).
  */
 async function compiledModule(module: string): Promise<string> {
+  return withGlobalTf(module, await compiledSource(module));
+}
+
+async function compiledSource(module: string): Promise<string> {
   if (!fromSource) return readFile(path.join(codeRoot, `${module}.js`), 'utf8');
   const { transform } = await import('esbuild');
   const source = await readFile(path.join(codeRoot, `${module}.ts`), 'utf8');
   return (await transform(source, { loader: 'ts', format: 'esm', target: 'es2022' })).code;
+}
+
+/** A module's tfjs import (a name the browser cannot resolve) as the page's global tf, which is loaded before it. */
+function withGlobalTf(module: string, code: string): string {
+  const imports = code.match(TFJS_IMPORT)?.length ?? 0;
+  if (imports > 1 || (imports === 0 && /from ['"]@tensorflow\/tfjs['"]/.test(code))) throw new Error(`${module}: imports tfjs in a form the page cannot rewrite`);
+  return code.replace(TFJS_IMPORT, 'const tf = globalThis.tf; // the page\'s tfjs (lib/tf.min.js), loaded before this module');
 }
 
 function escapeHtml(s: string): string {

@@ -1,7 +1,8 @@
 // The exported page: draws a grid from the run's generator in the browser, as `dcgan sample` does in Node — the same
 // latents (Rng, compiled from src/util/rng.ts and shipped beside this file), G.predict with batch norm in inference
 // mode, the same tiling. It walks latent space with slerp (src/util/slerp.ts) and picks a class on conditional runs.
-// tfjs comes from lib/ as a classic script (the global `tf`); only its types are imported here.
+// tfjs comes from lib/ as a classic script (the global `tf`); only its types are imported here. The custom layers of
+// ProGAN and StyleGAN come compiled from src/model/ (export/web.ts points their tfjs import at the global).
 import type * as TF from '@tensorflow/tfjs';
 import type { ExportManifest } from '../web.js';
 import { Rng } from '../../util/rng.js';
@@ -104,6 +105,9 @@ async function main(): Promise<void> {
   for (const src of manifest.scripts) await loadScript(src);
   const backend = await pickBackend(askedBackend as Backend | undefined);
 
+  // ProGAN's and StyleGAN's layers, registered with the tfjs just loaded, so that their generators load
+  await import('../../model/progan-layers.js');
+  await import('../../model/stylegan-layers.js');
   const G = await tf.loadLayersModel('generator/model.json');
   const latent = G.inputs[0].shape[1];
   const [, size, width, channels] = G.outputs[0].shape;

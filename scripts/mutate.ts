@@ -32,7 +32,7 @@ import { PLANTED_BUGS } from './planted-bugs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TARGETS = ['src/train/', 'src/model/', 'src/metrics/', 'src/data/zip', 'src/data/crop.ts', 'src/data/mirror.ts', 'src/util/rng.ts', 'src/backend/cpu-conv2d-backprop-filter.ts',
-  'src/util/owned.ts', 'src/generate/limits.ts', 'src/data/background.ts'];
+  'src/util/owned.ts', 'src/generate/limits.ts', 'src/data/background.ts', 'src/generate/style.ts', 'src/generate/mix.ts'];
 const COPY_PREFIX = 'dcgan-mutate-';
 
 interface Options {
@@ -304,6 +304,8 @@ const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/backend/cpu-conv2d-backprop-filter.ts', ['test/cpu-conv2d-backprop-filter.test.ts']],
   ['src/util/owned.ts', ['test/owned.test.ts', 'test/checkpoint.test.ts']],
   ['src/generate/limits.ts', ['test/generate-limits.test.ts']],
+  ['src/generate/style.ts', ['test/generate-style.test.ts']],
+  ['src/generate/mix.ts', ['test/generate-style.test.ts']],
 ];
 
 /**

@@ -556,4 +556,40 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: 'for (const [y, x] of [[0, 0], [0, size - 1], [size - 1, 0], [size - 1, size - 1]]) {',
     replace: 'for (const [y, x] of [[0, 0], [0, size - 1]]) {',
   },
+  {
+    name: 'truncation: ψ 0 taken as no truncation (a falsy check)',
+    file: 'src/generate/style.ts',
+    find: 'if (psi === undefined) return;',
+    replace: 'if (!psi) return;',
+  },
+  {
+    name: "walks in w: t = k / steps, so a walk stops short of its end",
+    file: 'src/generate/style.ts',
+    find: 'const t = k / (steps - 1);',
+    replace: 'const t = k / steps;',
+  },
+  {
+    name: "style mixing: B's styles at one layer past the group's end",
+    file: 'src/generate/style.ts',
+    find: 'l >= range[0] && l < range[1] ? wB : wA',
+    replace: 'l >= range[0] && l <= range[1] ? wB : wA',
+  },
+  {
+    name: 'style mixing: the middle band draws B with A\'s styles (sources swapped)',
+    file: 'src/generate/mix.ts',
+    find: 'for (let j = 0; j < o.cols; j++) codes.push(copyStyles(wA(i), wB(j), layers, range));',
+    replace: 'for (let j = 0; j < o.cols; j++) codes.push(copyStyles(wB(j), wA(i), layers, range));',
+  },
+  {
+    name: "EMA: with --ema-statistics average, StyleGAN's w̄ averaged instead of copied",
+    file: 'src/train/ema.ts',
+    find: 'if (trainable.has(w) || (statistics && batchNorm.has(w))) {',
+    replace: 'if (trainable.has(w) || statistics) {',
+  },
+  {
+    name: "export --web: StyleGAN's layers shipped without step-seed.js, which they import",
+    file: 'src/export/web.ts',
+    find: "'model/stylegan-layers', 'model/step-seed'];",
+    replace: "'model/stylegan-layers'];",
+  },
 ];

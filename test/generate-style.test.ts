@@ -159,7 +159,7 @@ test("the groups' layers as the paper's figure has them: coarse 4²–8², middl
   assert.deepEqual(mixRanges(64, 10), [{ group: 'coarse', range: [0, 4] }, { group: 'middle', range: [4, 8] }, { group: 'fine', range: [8, 10] }]);
   assert.deepEqual(mixRanges(16, 6), [{ group: 'coarse', range: [0, 4] }, { group: 'middle', range: [4, 6] }]);
   assert.deepEqual(mixRanges(32, 8, ['middle']), [{ group: 'middle', range: [4, 8] }]);
-  assert.throws(() => mixRanges(16, 6, ['fine']), /--mix fine: a 16-px StyleGAN has no fine layers; its layers are coarse layers 0–3 \(4²–8²\), middle layers 4–5 \(16²–16²\)/);
+  assert.throws(() => mixRanges(16, 6, ['fine']), /--mix fine: a 16-px StyleGAN has no fine layers; its layers are coarse layers 0–3 \(4²–8²\), middle layers 4–5 \(16²\)/);
   assert.throws(() => mixRanges(8, 4), /--mix: a 8-px StyleGAN's 4 layers are all coarse/);
   assert.throws(() => mixRanges(8, 4, ['coarse']), /--mix coarse: every layer of a 8-px StyleGAN is coarse/);
 });
@@ -229,4 +229,15 @@ test('dcgan sample refuses in one line: ψ outside [0, 1], --mix with a walk, a 
   assertRefused(['sample', '--run', styleRun, '--mix', '--interpolate', '3', '--out', out], /--mix does not combine with --interpolate/);
   assertRefused(['sample', '--run', styleRun, '--mix', 'coarse,wide', '--out', out], /--mix coarse,wide: wide is not coarse, middle or fine/);
   assertRefused(['sample', '--run', dcganRun, '--truncation', '0.5', '--out', out, '--backend', 'cpu'], /--truncation 0\.5: .*no mapping network/);
+});
+
+test('dcgan sample --mix: 3 rows a band unless --n says', async () => {
+  const out = path.join(root, 'mix-cli.png');
+  for (const [extra, rows] of [[[], 3], [['--n', '1'], 1]] as const) {
+    const r = spawnSync(process.execPath, [...CLI, 'sample', '--run', mixRun, '--mix', '--seed', '3', '--cols', '2', '--out', out, '--backend', 'cpu', ...extra], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`style mixing, ${rows} sources? A × 2 B, coarse and middle styles from B`));
+    const png = await readPng(out);
+    assert.deepEqual([png.width, png.height], [3 * 18 + 2, (1 + 2 * rows) * 18 + 2]);
+  }
 });

@@ -55,10 +55,12 @@ export function checkMix(n: number, cols: number, bands: number, out?: string, i
   if (out && imageSize) checkGridSide(out, rows * (1 + cols), imageSize, 1 + cols);
 }
 
-/** 'layers 0–3 (4²–8²)' */
+/** 'layers 0–3 (4²–8²)', 'layers 4–5 (16²)' */
 const layersText = (range: readonly [number, number]) => {
-  const res = (l: number) => 2 ** (2 + Math.floor(l / 2));
-  return `layer${range[1] - range[0] > 1 ? 's' : ''} ${range[0]}${range[1] - range[0] > 1 ? `–${range[1] - 1}` : ''} (${res(range[0])}²–${res(range[1] - 1)}²)`;
+  const [first, last] = [range[0], range[1] - 1];
+  const res = (l: number) => `${2 ** (2 + Math.floor(l / 2))}²`;
+  const resolutions = res(first) === res(last) ? res(first) : `${res(first)}–${res(last)}`;
+  return `layer${last > first ? `s ${first}–${last}` : ` ${first}`} (${resolutions})`;
 };
 
 /**

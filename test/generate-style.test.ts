@@ -11,12 +11,12 @@ import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { interpolate } from '../src/generate/interpolate.js';
 import { checkMix, mixFigure, mixRanges, parseStyleGroups } from '../src/generate/mix.js';
-import { copyStyles } from '../src/generate/style.js';
+import { copyStyles, styleParts, synthesize } from '../src/generate/style.js';
 import { sample } from '../src/generate/sample.js';
 import { search } from '../src/generate/search.js';
 import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
-import { latents } from '../src/model/generator.js';
+import { asGenerator, latents } from '../src/model/generator.js';
 import { saveModel } from '../src/model/io.js';
 import { stylegan } from '../src/model/stylegan.js';
 import { CLI } from './cli-run.js';
@@ -146,6 +146,21 @@ test('walks in w start and end at the images `sample --seed S` draws (walk i: im
   }
 });
 
+test('the synthesis network draws in batches of 256 and reports after each (no empty batch after the last)', async () => {
+  const G = asGenerator(buildGenerator(stylegan, { ...shape, imageSize: 8 }, 1));
+  const parts = styleParts(G);
+  for (const [count, reports] of [[256, [256]], [257, [256, 257]]] as const) {
+    const done: number[] = [];
+    const ws = new Float32Array(count * parts.layers * parts.size).fill(0.5);
+    const pixels = await synthesize(G, parts, ws, count, (k) => done.push(k));
+    assert.deepEqual(done, reports);
+    assert.equal(pixels.length, count * 8 * 8 * 3);
+    // the same w everywhere: the last image is the first
+    assert.deepEqual(pixels.subarray((count - 1) * 192), pixels.subarray(0, 192));
+  }
+  G.model.dispose();
+});
+
 test('copyStyles: B at the layers of the range, A at the others (a single crossover where the range reaches an end)', () => {
   const a = Float32Array.of(1, 2), b = Float32Array.of(7, 8);
   assert.deepEqual(Array.from(copyStyles(a, b, 4, [0, 2])), [7, 8, 7, 8, 1, 2, 1, 2]);
@@ -208,6 +223,12 @@ test('--mix: its value, its limits and a run without w refused naming the flag',
   assert.throws(() => parseStyleGroups('middle,middle'), /--mix middle,middle: each group once/);
   assert.throws(() => parseStyleGroups(''), /--mix : expected coarse, middle or fine/);
   assert.throws(() => checkMix(10_000, 7, 3), /--mix --n 10000 --cols 7/);
+  // a grid holds at most 10,000 tiles (limits.ts), the blank corner and the sources' own tiles among them:
+  // 1 + bands·n rows of 1 + cols
+  checkMix(99, 99, 1); //                                   100 rows of 100
+  assert.throws(() => checkMix(99, 100, 1), /--mix --n 99 --cols 100: 10,100 images \(100 rows of 101 tiles\)/);
+  checkMix(33, 99, 3); //                                   100 rows of 100
+  assert.throws(() => checkMix(34, 99, 3), /10,300 images \(103 rows of 100 tiles\)/);
   await assert.rejects(mixFigure({ run: dcganRun, seed: 1, n: 1, cols: 1, out: path.join(root, 'x.png') }),
     /--mix: the generator of .*dcgan has no mapping network, so no w to mix: it needs a run trained with --arch stylegan/);
   await assert.rejects(sample({ run: dcganRun, seed: 1, n: 1, cols: 1, out: path.join(root, 'x.png'), truncation: 0.7 }),

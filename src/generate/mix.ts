@@ -18,7 +18,7 @@ import { plural } from '../util/plural.js';
 import { chooseClass, classesFor } from './classes.js';
 import { checkGridImages, checkGridSide } from './limits.js';
 import { imageProgress, writeImage } from './sample.js';
-import { applyTruncation, copyStyles, mapLatents, requireStyleGenerator, styleParts, synthesize } from './style.js';
+import { applyTruncation, copyStyles, everyLayer, mapLatents, requireStyleGenerator, styleParts, synthesize } from './style.js';
 
 export const STYLE_GROUPS = ['coarse', 'middle', 'fine'] as const;
 export type StyleGroup = (typeof STYLE_GROUPS)[number];
@@ -114,13 +114,13 @@ export async function mixFigure(o: MixOptions): Promise<MixResult> {
     const w = await mapLatents(G, parts, latents(o.seed, o.n + o.cols, G.latent), o.n + o.cols, labels);
     const wA = (i: number) => w.subarray(i * size, (i + 1) * size);
     const wB = (j: number) => w.subarray((o.n + j) * size, (o.n + j + 1) * size);
-    const none: [number, number] = [0, 0];
+    const own = (w: Float32Array) => everyLayer(w, 1, layers, size); // a source's own tile: its w at every layer
     // w per layer of every tile but the corner, in reading order
     const codes: Float32Array[] = [];
-    for (let j = 0; j < o.cols; j++) codes.push(copyStyles(wB(j), wB(j), layers, none));
+    for (let j = 0; j < o.cols; j++) codes.push(own(wB(j)));
     for (const { range } of bands) {
       for (let i = 0; i < o.n; i++) {
-        codes.push(copyStyles(wA(i), wA(i), layers, none));
+        codes.push(own(wA(i)));
         for (let j = 0; j < o.cols; j++) codes.push(copyStyles(wA(i), wB(j), layers, range));
       }
     }

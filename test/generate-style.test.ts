@@ -32,6 +32,8 @@ let styleRun: string;
 /** the same generator, but its layers from 4 on (middle, at 16 px) take no style from w */
 let mixRun: string;
 let dcganRun: string;
+/** a conditional StyleGAN run (3 classes) */
+let condRun: string;
 
 /** G's mapping output (w, before truncation: ψ is 1 as built) for latents z. */
 function mapped(G: tf.LayersModel, z: Float32Array, n: number): Float32Array {
@@ -67,6 +69,10 @@ before(async () => {
   }
   await saveModel(G, path.join(mixRun, 'generator'));
   G.dispose();
+  condRun = path.join(root, 'cond');
+  const condG = buildGenerator(stylegan, { ...shape, classes: 3 }, 7);
+  await saveModel(condG, path.join(condRun, 'generator'));
+  condG.dispose();
   const dcganG = buildGenerator(d2l, shape, 3);
   await saveModel(dcganG, path.join(dcganRun, 'generator'));
   dcganG.dispose();
@@ -174,7 +180,7 @@ test("the groups' layers as the paper's figure has them: coarse 4²–8², middl
   assert.deepEqual(mixRanges(64, 10), [{ group: 'coarse', range: [0, 4] }, { group: 'middle', range: [4, 8] }, { group: 'fine', range: [8, 10] }]);
   assert.deepEqual(mixRanges(16, 6), [{ group: 'coarse', range: [0, 4] }, { group: 'middle', range: [4, 6] }]);
   assert.deepEqual(mixRanges(32, 8, ['middle']), [{ group: 'middle', range: [4, 8] }]);
-  assert.throws(() => mixRanges(16, 6, ['fine']), /--mix fine: a 16-px StyleGAN has no fine layers; its layers are coarse layers 0–3 \(4²–8²\), middle layers 4–5 \(16²\)/);
+  assert.throws(() => mixRanges(16, 6, ['fine']), /--mix fine: a 16-px StyleGAN has no fine layers; its layers are coarse layers 0–3 \(4²–8²\), middle layers 4–5 \(16²\)$/);
   assert.throws(() => mixRanges(8, 4), /--mix: a 8-px StyleGAN's 4 layers are all coarse/);
   assert.throws(() => mixRanges(8, 4, ['coarse']), /--mix coarse: every layer of a 8-px StyleGAN is coarse/);
 });
@@ -209,6 +215,16 @@ test("the mixing figure: B's along the top, A's down the left, and each tile A's
   for (let j = 0; j < cols; j++) assertSameTile(tile(one, 1, 1 + j), A(0), `A0 with B${j}'s middle styles (one band)`);
 });
 
+test("a conditional run's mixing figure: source k has class k mod classes, as in sample (A and B its images)", async () => {
+  const [n, cols] = [2, 2];
+  const sources = (await sampled({ run: condRun, seed: S, n: n + cols })).png;
+  const out = path.join(root, 'mix-cond.png');
+  await mixFigure({ run: condRun, seed: S, n, cols, out, groups: ['coarse'] });
+  const fig = await readPng(out);
+  for (let i = 0; i < n; i++) assertSameTile(tile(fig, 1 + i, 0), tile(sources, 0, i), `A${i}`);
+  for (let j = 0; j < cols; j++) assertSameTile(tile(fig, 0, 1 + j), tile(sources, 0, n + j), `B${j}`);
+});
+
 test("the mixing figure's tiles on the real generator: the coarse band differs from both sources", async () => {
   const out = path.join(root, 'mix-real.png');
   await mixFigure({ run: styleRun, seed: S, n: 1, cols: 1, out, groups: ['coarse'] });
@@ -229,6 +245,8 @@ test('--mix: its value, its limits and a run without w refused naming the flag',
   assert.throws(() => checkMix(99, 100, 1), /--mix --n 99 --cols 100: 10,100 images \(100 rows of 101 tiles\)/);
   checkMix(33, 99, 3); //                                   100 rows of 100
   assert.throws(() => checkMix(34, 99, 3), /10,300 images \(103 rows of 100 tiles\)/);
+  // before any work: a figure over the limit is refused before the run is read
+  await assert.rejects(mixFigure({ run: path.join(root, 'no-such-run'), seed: 1, n: 10_000, cols: 7, out: path.join(root, 'x.png') }), /--mix --n 10000 --cols 7: /);
   await assert.rejects(mixFigure({ run: dcganRun, seed: 1, n: 1, cols: 1, out: path.join(root, 'x.png') }),
     /--mix: the generator of .*dcgan has no mapping network, so no w to mix: it needs a run trained with --arch stylegan/);
   await assert.rejects(sample({ run: dcganRun, seed: 1, n: 1, cols: 1, out: path.join(root, 'x.png'), truncation: 0.7 }),

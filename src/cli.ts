@@ -78,7 +78,7 @@ export function buildProgram(): Command {
     .option('--out <file>', 'image to write: .png, .jpg or .webp (with --interpolate: .png, .gif or .webp)', 'grid.png')
     .option('--seed <n>', 'latent seed; the same seed gives the same image (default: random, printed)', nonNegativeInt)
     .option('--cols <n>', 'images per row', positiveInt, 7)
-    .option('--interpolate <k>', 'K images per walk between random latents (slerp), --n walks; --out .png (rows = walks), .gif or .webp', positiveInt)
+    .option('--interpolate <k>', 'K images per walk between random latents (slerp in z; on stylegan runs straight in w), --n walks; --out .png (rows = walks), .gif or .webp', positiveInt)
     .option('--search <N>', 'draw N candidates and keep the --n that the run\'s discriminator scores highest', positiveInt)
     .option('--class <name>', 'conditional runs: the class to draw (a name or index), or all (a row of --n images per class); default: the classes in turn')
     .option('--truncation <psi>', "stylegan runs: the truncation trick, every w drawn as w̄ + ψ(w − w̄) (1: none; 0: the average w's image)", closedUnitInterval)

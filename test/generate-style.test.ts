@@ -10,7 +10,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { interpolate } from '../src/generate/interpolate.js';
-import { checkMix, mixFigure, mixRanges, parseStyleGroups } from '../src/generate/mix.js';
+import { checkMix, describeMix, mixFigure, mixRanges, parseStyleGroups } from '../src/generate/mix.js';
 import { copyStyles, styleParts, synthesize } from '../src/generate/style.js';
 import { sample } from '../src/generate/sample.js';
 import { search } from '../src/generate/search.js';
@@ -245,6 +245,9 @@ test('--mix: its value, its limits and a run without w refused naming the flag',
   assert.throws(() => checkMix(99, 100, 1), /--mix --n 99 --cols 100: 10,100 images \(100 rows of 101 tiles\)/);
   checkMix(33, 99, 3); //                                   100 rows of 100
   assert.throws(() => checkMix(34, 99, 3), /10,300 images \(103 rows of 100 tiles\)/);
+  // a side over the format's largest (.webp: 16383 px): 1 + 910 columns of 16 + 2 px, + 2 = 16400; 3 rows: 56
+  await assert.rejects(mixFigure({ run: mixRun, seed: 1, n: 1, cols: 910, out: path.join(root, 'wide.webp') }),
+    /--out .*wide\.webp: .* make a 16400×56 image, and \.webp holds at most 16383 pixels a side/);
   // before any work: a figure over the limit is refused before the run is read
   await assert.rejects(mixFigure({ run: path.join(root, 'no-such-run'), seed: 1, n: 10_000, cols: 7, out: path.join(root, 'x.png') }), /--mix --n 10000 --cols 7: /);
   await assert.rejects(mixFigure({ run: dcganRun, seed: 1, n: 1, cols: 1, out: path.join(root, 'x.png') }),
@@ -268,6 +271,11 @@ test('dcgan sample refuses in one line: ψ outside [0, 1], --mix with a walk, a 
   assertRefused(['sample', '--run', styleRun, '--mix', '--interpolate', '3', '--out', out], /--mix does not combine with --interpolate/);
   assertRefused(['sample', '--run', styleRun, '--mix', 'coarse,wide', '--out', out], /--mix coarse,wide: wide is not coarse, middle or fine/);
   assertRefused(['sample', '--run', dcganRun, '--truncation', '0.5', '--out', out, '--backend', 'cpu'], /--truncation 0\.5: .*no mapping network/);
+});
+
+test("the mixing figure's line: the groups drawn, in a list", () => {
+  assert.equal(describeMix(1, 7, ['fine']), '1 source A × 7 B, fine styles from B');
+  assert.equal(describeMix(3, 2, ['coarse', 'middle', 'fine']), '3 sources A × 2 B, coarse, middle and fine styles from B');
 });
 
 test('dcgan sample --mix: 3 rows a band unless --n says', async () => {

@@ -17,8 +17,8 @@ import { search } from '../src/generate/search.js';
 import { buildDiscriminator, buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
 import { asGenerator, latents } from '../src/model/generator.js';
-import { saveModel } from '../src/model/io.js';
-import { stylegan } from '../src/model/stylegan.js';
+import { loadModel, saveModel } from '../src/model/io.js';
+import { stylegan, wAverage } from '../src/model/stylegan.js';
 import { CLI } from './cli-run.js';
 import { tmpDir, useTestBackend } from './helpers.js';
 
@@ -287,4 +287,29 @@ test('dcgan sample --mix: 3 rows a band unless --n says', async () => {
     const png = await readPng(out);
     assert.deepEqual([png.width, png.height], [3 * 18 + 2, (1 + 2 * rows) * 18 + 2]);
   }
+});
+
+test('a trained stylegan run with --ema: the average has G\'s w̄, and --truncation 0 draws one image for every latent', async () => {
+  const trained = path.join(root, 'trained');
+  const train = spawnSync(process.execPath, [...CLI, 'train', '--arch', 'stylegan', '--image-size', '16', '--width', '8', '--limit', '32',
+    '--batch-size', '8', '--epochs', '1', '--backend', 'wasm', '--ema', '0.01', '--cache-dir', path.join(root, 'cache'), '--out', trained],
+  { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(train.status, 0, train.stderr);
+  // w̄ as G tracked it in training (off zero), and the same in the average (copied from G at every step)
+  const [G, Gema] = [await loadModel(path.join(trained, 'generator')), await loadModel(path.join(trained, 'generator-ema'))];
+  const [tracked, averaged] = [wAverage(G).dataSync(), wAverage(Gema).dataSync()];
+  assert.ok(tracked.some((v) => v !== 0), 'w̄ was never tracked');
+  assert.deepEqual(averaged, tracked);
+  G.dispose();
+  Gema.dispose();
+  // sample draws the average by default
+  const out = path.join(root, 'trained-psi0.png');
+  const r = spawnSync(process.execPath, [...CLI, 'sample', '--run', trained, '--seed', '4', '--n', '4', '--truncation', '0', '--out', out, '--backend', 'wasm'],
+    { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /the average of G's weights.*seed 4, ψ 0/);
+  const png = await readPng(out);
+  for (let i = 1; i < 4; i++) assertSameTile(tile(png, 0, i), tile(png, 0, 0), `image ${i} at ψ 0`);
+  const plain = (await sampled({ run: trained, seed: 4, n: 4 })).png;
+  assert.ok(maxDiff(tile(plain, 0, 0), tile(plain, 0, 1)) > 10, 'the trained generator draws one image for every latent anyway');
 });

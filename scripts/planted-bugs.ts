@@ -592,4 +592,10 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: "'model/stylegan-layers', 'model/step-seed'];",
     replace: "'model/stylegan-layers'];",
   },
+  {
+    name: "export --web: G's own files shipped whatever the choice (the page draws G, not the average sample draws)",
+    file: 'src/export/web.ts',
+    find: "await put(`generator/${file}`, await readRegularFile(path.join(generator.dir, file)));",
+    replace: "await put(`generator/${file}`, await readRegularFile(path.join(o.run, 'generator', file)));",
+  },
 ];

@@ -174,9 +174,9 @@ export async function evaluate(o: { run: string; n?: number; seed?: number } & G
   return evalCommand({ run: o.run, n: o.n ?? 2048, seed: o.seed ?? 0, generator: { raw: o.raw, best: o.best } }, () => {});
 }
 
-/** `dcgan export --web DIR`: the run's generator as a static web page (tfjs, offline). */
-export async function exportWeb(o: { run: string; dir: string }): Promise<{ files: number; bytes: number }> {
+/** `dcgan export --web DIR`: the run's generator as a static web page (tfjs, offline); `raw`/`best` as for sample. */
+export async function exportWeb(o: { run: string; dir: string } & GeneratorChoice): Promise<{ files: number; bytes: number; generator: string }> {
   const { exportWeb: write } = await import('./export/web.js');
-  const r = await write({ run: o.run, dir: o.dir });
-  return { files: r.files, bytes: r.bytes };
+  const r = await write({ run: o.run, dir: o.dir, generator: { raw: o.raw, best: o.best } });
+  return { files: r.files, bytes: r.bytes, generator: r.generator };
 }

@@ -174,32 +174,35 @@ export function buildProgram(): Command {
       await exitWith(0);
     });
 
-  program
+  const exportCmd = program
     .command('export')
     .description("write a run's generator as a static web page that runs it in the browser (TensorFlow.js, offline)")
     .requiredOption('--web <dir>', 'folder to write the page into: new, empty, or a previous export (replaced while its files are as it wrote them)')
-    .option('--run <dir>', 'run folder (default: the latest under checkpoints/)')
+    .option('--run <dir>', 'run folder (default: the latest under checkpoints/)');
+  generatorOptions(exportCmd)
     .action(async (opts: Record<string, unknown>) => {
       const run = await runFolder(opts);
       const { exportWeb } = await import('./export/web.js');
-      const r = await exportWeb({ run, dir: String(opts.web) });
-      console.error(`${opts.web}: a page for the generator of ${run}${r.classes ? ` (${r.classes.length} classes)` : ''}, ` +
+      const r = await exportWeb({ run, dir: String(opts.web), generator: generatorChoice(opts) });
+      console.error(`${opts.web}: a page for ${run} (${r.generator})${r.classes ? ` (${r.classes.length} classes)` : ''}, ` +
         `${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MB; serve the folder over http, e.g. ${commandLine('serve', '--dir', String(opts.web))}`);
       await exitWith(0);
     });
 
-  program
+  const serveCmd = program
     .command('serve')
     .description("serve a run's web page on 127.0.0.1 until Ctrl-C: a folder dcgan export --web wrote (--dir), or a run's, exported first")
     .option('--dir <dir>', 'a folder dcgan export --web wrote, served as it is')
     .option('--run <dir>', 'run folder to export and serve (default: the latest under checkpoints/)')
-    .option('--port <n>', 'port (0: any free one)', nonNegativeInt, 8080)
+    .option('--port <n>', 'port (0: any free one)', nonNegativeInt, 8080);
+  generatorOptions(serveCmd)
     .action(async (opts: Record<string, unknown>) => {
       if (opts.dir !== undefined && opts.run !== undefined) throw new UsageError('--dir and --run do not combine: --dir serves an export as it is, --run exports a run first');
+      if (opts.dir !== undefined && (opts.raw || opts.best)) throw new UsageError(`--dir and --${opts.raw ? 'raw' : 'best'} do not combine: --dir serves an export as it was written (export it again with --${opts.raw ? 'raw' : 'best'})`);
       const dir = opts.dir as string | undefined;
       const run = dir === undefined ? await runFolder(opts) : undefined;
       const { serve } = await import('./export/serve.js');
-      await serve({ run, dir, port: Number(opts.port) }, (url, folder) => {
+      await serve({ run, dir, port: Number(opts.port), generator: generatorChoice(opts) }, (url, folder) => {
         console.log(url);
         console.error(`serving ${run ? `the generator of ${run} from ${folder}` : folder} at ${url} (Ctrl-C stops)`);
       });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { UsageError } from '../util/errors.js';
 import { removeOnExit, removeStale } from '../util/signals.js';
 import { exportWeb, FILE_LIST, type WebExport } from './web.js';
+import type { GeneratorChoice } from '../run/layout.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -122,6 +123,8 @@ export async function serveFolder(root: string, port: number): Promise<StaticSer
 export interface ServeOptions {
   /** a run: exported into a temp folder first */
   run?: string;
+  /** with run: --raw, --best (which of its generators) */
+  generator?: GeneratorChoice;
   /** or a folder `dcgan export --web` wrote, served as it is */
   dir?: string;
   port: number;
@@ -168,7 +171,7 @@ export async function serve(o: ServeOptions, onReady: (url: string, folder: stri
       temp = path.join(os.tmpdir(), `dcgan-serve-${process.pid}-${randomBytes(4).toString('hex')}`);
       cancelCleanup = removeOnExit(temp); // before it exists: a signal right after the mkdir still removes it
       await mkdir(temp, { mode: 0o700 });
-      exported = await exportWeb({ run: o.run!, dir: path.join(temp, 'page') });
+      exported = await exportWeb({ run: o.run!, dir: path.join(temp, 'page'), generator: o.generator });
       folder = exported.dir;
     }
     if (stopping) return;

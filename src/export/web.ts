@@ -18,6 +18,7 @@ import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink,
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generatorDir, type GeneratorChoice } from '../run/layout.js';
 import { UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { removeOnExit, removeStale } from '../util/signals.js';
@@ -25,12 +26,16 @@ import { removeOnExit, removeStale } from '../util/signals.js';
 export interface WebExportOptions {
   run: string;
   dir: string;
+  /** --raw, --best: which of the run's generators (default: the average of G's weights where the run keeps one, as sample) */
+  generator?: GeneratorChoice;
 }
 
 /** What the page reads about the export (export.json). */
 export interface ExportManifest {
   generatedBy: typeof GENERATED_BY;
   run: string;
+  /** which of the run's generators: "the average of G's weights", "G", "…, best epoch" */
+  generator?: string;
   /** epochs the generator was trained for, when the run says */
   epoch?: number;
   /** tfjs, then the backend bundles, in load order */
@@ -70,6 +75,8 @@ const pageAssets = path.join(codeRoot, 'export', 'page');
 
 export interface WebExport {
   dir: string;
+  /** which generator it holds, for people: "the average of G's weights", "G", "…, best epoch" */
+  generator: string;
   /** a conditional run's class names */
   classes?: string[];
   files: number;
@@ -87,7 +94,7 @@ const stagingBeside = (base: string) => new RegExp(`^\\.${base.replace(/[.*+?^${
 const STAGING_INSIDE = /^\.dcgan-export-(\d+)-[0-9a-f]+$/;
 
 export async function exportWeb(o: WebExportOptions): Promise<WebExport> {
-  const generator = await readGenerator(o.run);
+  const generator = await readGenerator(o.run, o.generator);
   const classes = generator.inputs === 2 ? await readClasses(o.run) : undefined;
   const epoch = await trainedEpochs(o.run);
   const dir = path.resolve(o.dir);
@@ -119,14 +126,14 @@ export async function exportWeb(o: WebExportOptions): Promise<WebExport> {
     const copy = async (from: string, rel: string) => put(rel, await readFile(from));
 
     const scripts = await copyTfjs(copy);
-    for (const file of generator.files) await put(`generator/${file}`, await readRegularFile(path.join(o.run, 'generator', file)));
+    for (const file of generator.files) await put(`generator/${file}`, await readRegularFile(path.join(generator.dir, file)));
     if (classes) await put('classes.json', JSON.stringify({ names: classes }) + '\n');
     for (const module of PAGE_MODULES) await put(`js/${module}.js`, await compiledModule(module));
     const runName = path.basename(path.resolve(o.run));
     const html = (await readFile(path.join(pageAssets, 'index.html'), 'utf8')).replaceAll('{{run}}', escapeHtml(runName));
     await put('index.html', html);
     await copy(path.join(pageAssets, 'style.css'), 'style.css');
-    const manifest: ExportManifest = { generatedBy: GENERATED_BY, run: runName, ...epoch, scripts };
+    const manifest: ExportManifest = { generatedBy: GENERATED_BY, run: runName, generator: generator.what, ...epoch, scripts };
     await put(MANIFEST, JSON.stringify(manifest, null, 2) + '\n');
 
     if (target === 'absent') {
@@ -137,7 +144,7 @@ export async function exportWeb(o: WebExportOptions): Promise<WebExport> {
       // in place: the folder itself stays (`--web .` must not pull the current folder from under the shell)
       await moveInto(staging, dir, written, target === 'empty' ? undefined : target.previous);
     }
-    return { dir, classes, files: Object.keys(written).length, bytes };
+    return { dir, generator: generator.what, classes, files: Object.keys(written).length, bytes };
   } finally {
     cancelCleanup();
     await rm(staging, { recursive: true, force: true });
@@ -201,10 +208,16 @@ async function checkRunFolder(run: string, name: string): Promise<void> {
   if (info?.isSymbolicLink()) throw new UsageError(`${path.join(run, name)} is a symbolic link: dcgan exports only the regular files of a run`);
 }
 
-/** The generator's weight files and number of inputs, from its model.json; a clear error naming the run if it has none. */
-async function readGenerator(run: string): Promise<{ files: string[]; inputs: number }> {
-  const modelFile = path.join(run, 'generator', 'model.json');
-  await checkRunFolder(run, 'generator');
+/**
+ * The chosen generator's folder (generatorDir: the average of G's weights where the run keeps one, G with --raw, best/
+ * with --best), its weight files and number of inputs, from its model.json; a clear error naming the run if it has none.
+ */
+async function readGenerator(run: string, choice: GeneratorChoice = {}): Promise<{ dir: string; what: string; files: string[]; inputs: number }> {
+  const { dir, what } = generatorDir(run, choice);
+  // every folder on the way (best/, then generator-ema/ or generator/) must be the run's own, not a link out of it
+  const parts = path.relative(run, dir).split(path.sep);
+  for (let i = 1; i <= parts.length; i++) await checkRunFolder(run, path.join(...parts.slice(0, i)));
+  const modelFile = path.join(dir, 'model.json');
   if (!(await lstat(modelFile).catch(() => undefined))) {
     throw new Error(`no generator in ${run} (${modelFile} is missing: train first, or pass --run DIR)`);
   }
@@ -220,10 +233,10 @@ async function readGenerator(run: string): Promise<{ files: string[]; inputs: nu
   const files = ['model.json', ...model.weightsManifest.flatMap((group) => group.paths)];
   for (const file of files) {
     if (file !== path.basename(file)) throw new Error(`${modelFile}: weight path ${file} lies outside the generator folder`);
-    if (!(await lstat(path.join(run, 'generator', file)).catch(() => undefined))) throw new Error(`${path.join(run, 'generator', file)} is missing (named in ${modelFile})`);
+    if (!(await lstat(path.join(dir, file)).catch(() => undefined))) throw new Error(`${path.join(dir, file)} is missing (named in ${modelFile})`);
   }
   if (inputs !== 1 && inputs !== 2) throw new Error(`${modelFile}: a generator takes z, or z and a class; this one has ${inputs} inputs`);
-  return { files, inputs };
+  return { dir, what, files, inputs };
 }
 
 interface Topology {

@@ -2,6 +2,7 @@
 // metrics.jsonl (one line per epoch), steps.jsonl (losses per step), eval.jsonl (one line per `dcgan eval`),
 // samples/epoch-NNN.png, fixed-noise.bin, plot.png, report.html, and the checkpoint (generator/, discriminator/,
 // optimizer/, state.json).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ownedFile, ownedFolder, type Owned } from '../util/owned.js';
 
@@ -69,3 +70,28 @@ export const RUN_PARTS: readonly Owned[] = [
 export const RUN_FILE_NAMES: readonly string[] = RUN_PARTS.map((p) => ('file' in p ? String(p.file) : p.folder));
 
 export type RunFiles = ReturnType<typeof runFiles>;
+
+/** Which of a run's generators a command uses (`--raw`, `--best`). */
+export interface GeneratorChoice {
+  /** G itself, not the average of its weights */
+  raw?: boolean;
+  /** the best epoch's (--keep-best), not the latest */
+  best?: boolean;
+}
+
+/**
+ * The folder of the generator a command uses: the average of G's weights where the run keeps one (--ema), since that is
+ * what the run's grids show; G itself with `raw` or in a run without an average; from best/ with `best`. Also says
+ * which it is, for people ("the average of G's weights, best epoch").
+ */
+export function generatorDir(run: string, choice: GeneratorChoice = {}): { dir: string; what: string } {
+  const files = runFiles(run);
+  const root = choice.best ? files.best : run;
+  if (choice.best && !existsSync(path.join(root, 'generator', 'model.json'))) {
+    throw new Error(`no best generator in ${run} (${root} is missing: train with --keep-best loss-g or swd)`);
+  }
+  const average = path.join(root, 'generator-ema');
+  const useAverage = !choice.raw && existsSync(path.join(average, 'model.json'));
+  const what = (useAverage ? "the average of G's weights" : 'G') + (choice.best ? ', best epoch' : '');
+  return { dir: useAverage ? average : path.join(root, 'generator'), what };
+}

@@ -66,6 +66,7 @@ export interface TrainSettings extends Compute {
   minibatchStddev?: string;
   equalizedLr?: boolean;
   pixelNorm?: boolean;
+  fadeKimg?: number;
   [flag: string]: unknown;
 }
 

@@ -326,8 +326,23 @@ export class ProgressiveGan {
     const key = `${phase.resolution}${phase.fading ? ' fading' : ''}`;
     let models = this.built.get(key);
     if (!models) {
-      models = { G: this.generator(phase), D: this.discriminator(phase) };
+      models = { G: this.generator([phase]), D: this.discriminator([phase]) };
       this.built.set(key, models);
+    }
+    return models;
+  }
+
+  /**
+   * G and D with every layer: each has the outputs of every fade (fading in r uses the blocks up to r and both r's and
+   * r/2's toRGB or fromRGB, so the fades together use them all). A checkpoint of a growing run keeps these, and with
+   * them the weights that the phase's models leave out. Built once; building them builds every layer's weights.
+   */
+  whole(): { G: tf.LayersModel; D: tf.LayersModel } {
+    let models = this.built.get('whole');
+    if (!models) {
+      const fades = resolutions(this.shape.imageSize).slice(1).map((resolution) => ({ resolution, fading: true }));
+      models = { G: this.generator(fades), D: this.discriminator(fades) };
+      this.built.set('whole', models);
     }
     return models;
   }
@@ -340,22 +355,30 @@ export class ProgressiveGan {
     this.d.fade(phase.resolution)!.setAlpha(phase.alpha);
   }
 
-  private generator(phase: Pick<Phase, 'resolution' | 'fading'>): tf.LayersModel {
+  /** G of the phases: z (and the class) → the images of each phase, at the final size. */
+  private generator(phases: Pick<Phase, 'resolution' | 'fading'>[]): tf.LayersModel {
     const z = tf.input({ shape: [this.shape.latent], name: 'latent' }); // [n, latent]
-    if (!this.conditional) return tf.model({ inputs: z, outputs: this.g.apply(z, phase), name: 'generator' });
+    const outputs = (zc: SymbolicTensor) => {
+      const images = phases.map((phase) => this.g.apply(zc, phase)); // [n, R, R, C] each
+      return images.length === 1 ? images[0] : images;
+    };
+    if (!this.conditional) return tf.model({ inputs: z, outputs: outputs(z), name: 'generator' });
     const c = tf.input({ shape: [1], name: 'class' }); //                 [n, 1]
     const { embedding, flatten, multiply } = this.conditional;
     const zc = multiply.apply([z, apply(flatten, apply(embedding, c))]) as SymbolicTensor; // [n, latent]
-    return tf.model({ inputs: [z, c], outputs: this.g.apply(zc, phase), name: 'generator' });
+    return tf.model({ inputs: [z, c], outputs: outputs(zc), name: 'generator' });
   }
 
-  private discriminator(phase: Pick<Phase, 'resolution' | 'fading'>): tf.LayersModel {
+  /** D of the phases: images at the final size → each phase's logit (and class logits). */
+  private discriminator(phases: Pick<Phase, 'resolution' | 'fading'>[]): tf.LayersModel {
     const { imageSize, channels, classes } = this.shape;
     const x = tf.input({ shape: [imageSize, imageSize, channels], name: 'image' });
-    const features = this.d.features(x, phase);
-    const logit = this.d.head(features, 1, 'd_out'); //                   [n, 1]
-    const outputs = classes ? [logit, this.d.head(features, classes, 'd_class')] : logit;
-    return tf.model({ inputs: x, outputs, name: 'discriminator' });
+    const outputs = phases.flatMap((phase) => {
+      const features = this.d.features(x, phase);
+      const logit = this.d.head(features, 1, 'd_out'); //                 [n, 1]
+      return classes ? [logit, this.d.head(features, classes, 'd_class')] : [logit];
+    });
+    return tf.model({ inputs: x, outputs: outputs.length === 1 ? outputs[0] : outputs, name: 'discriminator' });
   }
 
   /** Releases every phase's models (their shared weights go with the last). */

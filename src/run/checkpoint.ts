@@ -38,6 +38,11 @@ export interface Checkpointed {
   optD: OptimizerState;
   /** --ema: the moving average of G's weights, saved as generator-ema/ */
   Gema?: tf.LayersModel;
+  /**
+   * a growing run (--fade-kimg): G and D with every layer, saved in growing/ — G and D above are the phase's, which
+   * leave out the other resolutions' layers
+   */
+  whole?: { G: tf.LayersModel; D: tf.LayersModel };
 }
 
 /** --keep-best: the figure the kept generator was best by, its value, and when. */
@@ -51,8 +56,11 @@ export interface BestRecord {
 const STAGING = CHECKPOINT_STAGING;
 const COMPLETE = 'COMPLETE';
 // state.json last: a reader that ignores the staging protocol still never sees a state newer than the weights.
-// generator-ema/ only in runs with --ema; best/ (the generator of the best epoch, --keep-best) only when it changed.
-const PARTS = ['generator', 'generator-ema', 'discriminator', 'optimizer', 'best', 'state.json'] as const;
+// generator-ema/ only in runs with --ema; best/ (the generator of the best epoch, --keep-best) only when it changed;
+// growing/ only in growing runs.
+const PARTS = ['generator', 'generator-ema', 'discriminator', 'optimizer', 'best', 'growing', 'state.json'] as const;
+/** A growing run's networks with every layer (Checkpointed.whole). */
+const GROWING = ['growing/generator', 'growing/discriminator'] as const;
 /** The parts every checkpoint has. */
 const REQUIRED_PARTS = ['generator', 'discriminator', 'optimizer', 'state.json'] as const;
 
@@ -125,6 +133,10 @@ export async function saveCheckpoint(runDir: string, gan: Checkpointed, state: T
       await write('best/generator', (to) => saveModel(gan.G, to));
       if (gan.Gema) await write('best/generator-ema', (to) => saveModel(gan.Gema!, to));
       await write('best/best.json', (to) => writeFile(to, JSON.stringify(best, null, 2) + '\n'));
+    }
+    if (gan.whole) {
+      await write(GROWING[0], (to) => saveModel(gan.whole!.G, to));
+      await write(GROWING[1], (to) => saveModel(gan.whole!.D, to));
     }
     await write('state.json', (to) => writeFile(to, JSON.stringify(state, null, 2) + '\n'));
   } catch (err) {
@@ -242,6 +254,14 @@ export async function loadCheckpoint(runDir: string, gan: Checkpointed): Promise
     await loadNetwork(gan.Gema, path.join(runDir, 'generator-ema'));
   }
   await loadNetwork(gan.D, path.join(runDir, 'discriminator'));
+  if (gan.whole) {
+    // after G and D: these hold their weights too, and the rest
+    for (const [part, model] of [[GROWING[0], gan.whole.G], [GROWING[1], gan.whole.D]] as const) {
+      const dir = path.join(runDir, part);
+      if (!existsSync(dir)) throw new RunFileError(dir, 'it is missing, and the run grows (--fade-kimg)');
+      await loadNetwork(model, dir);
+    }
+  }
   await loadOptimizers(path.join(runDir, 'optimizer'), gan);
   const bad = await nonFiniteParts(gan);
   if (bad.length) {
@@ -257,7 +277,8 @@ export async function loadCheckpoint(runDir: string, gan: Checkpointed): Promise
  */
 export async function checkCheckpointFiles(runDir: string): Promise<void> {
   const state = await readState(runDir);
-  for (const net of ['generator', 'generator-ema', 'discriminator']) {
+  const growing = existsSync(path.join(runDir, 'growing'));
+  for (const net of ['generator', 'generator-ema', 'discriminator', ...(growing ? GROWING : [])]) {
     const dir = path.join(runDir, net);
     if (net === 'generator-ema' && !existsSync(dir)) continue; // only runs with --ema have one
     const specs = await checkModelFiles(dir);
@@ -273,8 +294,9 @@ export async function checkCheckpointFiles(runDir: string): Promise<void> {
   }
   const { manifest, manifestFile, slotsFile, floats } = await readOptimizerFiles(path.join(runDir, 'optimizer'));
   if (firstNonFinite(floats) >= 0) throw new RunFileError(slotsFile, 'it holds NaN or infinite values: the run diverged before this checkpoint');
-  // G's optimizer takes one step per training step in every step form (D's one or two): the two files must agree
-  if (manifest.G.step !== state.step) {
+  // G's optimizer takes one step per training step in every step form (D's one or two): the two files must agree. A
+  // growing run starts a new optimizer at each phase: there it has taken a step per step of the phase.
+  if (growing ? manifest.G.step > state.step : manifest.G.step !== state.step) {
     throw new RunFileError(path.join(runDir, 'state.json'), `"step" is ${state.step}, but ${path.relative(runDir, manifestFile)} has the generator's optimizer at step ${manifest.G.step} (damaged, or from another checkpoint)`);
   }
 }

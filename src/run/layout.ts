@@ -42,6 +42,8 @@ export const CHECKPOINT_PARTS: readonly Owned[] = [
   ownedFolder('optimizer', ownedFile('optimizer.json'), ownedFile('slots.bin'), ownedFile('adam.json'), ownedFile('moments.bin')),
   // --keep-best: the best epoch's generator (and its average), with best.json
   ownedFolder('best', ownedFolder('generator', ...NETWORK), ownedFolder('generator-ema', ...NETWORK), ownedFile('best.json')),
+  // --fade-kimg: a growing run's G and D with every layer
+  ownedFolder('growing', ownedFolder('generator', ...NETWORK), ownedFolder('discriminator', ...NETWORK)),
   ownedFile('state.json'),
 ];
 /** Where a checkpoint is written before it is committed (checkpoint.ts). */

@@ -63,6 +63,12 @@ function minibatchMode(text: string): string {
   throw new InvalidArgumentError('must be off, book, or a group size of at least 2 (Karras et al. use 4).');
 }
 
+/**
+ * --fade-kimg's default for progan: 4 thousand images a phase, so that a CPU run of a few thousand steps grows all the
+ * way (at 64 px, batch 16: 8 phases of 250 steps before the final size, from step 2000) and has steps left at it.
+ */
+export const PROGAN_FADE_KIMG = 4;
+
 /** `dcgan train`'s options, in the order --help lists them. */
 export const TRAIN_OPTIONS: RunOptionSpec[] = [
   mayChange({ flag: '--out <dir>', help: 'run folder (default checkpoints/<dataset>-<size>)' }),
@@ -116,6 +122,10 @@ export const TRAIN_OPTIONS: RunOptionSpec[] = [
   run({
     flag: '--ema-statistics <how>', choices: ['standing', 'average'], default: 'standing', legacy: 'standing',
     help: "with --ema: the average's batch-norm statistics, recomputed from its own weights on fresh noise (standing, BigGAN's) or averaged like the weights",
+  }),
+  run({
+    flag: '--fade-kimg <kimg>', parse: nonNegativeNumber, legacy: 0,
+    help: `--arch progan: grow from 4×4 (Karras et al. 2018), this many thousand images per fade and per stable phase (their lod_training_kimg = lod_transition_kimg, 600); 0: the final network from the start (default: ${PROGAN_FADE_KIMG}, which at 64 px and batch 16 is 250 steps a phase, the final size from step 2000)`,
   }),
   mayChange({
     flag: '--keep-best <figure>', choices: ['none', 'loss-g', 'swd'], default: 'none',

@@ -132,6 +132,8 @@ export interface EpochRecord {
   backend?: string;
   time?: string;
   diversity?: number | null;
+  /** a growing run (--fade-kimg): the phase at the epoch's end, as its grid was drawn ("8×8 fading in, α 0.42") */
+  phase?: string;
   eval?: EvalFigures;
   warning?: string;
 }

@@ -13,7 +13,7 @@ import { datasetChange, datasetIdentity } from '../run/dataset.js';
 import { writeJson } from '../run/files.js';
 import { CHECKPOINT_PARTS, RUN_PARTS, runFiles } from '../run/layout.js';
 import { lockRun, RunLockedError, type RunLock } from '../run/lock.js';
-import { flagOf, keysWith, trainOption } from '../run/options.js';
+import { flagOf, keysWith, PROGAN_FADE_KIMG, trainOption } from '../run/options.js';
 import type { RunConfig, TrainState } from '../run/records.js';
 import { deleteRunFiles, notARun, readClassNames, readConfig, runFilesIn } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
@@ -65,6 +65,10 @@ export function withArchDefaults(opts: Record<string, unknown>): Record<string, 
     const asked = (['minibatchStddev', 'equalizedLr', 'pixelNorm'] as const).filter((k) => filled[k] !== undefined && filled[k] !== false && filled[k] !== 'off');
     if (asked.length) throw new UsageError(`${flagOf(asked[0])}: --arch ${arch.name} takes none of ProGAN's tricks (they apply to the convolutional architectures)`);
   }
+  // progressive growing: progan's alone (0, growing nothing, is no growing whatever the architecture)
+  if (arch.name === 'progan') filled.fadeKimg ??= PROGAN_FADE_KIMG;
+  else if (filled.fadeKimg !== undefined && filled.fadeKimg !== 0) throw new UsageError(`--fade-kimg: --arch ${arch.name} does not grow (progressive growing is --arch progan's)`);
+  else delete filled.fadeKimg;
   return filled;
 }
 
@@ -96,6 +100,7 @@ function checkCombinations(opts: Record<string, unknown>): void {
   const keepBest = opts.keepBest ?? 'none';
   const evalEvery = Number(opts.evalEvery ?? 0), earlyStop = Number(opts.earlyStop ?? 0);
   if (keepBest === 'swd' && !evalEvery) throw new UsageError('--keep-best swd needs --eval-every K: SWD is computed every K epochs');
+  if (Number(opts.fadeKimg ?? 0) && Number(opts.ema ?? 0)) throw new UsageError(`--ema ${opts.ema} does not go with --fade-kimg ${opts.fadeKimg} yet (the average would have to grow with G); pass --fade-kimg 0 or leave --ema out`);
   if (earlyStop && keepBest === 'none') throw new UsageError(`--early-stop ${earlyStop} needs --keep-best loss-g or swd: it counts epochs since the best`);
   if (earlyStop && keepBest === 'swd' && earlyStop < evalEvery) {
     throw new UsageError(`--early-stop ${earlyStop} is shorter than --eval-every ${evalEvery}: SWD is only computed every ${evalEvery} epochs`);
@@ -420,6 +425,7 @@ async function trainLocked(
     emaStatistics: (opts.emaStatistics ?? 'standing') as TrainOptions['emaStatistics'],
     keepBest: (opts.keepBest ?? 'none') as TrainOptions['keepBest'],
     earlyStop: Number(opts.earlyStop ?? 0),
+    fadeKimg: Number(opts.fadeKimg ?? 0),
   };
 
   // everything is loaded and checked before the first write: a run that fails to start leaves the folder as it was

@@ -29,7 +29,7 @@ export function progressDisplay(log: (line: string) => void, o: { bars?: boolean
     epochEnd: ({ record, grid, best, epochs, warnings }) => {
       stop();
       log(
-        `epoch ${record.epoch}/${epochs}: loss_D ${fmt(record.loss_D)}, loss_G ${fmt(record.loss_G)}, ` +
+        `epoch ${record.epoch}/${epochs}${record.phase ? ` (${record.phase})` : ''}: loss_D ${fmt(record.loss_D)}, loss_G ${fmt(record.loss_G)}, ` +
           `D(x) ${fmt(record.D_x)}, D(G(z)) ${fmt(record.D_G_z)}, ${(record.images_per_s ?? NaN).toFixed(1)} img/s, ` +
           `${(record.seconds ?? NaN).toFixed(1)} s → ${grid}`,
       );

@@ -3,6 +3,7 @@
 // each real/fake term the cross-entropy of D's class head against the class of the image.
 import * as tf from '@tensorflow/tfjs';
 import type { Recipe } from '../model/architecture.js';
+import type { Growing } from './grow.js';
 import type { Optimizer } from './optimizer.js';
 
 export interface Gan {
@@ -16,6 +17,8 @@ export interface Gan {
    * G learns through it; each call draws new parameters. Absent: D sees the images as they are.
    */
   augment?: (images: tf.Tensor4D) => tf.Tensor4D;
+  /** a growing run (--fade-kimg): every phase's networks; G and D (and their optimizers) are the phase's (grow.ts) */
+  growing?: Growing;
 }
 
 const asTheyAre = (images: tf.Tensor4D) => images;

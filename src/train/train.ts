@@ -10,11 +10,12 @@ import { meanPairwiseDistance } from '../metrics/distance.js';
 import { evaluateGenerator } from '../metrics/evaluate.js';
 import type { ModelShape } from '../model/architecture.js';
 import { architecture, type ArchName } from '../model/architectures.js';
+import { fadeReals, ProgressiveGan } from '../model/progan.js';
 import { buildDiscriminator, buildGenerator } from '../model/build.js';
 import { asDiscriminator, asGenerator, generateImages, type Generator } from '../model/generator.js';
 import { setRandomStep } from '../model/layers.js';
 import { writeLossPlot } from '../report/plots.js';
-import { assertFinite, describeState, DivergedError, hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
+import { assertFinite, describeState, DivergedError, hasCheckpoint, loadCheckpoint, readState, recoverCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
 import { appendJsonl, readFloats, readJsonl, RunFileError, truncateJsonl, writeFloats } from '../run/files.js';
 import { runFiles } from '../run/layout.js';
 import type { EpochRecord, EpochSums, EvalFigures, StepRecord, TrainState } from '../run/records.js';
@@ -22,6 +23,7 @@ import { listSampleGrids } from '../run/runs.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import { augment, parsePolicy } from './augment.js';
 import { emaBeta, standingStatistics, updateAverage } from './ema.js';
+import { describePhase, describeSchedule, growTo, phaseOfStep, type Growing } from './grow.js';
 import { createOptimizer } from './optimizer.js';
 import { secondNoise, trainStep, type Batch, type Gan } from './step.js';
 
@@ -60,6 +62,8 @@ export interface TrainOptions {
   keepBest?: KeepBest;
   /** --early-stop: stop after this many epochs without a new best; 0 or absent: never */
   earlyStop?: number;
+  /** --fade-kimg (progan): grow from 4×4, this many thousand images per fade and per stable phase; 0 or absent: no growing */
+  fadeKimg?: number;
 }
 
 export type KeepBest = 'none' | 'loss-g' | 'swd';
@@ -131,14 +135,28 @@ export interface TrainResult {
   stoppedEarly?: string;
 }
 
-/** G and D of the architecture with the optimizers and step of its source (`optimizer` overrides the recipe's). */
-export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr' | 'beta1' | 'beta2' | 'optimizer'>): Gan {
+/**
+ * G and D of the architecture with the optimizers and step of its source (`optimizer` overrides the recipe's). A
+ * growing run (progan with --fade-kimg) has the G and D of the phase of the step after `step` steps.
+ */
+export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr' | 'beta1' | 'beta2' | 'optimizer'> & Partial<Pick<TrainOptions, 'fadeKimg' | 'batchSize'>>, step = 0): Gan {
   const arch = architecture(o.arch);
   const recipe = { ...arch.recipe, optimizer: o.optimizer ?? arch.recipe.optimizer };
+  const vars = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer = (m: tf.LayersModel) => createOptimizer(recipe, o, vars(m));
+  if (o.fadeKimg) {
+    if (o.arch !== 'progan' || !o.batchSize) throw new Error(`--fade-kimg grows --arch progan, given its batch size (not ${o.arch}, ${o.batchSize})`);
+    const networks = new ProgressiveGan(o.model, o.seed);
+    networks.whole(); // every layer's weights made now: growing adds none
+    const schedule = { networks, fadeKimg: o.fadeKimg, batchSize: o.batchSize };
+    const growing: Growing = { ...schedule, optimizer, phase: phaseOfStep(step, schedule) };
+    networks.setAlpha(growing.phase);
+    const { G, D } = networks.models(growing.phase);
+    return { G, D, optG: optimizer(G), optD: optimizer(D), recipe, growing };
+  }
   const G = buildGenerator(arch, o.model, o.seed);
   const D = buildDiscriminator(arch, o.model, o.seed);
-  const vars = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.read() as tf.Variable);
-  return { G, D, optG: createOptimizer(recipe, o, vars(G)), optD: createOptimizer(recipe, o, vars(D)), recipe };
+  return { G, D, optG: optimizer(G), optD: optimizer(D), recipe };
 }
 
 /**
@@ -165,8 +183,11 @@ export function drawBatch(gan: Gan, data: ImageSet, indices: ArrayLike<number>, 
 }
 
 export function disposeGan(gan: Gan): void {
-  gan.G.dispose();
-  gan.D.dispose();
+  if (gan.growing) gan.growing.networks.dispose(); // every phase's models, G and D among them
+  else {
+    gan.G.dispose();
+    gan.D.dispose();
+  }
   gan.optG.dispose();
   gan.optD.dispose();
 }
@@ -237,11 +258,13 @@ export interface OpenedRun {
  * was. The caller owns the result (train() disposes of it).
  */
 export async function openRun(o: TrainOptions): Promise<OpenedRun> {
-  const gan = createGan(o);
+  if (o.fadeKimg && o.ema) throw new Error('--ema does not go with --fade-kimg yet (the average would have to grow with G)');
+  // a growing run resumes in the phase of its checkpoint's step: that phase's models take the saved weights
+  const gan = createGan(o, o.resume && o.fadeKimg ? await checkpointStep(o.out) : 0);
   const Gema = o.ema ? buildGenerator(architecture(o.arch), o.model, o.seed) : undefined;
   try {
     if (o.resume) {
-      const state = await loadCheckpoint(o.out, { ...gan, Gema });
+      const state = await loadCheckpoint(o.out, { ...gan, Gema, whole: gan.growing?.networks.whole() });
       return { gan, Gema, state, fixedNoise: await readFixedNoise(o.out, o.gridImages, o.model.latent) };
     }
     if (await hasCheckpoint(o.out)) throw new Error(`${o.out} already holds a run; pass --resume to continue it`);
@@ -262,6 +285,12 @@ export async function openRun(o: TrainOptions): Promise<OpenedRun> {
     Gema?.dispose();
     throw err;
   }
+}
+
+/** The step of the checkpoint in `runDir`, or 0 where it has none that reads: loadCheckpoint then says what is wrong. */
+async function checkpointStep(runDir: string): Promise<number> {
+  await recoverCheckpoint(runDir);
+  return (await readState(runDir).catch(() => undefined))?.step ?? 0;
 }
 
 /** The run's fixed noise (the latents of the per-epoch grids), checked: the right size, finite. */
@@ -347,7 +376,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
   const checkpoint = async (best?: boolean) => {
     io.onCheckpoint?.(true);
     try {
-      await saveCheckpoint(o.out, { ...gan, Gema }, state, undefined, best ? state.best : undefined);
+      await saveCheckpoint(o.out, { ...gan, Gema, whole: gan.growing?.networks.whole() }, state, undefined, best ? state.best : undefined);
       saved = describeState(state);
     } catch (err) {
       if (err instanceof DivergedError) throw divergence(err.message.replace(/^training diverged: /, ''));
@@ -360,6 +389,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     await mkdir(files.samples, { recursive: true });
     await cutRecordsBackTo(o.out, state);
     if (o.resume) io.log(`resuming ${o.out} at epoch ${state.epoch + 1}, step ${state.step}`);
+    if (gan.growing) io.log(`${describeSchedule(gan.growing)}; now ${describePhase(gan.growing.phase)}`);
     else await writeFloats(files.fixedNoise, fixedNoise);
     const resumed = await resumedSums(o.out, state);
 
@@ -416,10 +446,15 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         const stepStarted = performance.now();
         const stats = tf.tidy(() => {
           setRandomStep(state.step + 1); // dropout masks follow the step, so a resumed run draws the same
-          return trainStep(gan, drawBatch(gan, data, order.subarray(b * o.batchSize, (b + 1) * o.batchSize), noiseRng, o));
+          const batch = drawBatch(gan, data, order.subarray(b * o.batchSize, (b + 1) * o.batchSize), noiseRng, o);
+          // a growing run's D sees the reals as it sees G's images: at the phase's resolution, faded in as they are
+          if (gan.growing) batch.X = fadeReals(batch.X, gan.growing.phase);
+          return trainStep(gan, batch);
         });
         if (Gema) updateAverage(gan.G, Gema, emaBeta(o.ema!, o.batchSize, state.step * o.batchSize), emaStatistics === 'average');
         state.step++;
+        // on to the next step's phase now, so that a checkpoint holds the models and α a resume rebuilds from its step
+        growTo(gan, state.step);
         state.stepInEpoch = b + 1;
         pending.push({ step: state.step, stats });
         // the first read comes after the first step, so the bar shows losses at once; then one every --log-every
@@ -481,6 +516,8 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
         loss_D: mean(sums.loss_D), loss_G: mean(sums.loss_G), D_x: mean(sums.D_x), D_G_z: mean(sums.D_G_z),
         images_per_s: trainedImages / seconds, seconds, backend: backend.name, time: new Date().toISOString(),
         diversity,
+        // the phase the grid was drawn in (that of the next step)
+        ...(gan.growing ? { phase: describePhase(gan.growing.phase) } : {}),
         ...(figures ? { eval: figures } : {}),
         ...(warnings.length ? { warning: warnings.join('; ') } : {}),
       } satisfies EpochRecord;

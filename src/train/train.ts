@@ -389,8 +389,8 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     await mkdir(files.samples, { recursive: true });
     await cutRecordsBackTo(o.out, state);
     if (o.resume) io.log(`resuming ${o.out} at epoch ${state.epoch + 1}, step ${state.step}`);
-    if (gan.growing) io.log(`${describeSchedule(gan.growing)}; now ${describePhase(gan.growing.phase)}`);
     else await writeFloats(files.fixedNoise, fixedNoise);
+    if (gan.growing) io.log(`${describeSchedule(gan.growing)}; now ${describePhase(gan.growing.phase)}`);
     const resumed = await resumedSums(o.out, state);
 
     const noiseRng = new Rng(state.noiseRng);
@@ -423,8 +423,9 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       const drain = async () => {
         const batch = pending.splice(0);
         if (!batch.length) return;
-        const values = (await tf.stack(batch.map((p) => p.stats)).data()) as Float32Array;
-        tf.dispose([...batch.map((p) => p.stats)]);
+        const stacked = tf.stack(batch.map((p) => p.stats));
+        const values = (await stacked.data()) as Float32Array;
+        tf.dispose([stacked, ...batch.map((p) => p.stats)]);
         io.checkDevice?.(o.batchSize); // a failed GPU allocation only shows as an error event, and its reads return zeros
         const records = batch.map(({ step }, i) => {
           const [lossD, lossG, dx, dgz] = values.subarray(4 * i, 4 * i + 4);

@@ -598,4 +598,30 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: "await put(`generator/${file}`, await readRegularFile(path.join(generator.dir, file)));",
     replace: "await put(`generator/${file}`, await readRegularFile(path.join(o.run, 'generator', file)));",
   },
+  // progressive growing (--fade-kimg)
+  {
+    name: 'growing: the models and Adam change only at a new resolution, not at the stable phase after a fade',
+    file: 'src/train/grow.ts',
+    find: 'const changed = phase.index !== g.phase.index;',
+    replace: 'const changed = phase.resolution !== g.phase.resolution;',
+  },
+  {
+    name: "growing: D's reals not faded as G's images are",
+    file: 'src/train/train.ts',
+    find: 'if (gan.growing) batch.X = fadeReals(batch.X, gan.growing.phase);',
+    replace: '',
+  },
+  {
+    name: 'growing: the phase advanced a step late (that of the step just trained)',
+    file: 'src/train/train.ts',
+    find: 'growTo(gan, state.step);',
+    replace: 'growTo(gan, state.step - 1);',
+  },
+  {
+    name: "growing: a resume loads the phase's G and D but not growing/ (the layers they leave out)",
+    file: 'src/run/checkpoint.ts',
+    find: '      await loadNetwork(model, dir);
+',
+    replace: '',
+  },
 ];

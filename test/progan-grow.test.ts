@@ -122,7 +122,7 @@ test('each step trains the phase of the schedule worked by hand: the layers that
   }
 });
 
-test('a run stopped mid-fade resumes to the bytes of the run that never stopped; the checkpoint keeps every layer', async () => {
+test('a run stopped mid-fade, and again at 8×8, resumes to the bytes of the run that never stopped; the checkpoint keeps every layer', async () => {
   const data = syntheticImageSet(40, SIZE);
   const straight = await tmpDir();
   await train(options(straight, 2, false), data, backend, quiet);
@@ -138,6 +138,9 @@ test('a run stopped mid-fade resumes to the bytes of the run that never stopped;
   assert.ok(!(await names(path.join(straight, 'generator'))).some((n) => n.startsWith('g4_to_rgb')));
   assert.ok((await names(path.join(straight, 'growing/generator'))).some((n) => n.startsWith('g4_to_rgb')));
   assert.ok((await names(path.join(straight, 'growing/discriminator'))).some((n) => n.startsWith('d4_from_rgb')));
+  // stopped again at 8×8 stable, where 4×4's toRGB and fromRGB, trained, are in growing/ only
+  const again = new AbortController();
+  await train(options(stopped, 2, true), data, backend, { ...quiet, signal: again.signal, listeners: [{ step: (e) => e.step === 8 && again.abort() }] });
   await train(options(stopped, 2, true), data, backend, quiet);
   const files = ['generator/weights.bin', 'discriminator/weights.bin', 'growing/generator/weights.bin', 'growing/discriminator/weights.bin', 'optimizer/slots.bin', 'optimizer/optimizer.json', 'state.json'];
   for (const f of files) assert.ok((await readFile(path.join(straight, f))).equals(await readFile(path.join(stopped, f))), `${f} differs`);

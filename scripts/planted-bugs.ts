@@ -620,8 +620,7 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: "growing: a resume loads the phase's G and D but not growing/ (the layers they leave out)",
     file: 'src/run/checkpoint.ts',
-    find: '      await loadNetwork(model, dir);
-',
+    find: '      await loadNetwork(model, dir);\n',
     replace: '',
   },
 ];

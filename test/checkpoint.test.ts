@@ -24,9 +24,11 @@ const state = (step: number): TrainState => ({ epoch: step, stepInEpoch: 0, step
  * Every number a checkpoint holds, named: both networks' weights (batch-norm moving statistics included), both
  * optimizers' slots (Adam's m and v, RMSprop's v) and step counts.
  */
-async function everything(gan: Gan & { Gema?: tf.LayersModel }): Promise<Map<string, Float32Array | number>> {
+async function everything(gan: Gan & { Gema?: tf.LayersModel; whole?: { G: tf.LayersModel; D: tf.LayersModel } }): Promise<Map<string, Float32Array | number>> {
   const out = new Map<string, Float32Array | number>();
   if (gan.Gema) for (const w of gan.Gema.weights) out.set(`G_ema ${w.originalName}`, (await w.read().data()) as Float32Array);
+  // a growing run's every layer, those the phase's G and D leave out included
+  if (gan.whole) for (const w of [...gan.whole.G.weights, ...gan.whole.D.weights]) out.set(`whole ${w.originalName}`, (await w.read().data()) as Float32Array);
   for (const [net, model, opt] of [['G', gan.G, gan.optG], ['D', gan.D, gan.optD]] as const) {
     for (const w of model.weights) out.set(`${net} ${w.originalName}`, (await w.read().data()) as Float32Array);
     for (const [i, t] of opt.stateTensors().entries()) out.set(`${net} ${opt.kind} slot ${i}`, (await t.data()) as Float32Array);
@@ -40,21 +42,24 @@ async function everything(gan: Gan & { Gema?: tf.LayersModel }): Promise<Map<str
  * optimizers' step counts 10·step + 1 (G) and + 2 (D). Nothing is left at a value every save shares (batch-norm
  * statistics start at 0 and 1, slots at 0), so a part loaded from another save, or not at all, shows.
  */
-function stamp(gan: Gan & { Gema?: tf.LayersModel }, step: number): void {
+function stamp(gan: Gan & { Gema?: tf.LayersModel; whole?: { G: tf.LayersModel; D: tf.LayersModel } }, step: number): void {
   const rng = new Rng(step);
   const values = (t: tf.Tensor) => tf.tensor(rng.normals(t.size), t.shape);
   tf.tidy(() => {
-    for (const model of [gan.G, gan.D, ...(gan.Gema ? [gan.Gema] : [])]) for (const w of model.weights) w.write(values(w.read()));
+    for (const model of [gan.G, gan.D, ...(gan.Gema ? [gan.Gema] : []), ...(gan.whole ? [gan.whole.G, gan.whole.D] : [])]) for (const w of model.weights) w.write(values(w.read()));
     for (const opt of [gan.optG, gan.optD]) for (const t of opt.stateTensors()) (t as tf.Variable).assign(values(t));
   });
   gan.optG.step = 10 * step + 1;
   gan.optD.step = 10 * step + 2;
 }
 
-/** With the generator average (--ema) and a new best (--keep-best): every part a save can write. */
+/**
+ * With the generator average (--ema) and a new best (--keep-best): every part a save can write; progan grows (a phase's
+ * G and D, and growing/: the 16×16 run fading 8×8 in after 1 image, at 1 image a phase).
+ */
 const averaged = (arch: ArchName, seed: number) => {
-  const gan = createGan({ ...options, arch, seed });
-  return { ...gan, Gema: buildGenerator(architecture(arch), shape, seed) };
+  const gan = createGan({ ...options, arch, seed, ...(arch === 'progan' ? { fadeKimg: 0.001, batchSize: 1 } : {}) }, 1);
+  return { ...gan, Gema: buildGenerator(architecture(arch), shape, seed), whole: gan.growing?.networks.whole() };
 };
 const release = (gan: ReturnType<typeof averaged>) => {
   disposeGan(gan);
@@ -125,20 +130,22 @@ const CRASH_POINTS: Record<CrashPoint, number> = {
   'moved:discriminator': 2,
   'moved:optimizer': 2,
   'moved:best': 2,
+  'moved:growing': 2, // (a growing progan's save)
   'moved:state.json': 2, // the last move: only the staging folder is left to remove
 };
 
 for (const [crashAt, expected] of Object.entries(CRASH_POINTS) as [CrashPoint, number][]) {
   test(`a crash at "${crashAt}" during a save leaves one whole checkpoint (save ${expected})`, async () => {
     const dir = await tmpDir();
-    await save(dir, 1);
-    await assert.rejects(save(dir, 2, crashAt), /simulated crash/);
+    const arch = crashAt === 'moved:growing' ? 'progan' : 'd2l';
+    await save(dir, 1, undefined, arch);
+    await assert.rejects(save(dir, 2, crashAt, arch), /simulated crash/);
     assert.equal(await hasCheckpoint(dir), true);
-    assert.equal(await loadConsistent(dir), expected);
+    assert.equal(await loadConsistent(dir, arch), expected);
     assert.equal(existsSync(path.join(dir, '.checkpoint-staging')), false);
     // and the next save works as usual
-    await save(dir, 3);
-    assert.equal(await loadConsistent(dir), 3);
+    await save(dir, 3, undefined, arch);
+    assert.equal(await loadConsistent(dir, arch), 3);
   });
 }
 

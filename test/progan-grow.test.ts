@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import type { ImageSet } from '../src/data/types.js';
+import { checkCheckpointFiles } from '../src/run/checkpoint.js';
 import { loadModel } from '../src/model/io.js';
 import type { FadeIn } from '../src/model/progan-layers.js';
 import { PROGAN_FADE_KIMG } from '../src/run/options.js';
@@ -133,6 +134,9 @@ test('a run stopped mid-fade, and again at 8×8, resumes to the bytes of the run
   const G = await loadModel(path.join(stopped, 'generator'));
   assert.equal((G.getLayer('g8_fade') as FadeIn).alpha, Math.fround(1 / 3));
   G.dispose();
+  // the check before a resume: the fade's optimizers have taken 1 step of the run's 4
+  assert.equal(JSON.parse(await readFile(path.join(stopped, 'optimizer/optimizer.json'), 'utf8')).G.step, 1);
+  await checkCheckpointFiles(stopped);
   const names = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')).weightsManifest[0].weights.map((w: { name: string }) => w.name) as string[];
   // growing/ holds the layers the phase's models leave out: 8×8 stable has no 4×4 toRGB or fromRGB
   assert.ok(!(await names(path.join(straight, 'generator'))).some((n) => n.startsWith('g4_to_rgb')));

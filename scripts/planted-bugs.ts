@@ -468,8 +468,8 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: "state.json: its step checked against D's optimizer (which keras-gan's form steps twice) instead of G's",
     file: 'src/run/checkpoint.ts',
-    find: 'if (manifest.G.step !== state.step) {',
-    replace: 'if (manifest.D.step !== state.step) {',
+    find: 'growing ? manifest.G.step > state.step : manifest.G.step !== state.step',
+    replace: 'growing ? manifest.D.step > state.step : manifest.D.step !== state.step',
   },
   {
     name: 'train --overwrite: a folder whose config.json is not a run\'s replaced all the same',

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import type { ImageSet } from '../src/data/types.js';
@@ -180,4 +180,31 @@ test('--fade-kimg: progan grows by default; any other architecture refuses it in
   assert.notEqual(r.status, 0);
   assert.equal(r.stderr.trim(), "error: --fade-kimg: --arch dcgan28 does not grow (progressive growing is --arch progan's)");
   assert.ok(!existsSync(out), 'the refused run left a folder');
+});
+
+test('the command line: a growing run says its schedule and phase, and resumes growing; a progan run from before --fade-kimg resumes without', async () => {
+  const cacheDir = await tmpDir();
+  const cli = (...args: string[]) => spawnSync(process.execPath, [...CLI, 'train', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const tiny = ['--arch', 'progan', '--image-size', '8', '--width', '4', '--limit', '8', '--batch-size', '4', '--backend', 'cpu', '--cache-dir', cacheDir];
+  // 16 images (8 and their mirror images): 4 steps an epoch; --fade-kimg 0.006, 6 images (1.5 steps) a phase: 4×4 at
+  // steps 0–1 (0 and 4 images seen), the fade at step 2 (8 images: α 2/6), 8×8 stable from step 3 (12 images)
+  const grows = path.join(await tmpDir(), 'run');
+  const first = cli(...tiny, '--fade-kimg', '0.006', '--epochs', '1', '--out', grows);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stderr, /\ngrowing 4×4 → 8×8: 3 phases of 0\.006 kimg \(1\.5 steps\) each; 8×8 stable from step 3; now 4×4 stable\n/);
+  assert.match(first.stderr, /\nepoch 1\/1 \(8×8 stable\): loss_D/);
+  const resumed = cli('--out', grows, '--resume', '--epochs', '2', '--backend', 'cpu', '--cache-dir', cacheDir);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /\ngrowing 4×4 → 8×8: .*; now 8×8 stable\n/);
+  // a run whose config.json has no fadeKimg: one from before the flag, which trained the final network only
+  const old = path.join(await tmpDir(), 'run');
+  assert.equal(cli(...tiny, '--fade-kimg', '0', '--epochs', '1', '--out', old).status, 0);
+  const configFile = path.join(old, 'config.json');
+  const config = JSON.parse(await readFile(configFile, 'utf8'));
+  delete config.options.fadeKimg;
+  await writeFile(configFile, JSON.stringify(config));
+  const again = cli('--out', old, '--resume', '--epochs', '2', '--backend', 'cpu', '--cache-dir', cacheDir);
+  assert.equal(again.status, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, /growing/);
+  assert.equal(JSON.parse(await readFile(configFile, 'utf8')).options.fadeKimg, 0);
 });

@@ -335,7 +335,8 @@ async function trainLocked(
   let saved: RunConfig | undefined;
   if (given.resume) {
     saved = await readConfig(out);
-    opts = withArchDefaults(mergeResumeOptions({ arch: DEFAULT_ARCH, ...saved.options }, opts, explicit));
+    // a run from before --arch is d2l's, one from before --fade-kimg did not grow
+    opts = withArchDefaults(mergeResumeOptions({ arch: DEFAULT_ARCH, fadeKimg: 0, ...saved.options }, opts, explicit));
     run.epochs = Number(opts.epochs);
     const state = await readState(out);
     if (state.epoch >= Number(opts.epochs)) {

@@ -58,7 +58,7 @@ export function describePhase(phase: Phase): string {
 export function describeSchedule(g: Pick<Growing, 'networks' | 'fadeKimg' | 'batchSize'>): string {
   const size = g.networks.shape.imageSize;
   const phases = lastPhase(size) + 1;
-  const steps = (images: number) => Math.ceil(images / g.batchSize);
-  return `growing 4×4 → ${size}×${size}: ${phases} phases of ${g.fadeKimg} kimg (${steps(g.fadeKimg * 1000)} steps) each; ` +
-    `${size}×${size} stable from step ${steps(lastPhase(size) * g.fadeKimg * 1000)}`;
+  const perPhase = (g.fadeKimg * 1000) / g.batchSize;
+  return `growing 4×4 → ${size}×${size}: ${phases} phases of ${g.fadeKimg} kimg (${+perPhase.toFixed(1)} steps) each; ` +
+    `${size}×${size} stable from step ${Math.ceil(lastPhase(size) * perPhase)}`;
 }

@@ -124,6 +124,10 @@ export const TRAIN_OPTIONS: RunOptionSpec[] = [
     help: "with --ema: the average's batch-norm statistics, recomputed from its own weights on fresh noise (standing, BigGAN's) or averaged like the weights",
   }),
   run({
+    flag: '--loss <name>', choices: ['gan', 'wgan-gp'], default: 'gan', legacy: 'gan',
+    help: "gan: the architecture's GAN loss, in its source's step; wgan-gp (--arch progan): ProGAN's WGAN-GP, λ 10, ε_drift 0.001 (Gulrajani et al. 2017; Karras et al. 2018)",
+  }),
+  run({
     flag: '--fade-kimg <kimg>', parse: nonNegativeNumber, legacy: 0,
     help: `--arch progan: grow from 4×4 (Karras et al. 2018), this many thousand images per fade and per stable phase (their lod_training_kimg = lod_transition_kimg, 600); 0: the final network from the start (default: ${PROGAN_FADE_KIMG}, which at 64 px and batch 16 is 250 steps a phase, the final size from step 2000)`,
   }),

@@ -65,6 +65,8 @@ export function withArchDefaults(opts: Record<string, unknown>): Record<string, 
     const asked = (['minibatchStddev', 'equalizedLr', 'pixelNorm'] as const).filter((k) => filled[k] !== undefined && filled[k] !== false && filled[k] !== 'off');
     if (asked.length) throw new UsageError(`${flagOf(asked[0])}: --arch ${arch.name} takes none of ProGAN's tricks (they apply to the convolutional architectures)`);
   }
+  // WGAN-GP: progan's D alone is known to take the penalty's second gradient (test/gradient-penalty.test.ts)
+  if (filled.loss === 'wgan-gp' && arch.name !== 'progan') throw new UsageError(`--loss wgan-gp: --arch ${arch.name} trains with its source's GAN loss (wgan-gp is --arch progan's)`);
   // progressive growing: progan's alone (0, growing nothing, is no growing whatever the architecture)
   if (arch.name === 'progan') filled.fadeKimg ??= PROGAN_FADE_KIMG;
   else if (filled.fadeKimg !== undefined && filled.fadeKimg !== 0) throw new UsageError(`--fade-kimg: --arch ${arch.name} does not grow (progressive growing is --arch progan's)`);
@@ -101,6 +103,7 @@ function checkCombinations(opts: Record<string, unknown>): void {
   const evalEvery = Number(opts.evalEvery ?? 0), earlyStop = Number(opts.earlyStop ?? 0);
   if (keepBest === 'swd' && !evalEvery) throw new UsageError('--keep-best swd needs --eval-every K: SWD is computed every K epochs');
   if (Number(opts.fadeKimg ?? 0) && Number(opts.ema ?? 0)) throw new UsageError(`--ema ${opts.ema} does not go with --fade-kimg ${opts.fadeKimg} yet (the average would have to grow with G); pass --fade-kimg 0 or leave --ema out`);
+  if (opts.loss === 'wgan-gp' && opts.augment !== undefined && opts.augment !== 'none') throw new UsageError(`--augment ${opts.augment} does not go with --loss wgan-gp yet (its penalty's second gradient through the augmentation is untested)`);
   if (earlyStop && keepBest === 'none') throw new UsageError(`--early-stop ${earlyStop} needs --keep-best loss-g or swd: it counts epochs since the best`);
   if (earlyStop && keepBest === 'swd' && earlyStop < evalEvery) {
     throw new UsageError(`--early-stop ${earlyStop} is shorter than --eval-every ${evalEvery}: SWD is only computed every ${evalEvery} epochs`);
@@ -427,6 +430,7 @@ async function trainLocked(
     keepBest: (opts.keepBest ?? 'none') as TrainOptions['keepBest'],
     earlyStop: Number(opts.earlyStop ?? 0),
     fadeKimg: Number(opts.fadeKimg ?? 0),
+    loss: (opts.loss ?? 'gan') as TrainOptions['loss'],
   };
 
   // everything is loaded and checked before the first write: a run that fails to start leaves the folder as it was

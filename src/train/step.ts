@@ -19,7 +19,12 @@ export interface Gan {
   augment?: (images: tf.Tensor4D) => tf.Tensor4D;
   /** a growing run (--fade-kimg): every phase's networks; G and D (and their optimizers) are the phase's (grow.ts) */
   growing?: Growing;
+  /** --loss: 'wgan-gp' trains with WGAN-GP (wganGpStep) in place of the recipe's step; absent or 'gan': the recipe's */
+  loss?: Loss;
 }
+
+/** The losses --loss names: the recipe's GAN loss (Goodfellow et al.'s, in the source's step form), or WGAN-GP. */
+export type Loss = 'gan' | 'wgan-gp';
 
 const asTheyAre = (images: tf.Tensor4D) => images;
 
@@ -35,10 +40,15 @@ export interface Batch {
   labels?: tf.Tensor1D;
   fakeLabels?: tf.Tensor1D;
   fakeLabels2?: tf.Tensor1D;
+  /** WGAN-GP: per image, where between the real image (0) and the fake (1) the penalty is taken, U(0, 1), [n, 1, 1, 1] */
+  mix?: tf.Tensor4D;
 }
 
-/** Whether the step form draws fresh noise for G's update (the Keras recipes) rather than reusing D's. */
-export const secondNoise = (step: Recipe['step']) => step === 'hands-on' || step === 'keras-gan';
+/**
+ * Whether the step draws fresh noise for G's update (the Keras recipes, and WGAN-GP: loss.py's G and D losses draw
+ * their own latents) rather than reusing D's.
+ */
+export const secondNoise = (step: Recipe['step'], loss: Loss = 'gan') => step === 'hands-on' || step === 'keras-gan' || loss === 'wgan-gp';
 
 const TRAINING = { training: true };
 const INFERENCE = { training: false };
@@ -175,6 +185,48 @@ function kerasGanStep({ G, D, optG, optD, recipe: { reduction }, augment: see = 
   return { lossD: lossReal.add(lossFake).div(2), lossG, dx, dgz };
 }
 
+/** WGAN-GP's weights, as the ProGAN paper and its loss.py (D_wgangp_acgan) have them. */
+export const WGAN_GP = { lambda: 10, drift: 0.001, target: 1 } as const;
+
+/** D's scores (its first output, [n, 1]) and, when conditional, the class head's cross-entropy against `classes`. */
+function critic(D: tf.LayersModel, images: tf.Tensor, classes: tf.Tensor1D | undefined): { scores: tf.Tensor; classLoss?: tf.Scalar } {
+  const out = D.apply(images, TRAINING) as tf.Tensor | tf.Tensor[];
+  const [scores, classLogits] = Array.isArray(out) ? out : [out];
+  return { scores, classLoss: classes && classLogits ? classLoss(classLogits, classes, 'mean') : undefined };
+}
+
+/**
+ * ProGAN's WGAN-GP (Gulrajani et al. 2017, as loss.py's D_wgangp_acgan and G_wgan_acgan, averaged over the batch as
+ * train.py does): D minimises D(G(z₁)) − D(x) + λ·(‖∇D(x̂)‖ − 1)² + ε_drift·D(x)², x̂ = x + u·(G(z₁) − x) with u from
+ * U(0, 1) per image (Batch.mix); then G minimises −D(G(z₂)). Conditional: plus the class heads' cross-entropies, as
+ * the other forms add them. D(x) and D(G(z)) are reported as the mean sigmoid of the scores, as the other forms'.
+ */
+function wganGpStep({ G, D, optG, optD, augment }: Gan, b: Batch): Update {
+  if (augment) throw new Error('--loss wgan-gp takes no --augment'); // the penalty's second gradient through it: untested
+  if (!b.mix) throw new Error('the wgan-gp step needs the penalty\'s mixing factors (Batch.mix)');
+  let dx!: tf.Scalar, dgz!: tf.Scalar;
+  const fake = generate(G, b.Z, b.fakeLabels, TRAINING); // outside the gradient: G is not updated here
+  const withClasses = (loss: tf.Scalar, ...terms: (tf.Scalar | undefined)[]) => terms.reduce<tf.Scalar>((sum, t) => (t ? sum.add(t) : sum), loss);
+  const lossD = minimise(D, optD, () => {
+    const real = critic(D, b.X, b.labels);
+    const fakes = critic(D, fake, b.fakeLabels);
+    dx = tf.keep(meanSigmoid(real.scores));
+    dgz = tf.keep(meanSigmoid(fakes.scores));
+    const mixed = b.X.add(fake.sub(b.X).mul(b.mix!)); //                 [n, R, R, C]
+    const slope = tf.grad((x: tf.Tensor) => tf.sum(critic(D, x, undefined).scores))(mixed);
+    const norms = tf.sqrt(tf.sum(tf.square(slope), [1, 2, 3])); //         [n]
+    const penalty = tf.square(norms.sub(WGAN_GP.target)).mean().mul(WGAN_GP.lambda / WGAN_GP.target ** 2);
+    const drift = tf.square(real.scores).mean().mul(WGAN_GP.drift);
+    const wasserstein = fakes.scores.mean().sub(real.scores.mean());
+    return withClasses(wasserstein.add(penalty).add(drift) as tf.Scalar, real.classLoss, fakes.classLoss);
+  });
+  const lossG = minimise(G, optG, () => {
+    const fakes = critic(D, generate(G, b.Z2!, b.fakeLabels2, TRAINING), b.fakeLabels2);
+    return withClasses(fakes.scores.mean().neg() as tf.Scalar, fakes.classLoss);
+  });
+  return { lossD, lossG, dx, dgz };
+}
+
 const STEPS: Record<Recipe['step'], (gan: Gan, b: Batch) => Update> = {
   'd2l': d2lStep,
   'pytorch-examples': pytorchExamplesStep,
@@ -188,11 +240,12 @@ const STEPS: Record<Recipe['step'], (gan: Gan, b: Batch) => Update> = {
  * losses by the number of examples when it reports them).
  */
 export function trainStep(gan: Gan, b: Batch): tf.Tensor1D {
-  if (secondNoise(gan.recipe.step) && !b.Z2) throw new Error(`the ${gan.recipe.step} step needs a second draw of noise (Batch.Z2)`);
+  const wgan = gan.loss === 'wgan-gp';
+  if (secondNoise(gan.recipe.step, gan.loss) && !b.Z2) throw new Error(`the ${wgan ? 'wgan-gp' : gan.recipe.step} step needs a second draw of noise (Batch.Z2)`);
   return tf.tidy(() => {
-    const { lossD, lossG, dx, dgz } = STEPS[gan.recipe.step](gan, b);
+    const { lossD, lossG, dx, dgz } = (wgan ? wganGpStep : STEPS[gan.recipe.step])(gan, b);
     const n = b.X.shape[0];
-    const perExample = (loss: tf.Scalar) => (gan.recipe.reduction === 'sum' ? loss.div(n) : loss);
+    const perExample = (loss: tf.Scalar) => (gan.recipe.reduction === 'sum' && !wgan ? loss.div(n) : loss); // WGAN-GP's are means
     const stats = tf.stack([perExample(lossD), perExample(lossG), dx, dgz]) as tf.Tensor1D;
     tf.dispose([dx, dgz]); // kept out of variableGrads' scope with tf.keep, which every tidy then leaves alone
     return stats;

@@ -25,7 +25,7 @@ import { augment, parsePolicy } from './augment.js';
 import { emaBeta, standingStatistics, updateAverage } from './ema.js';
 import { describePhase, describeSchedule, growTo, phaseOfStep, type Growing } from './grow.js';
 import { createOptimizer } from './optimizer.js';
-import { secondNoise, trainStep, type Batch, type Gan } from './step.js';
+import { secondNoise, trainStep, type Batch, type Gan, type Loss } from './step.js';
 
 export interface TrainOptions {
   out: string;
@@ -62,6 +62,8 @@ export interface TrainOptions {
   keepBest?: KeepBest;
   /** --early-stop: stop after this many epochs without a new best; 0 or absent: never */
   earlyStop?: number;
+  /** --loss: the recipe's GAN loss ('gan', or absent) or WGAN-GP (progan) */
+  loss?: Loss;
   /** --fade-kimg (progan): grow from 4×4, this many thousand images per fade and per stable phase; 0 or absent: no growing */
   fadeKimg?: number;
 }
@@ -139,9 +141,10 @@ export interface TrainResult {
  * G and D of the architecture with the optimizers and step of its source (`optimizer` overrides the recipe's). A
  * growing run (progan with --fade-kimg) has the G and D of the phase of the step after `step` steps.
  */
-export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr' | 'beta1' | 'beta2' | 'optimizer'> & Partial<Pick<TrainOptions, 'fadeKimg' | 'batchSize'>>, step = 0): Gan {
+export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr' | 'beta1' | 'beta2' | 'optimizer'> & Partial<Pick<TrainOptions, 'fadeKimg' | 'batchSize' | 'loss'>>, step = 0): Gan {
   const arch = architecture(o.arch);
   const recipe = { ...arch.recipe, optimizer: o.optimizer ?? arch.recipe.optimizer };
+  const loss = o.loss === 'wgan-gp' ? { loss: o.loss } : {};
   const vars = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = (m: tf.LayersModel) => createOptimizer(recipe, o, vars(m));
   if (o.fadeKimg) {
@@ -152,11 +155,11 @@ export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr'
     const growing: Growing = { ...schedule, optimizer, phase: phaseOfStep(step, schedule) };
     networks.setAlpha(growing.phase);
     const { G, D } = networks.models(growing.phase);
-    return { G, D, optG: optimizer(G), optD: optimizer(D), recipe, growing };
+    return { G, D, optG: optimizer(G), optD: optimizer(D), recipe, growing, ...loss };
   }
   const G = buildGenerator(arch, o.model, o.seed);
   const D = buildDiscriminator(arch, o.model, o.seed);
-  return { G, D, optG: optimizer(G), optD: optimizer(D), recipe };
+  return { G, D, optG: optimizer(G), optD: optimizer(D), recipe, ...loss };
 }
 
 /**
@@ -171,7 +174,9 @@ export function drawBatch(gan: Gan, data: ImageSet, indices: ArrayLike<number>, 
     fakeLabels: classes ? tf.tensor1d(noise.integers(n, classes), 'int32') : undefined,
   });
   const first = draw();
-  const second = secondNoise(gan.recipe.step) ? draw() : undefined;
+  const second = secondNoise(gan.recipe.step, gan.loss) ? draw() : undefined;
+  // WGAN-GP: where the penalty is taken between each real image and its fake, after the noise
+  const mix = gan.loss === 'wgan-gp' ? tf.tensor4d(Float32Array.from({ length: n }, () => noise.uniform()), [n, 1, 1, 1]) : undefined;
   return {
     X: batchTensor(data, indices),
     Z: first.Z,
@@ -179,6 +184,7 @@ export function drawBatch(gan: Gan, data: ImageSet, indices: ArrayLike<number>, 
     Z2: second?.Z,
     fakeLabels2: second?.fakeLabels,
     labels: classes ? tf.tensor1d(Array.from(indices, (k) => data.labels![k]), 'int32') : undefined,
+    mix,
   };
 }
 

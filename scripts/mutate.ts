@@ -284,6 +284,7 @@ const CLI_TESTS: Record<string, string[]> = {
 const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/train/train.ts', ['test/train-batches.test.ts', 'test/resume.test.ts', 'test/report-html.test.ts', 'test/api.test.ts', 'test/progan-grow.test.ts']],
   ['src/train/grow.ts', ['test/progan-grow.test.ts']],
+  ['src/train/step.ts', ['test/wgan-gp.test.ts']],
   ['src/train/augment.ts', ['test/augment.test.ts']],
   ['src/train/ema.ts', ['test/ema.test.ts']],
   ['src/train/', ['test/step-worked.test.ts', 'test/d2l-fixtures.test.ts', 'test/adam.test.ts', 'test/rmsprop.test.ts']],

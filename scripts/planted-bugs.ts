@@ -623,4 +623,10 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: '      await loadNetwork(model, dir);\n',
     replace: '',
   },
+  {
+    name: "wgan-gp: the penalty's point lerps from the fake to the real (x̂ = G(z) + u·(x − G(z)))",
+    file: 'src/train/step.ts',
+    find: 'const mixed = b.X.add(fake.sub(b.X).mul(b.mix!));',
+    replace: 'const mixed = fake.add(b.X.sub(fake).mul(b.mix!));',
+  },
 ];

@@ -108,6 +108,46 @@ test("wgan-gp: D's gradient on a linear critic, then G's loss and gradient on fr
   optG.dispose(); optD.dispose(); G.dispose(); D.dispose();
 });
 
+test("wgan-gp, conditional: the class heads' cross-entropies join D's loss (reals and fakes) and G's (its fresh fakes), by hand", () => {
+  const k = 3; // classes
+  const z = tf.input({ shape: [latent] }), c = tf.input({ shape: [1] });
+  const gDense = tf.layers.dense({ units: pixels });
+  const G = tf.model({ inputs: [z, c], outputs: tf.layers.reshape({ targetShape: [2, 2, 1] }).apply(gDense.apply(tf.layers.concatenate().apply([z, c]))) as tf.SymbolicTensor });
+  gDense.setWeights([tf.tensor2d(draw((latent + 1) * pixels, 0.5), [latent + 1, pixels]), tf.tensor1d(draw(pixels, 0.1))]);
+  const x = tf.input({ shape: [2, 2, 1] });
+  const flat = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+  const scoreHead = tf.layers.dense({ units: 1 }), classHead = tf.layers.dense({ units: k });
+  const D = tf.model({ inputs: x, outputs: [scoreHead.apply(flat) as tf.SymbolicTensor, classHead.apply(flat) as tf.SymbolicTensor] });
+  scoreHead.setWeights([tf.tensor2d(draw(pixels, 0.3), [pixels, 1]), tf.tensor1d([0.1])]);
+  classHead.setWeights([tf.tensor2d(draw(pixels * k), [pixels, k]), tf.tensor1d(draw(k, 0.2))]);
+  const weightsOf = (layer: tf.layers.Layer) => layer.getWeights().map((t) => Array.from(t.dataSync()));
+  const [Wg, bg] = weightsOf(gDense);
+  const fakesOf = (Z: number[], classes: number[]) => classes.map((cls, i) => Array.from({ length: pixels }, (_, p) =>
+    bg[p] + [...Z.slice(i * latent, (i + 1) * latent), cls].reduce((sum, v, q) => sum + v * Wg[q * pixels + p], 0)));
+  const { values: v, tensors } = batch();
+  const labels = [2, 0], fakeLabels = [1, 2], fakeLabels2 = [0, 1];
+  const reals = [0, 1].map((i) => v.X.slice(i * pixels, (i + 1) * pixels));
+  const fakes = fakesOf(v.Z, fakeLabels), fakes2 = fakesOf(v.Z2, fakeLabels2);
+  const [w, b] = weightsOf(scoreHead);
+  const [Wc, bc] = weightsOf(classHead);
+  const score = (img: number[], ws = w, bs = b) => bs[0] + img.reduce((sum, xp, p) => sum + xp * ws[p], 0);
+  // softmax cross-entropy of the class logits against a class: log Σ exp(l) − l[class]
+  const crossEntropy = (img: number[], cls: number, W = Wc, bias = bc) => {
+    const logits = Array.from({ length: k }, (_, j) => bias[j] + img.reduce((sum, xp, p) => sum + xp * W[p * k + j], 0));
+    return Math.log(logits.reduce((sum, l) => sum + Math.exp(l), 0)) - logits[cls];
+  };
+  const lossD = mean(fakes.map((f) => score(f))) - mean(reals.map((r) => score(r))) + LAMBDA * (Math.hypot(...w) - 1) ** 2 +
+    DRIFT * mean(reals.map((r) => score(r) ** 2)) + mean(reals.map((r, i) => crossEntropy(r, labels[i]))) + mean(fakes.map((f, i) => crossEntropy(f, fakeLabels[i])));
+  const gan: Gan = { G, D, optG: adam(G), optD: adam(D), recipe: { reduction: 'mean', step: 'pytorch-examples' }, loss: 'wgan-gp' };
+  const stats = trainStep(gan, { ...tensors, labels: tf.tensor1d(labels, 'int32'), fakeLabels: tf.tensor1d(fakeLabels, 'int32'), fakeLabels2: tf.tensor1d(fakeLabels2, 'int32') }).dataSync();
+  close(stats[0], lossD, 'loss_D');
+  // G's loss on D as updated
+  const [w1, b1] = weightsOf(scoreHead), [Wc1, bc1] = weightsOf(classHead);
+  close(stats[1], mean(fakes2.map((f, i) => -score(f, w1, b1) + crossEntropy(f, fakeLabels2[i], Wc1, bc1))), 'loss_G');
+  tf.dispose([...Object.values(tensors), stats]);
+  gan.optG.dispose(); gan.optD.dispose(); G.dispose(); D.dispose();
+});
+
 test('wgan-gp: a growing progan run stopped mid-fade resumes to the bytes of the run that never stopped', async () => {
   const backend = { name: 'wasm' as const, device: 'test', skipped: [], hooks: {} };
   const quiet = { log: () => {} };

@@ -215,7 +215,7 @@ function wganGpStep({ G, D, optG, optD, augment }: Gan, b: Batch): Update {
     const mixed = b.X.add(fake.sub(b.X).mul(b.mix!)); //                 [n, R, R, C]
     const slope = tf.grad((x: tf.Tensor) => tf.sum(critic(D, x, undefined).scores))(mixed);
     const norms = tf.sqrt(tf.sum(tf.square(slope), [1, 2, 3])); //         [n]
-    const penalty = tf.square(norms.sub(WGAN_GP.target)).mean().mul(WGAN_GP.lambda / WGAN_GP.target ** 2);
+    const penalty = tf.square(norms.sub(WGAN_GP.target)).mean().mul(WGAN_GP.lambda); // loss.py's λ / target², target 1
     const drift = tf.square(real.scores).mean().mul(WGAN_GP.drift);
     const wasserstein = fakes.scores.mean().sub(real.scores.mean());
     return withClasses(wasserstein.add(penalty).add(drift) as tf.Scalar, real.classLoss, fakes.classLoss);

@@ -60,6 +60,8 @@ test('fadeReals: in a fade α·x_r + (1 − α)·upsample(x_{r/2}), at the final
 test('progan grows to powers of two from 8 to 256', () => {
   const takes = [4, 8, 12, 16, 24, 32, 64, 64.5, 128, 256, 512].filter((n) => takesImageSize(progan, n));
   assert.deepEqual(takes, [8, 16, 32, 64, 128, 256]);
+  // and the growing networks refuse any other size, naming it
+  assert.throws(() => new ProgressiveGan({ ...SHAPE, imageSize: 12 }, 1), /progressive growing needs a power-of-two image size, not 12/);
 });
 
 test('widths: the base width at the final size, doubling per halving, at most 8 times', () => {

@@ -629,4 +629,10 @@ export const PLANTED_BUGS: PlantedBug[] = [
     find: 'const mixed = b.X.add(fake.sub(b.X).mul(b.mix!));',
     replace: 'const mixed = fake.add(b.X.sub(fake).mul(b.mix!));',
   },
+  {
+    name: "--ema on a growing run: only the phase's weights averaged (the official averages every weight of G)",
+    file: 'src/train/train.ts',
+    find: 'const [from, to] = gan.growing ? [gan.growing.networks.whole().G, wholeNetworks(gan.growing).Gema!] : [gan.G, Gema];',
+    replace: 'const [from, to] = [gan.G, Gema];',
+  },
 ];

@@ -125,11 +125,13 @@ test('each step trains the phase of the schedule worked by hand: the layers that
 
 test('a run stopped mid-fade, and again at 8×8, resumes to the bytes of the run that never stopped; the checkpoint keeps every layer', async () => {
   const data = syntheticImageSet(40, SIZE);
+  // with --ema: the average grows with G, and is checkpointed whole too
+  const o = (out: string, resume: boolean) => options(out, 2, resume, { ema: 0.001 });
   const straight = await tmpDir();
-  await train(options(straight, 2, false), data, backend, quiet);
+  await train(o(straight, false), data, backend, quiet);
   const stopped = await tmpDir();
   const controller = new AbortController();
-  await train(options(stopped, 2, false), data, backend, { ...quiet, signal: controller.signal, listeners: [{ step: (e) => e.step === 4 && controller.abort() }] });
+  await train(o(stopped, false), data, backend, { ...quiet, signal: controller.signal, listeners: [{ step: (e) => e.step === 4 && controller.abort() }] });
   // 4 steps: 16 images, the fade's 4th of 12, α 1/3; the saved G is the fade's
   const G = await loadModel(path.join(stopped, 'generator'));
   assert.equal((G.getLayer('g8_fade') as FadeIn).alpha, Math.fround(1 / 3));
@@ -144,10 +146,42 @@ test('a run stopped mid-fade, and again at 8×8, resumes to the bytes of the run
   assert.ok((await names(path.join(straight, 'growing/discriminator'))).some((n) => n.startsWith('d4_from_rgb')));
   // stopped again at 8×8 stable, where 4×4's toRGB and fromRGB, trained, are in growing/ only
   const again = new AbortController();
-  await train(options(stopped, 2, true), data, backend, { ...quiet, signal: again.signal, listeners: [{ step: (e) => e.step === 8 && again.abort() }] });
-  await train(options(stopped, 2, true), data, backend, quiet);
-  const files = ['generator/weights.bin', 'discriminator/weights.bin', 'growing/generator/weights.bin', 'growing/discriminator/weights.bin', 'optimizer/slots.bin', 'optimizer/optimizer.json', 'state.json'];
+  await train(o(stopped, true), data, backend, { ...quiet, signal: again.signal, listeners: [{ step: (e) => e.step === 8 && again.abort() }] });
+  await train(o(stopped, true), data, backend, quiet);
+  const files = ['generator/weights.bin', 'discriminator/weights.bin', 'generator-ema/weights.bin', 'growing/generator/weights.bin', 'growing/discriminator/weights.bin',
+    'growing/generator-ema/weights.bin', 'optimizer/slots.bin', 'optimizer/optimizer.json', 'state.json'];
   for (const f of files) assert.ok((await readFile(path.join(straight, f))).equals(await readFile(path.join(stopped, f))), `${f} differs`);
+});
+
+test("--ema on a growing run: after every step each weight of the average, every layer's, is G's + β·(before − G's), β by hand", async () => {
+  const o = options(await tmpDir(), 1, false, { ema: 0.001 });
+  const opened = await openRun(o);
+  const growing = opened.gan.growing!;
+  // (the trainable ones: the fades' α, set per step, are the same in both)
+  const weights = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.read().dataSync().slice());
+  const wholeG = growing.networks.whole().G, wholeAverage = growing.average!.whole().G;
+  assert.deepEqual(wholeAverage.trainableWeights.map((w) => w.originalName), wholeG.trainableWeights.map((w) => w.originalName));
+  let before = weights(wholeAverage);
+  let checked = 0;
+  const listener: TrainListener = {
+    step: (e) => {
+      // StyleGAN2-ADA's β for the step after 4k images: 0.5^(4 / max(min(1 image, 0.05·4k), 1e-8))
+      const k = e.step - 1;
+      const beta = 0.5 ** (4 / Math.max(Math.min(0.001 * 1000, 0.05 * 4 * k), 1e-8));
+      const [g, average] = [weights(wholeG), weights(wholeAverage)];
+      g.forEach((gw, i) => gw.forEach((x, j) => {
+        const expected = x + beta * (before[i][j] - x);
+        assert.ok(Math.abs(average[i][j] - expected) <= 2e-7 * Math.max(1, Math.abs(expected)), `step ${k}, ${wholeG.trainableWeights[i].originalName}[${j}]: ${average[i][j]}, by hand ${expected}`);
+        checked++;
+      }));
+      before = average;
+    },
+  };
+  await train(o, syntheticImageSet(40, SIZE), backend, { ...quiet, listeners: [listener] }, opened);
+  assert.ok(checked > 0);
+  // the average the grids are drawn from, and the checkpoint keeps, is the phase's (8×8 stable), as G is
+  const layers = async (net: string) => JSON.parse(await readFile(path.join(o.out, net, 'model.json'), 'utf8')).modelTopology.config.layers.map((l: { name: string }) => l.name);
+  assert.deepEqual(await layers('generator-ema'), await layers('generator'));
 });
 
 test('tf.memory().numTensors is flat across steps; a new phase adds only its optimizer\'s m and v for the new weights', async () => {

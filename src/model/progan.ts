@@ -304,7 +304,7 @@ export class ProgressiveGan {
   private readonly conditional?: { embedding: tf.layers.Layer; flatten: tf.layers.Layer; multiply: tf.layers.Layer };
   private readonly built = new Map<string, { G: tf.LayersModel; D: tf.LayersModel }>();
 
-  constructor(readonly shape: ModelShape, seed: number) {
+  constructor(readonly shape: ModelShape, readonly seed: number) {
     checkSchedule(shape.imageSize, 0);
     const t = tricksOf(shape, PROGAN_TRICKS);
     const gInit = new Init(seed, 'G');

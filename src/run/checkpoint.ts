@@ -42,7 +42,7 @@ export interface Checkpointed {
    * a growing run (--fade-kimg): G and D with every layer, saved in growing/ — G and D above are the phase's, which
    * leave out the other resolutions' layers
    */
-  whole?: { G: tf.LayersModel; D: tf.LayersModel };
+  whole?: { G: tf.LayersModel; D: tf.LayersModel; Gema?: tf.LayersModel };
 }
 
 /** --keep-best: the figure the kept generator was best by, its value, and when. */
@@ -59,8 +59,8 @@ const COMPLETE = 'COMPLETE';
 // generator-ema/ only in runs with --ema; best/ (the generator of the best epoch, --keep-best) only when it changed;
 // growing/ only in growing runs.
 const PARTS = ['generator', 'generator-ema', 'discriminator', 'optimizer', 'best', 'growing', 'state.json'] as const;
-/** A growing run's networks with every layer (Checkpointed.whole). */
-const GROWING = ['growing/generator', 'growing/discriminator'] as const;
+/** A growing run's networks with every layer (Checkpointed.whole); the average's only with --ema. */
+const GROWING = ['growing/generator', 'growing/discriminator', 'growing/generator-ema'] as const;
 /** The parts every checkpoint has. */
 const REQUIRED_PARTS = ['generator', 'discriminator', 'optimizer', 'state.json'] as const;
 
@@ -137,6 +137,7 @@ export async function saveCheckpoint(runDir: string, gan: Checkpointed, state: T
     if (gan.whole) {
       await write(GROWING[0], (to) => saveModel(gan.whole!.G, to));
       await write(GROWING[1], (to) => saveModel(gan.whole!.D, to));
+      if (gan.whole.Gema) await write(GROWING[2], (to) => saveModel(gan.whole!.Gema!, to));
     }
     await write('state.json', (to) => writeFile(to, JSON.stringify(state, null, 2) + '\n'));
   } catch (err) {
@@ -256,9 +257,10 @@ export async function loadCheckpoint(runDir: string, gan: Checkpointed): Promise
   await loadNetwork(gan.D, path.join(runDir, 'discriminator'));
   if (gan.whole) {
     // after G and D: these hold their weights too, and the rest
-    for (const [part, model] of [[GROWING[0], gan.whole.G], [GROWING[1], gan.whole.D]] as const) {
+    for (const [part, model] of [[GROWING[0], gan.whole.G], [GROWING[1], gan.whole.D], [GROWING[2], gan.whole.Gema]] as const) {
+      if (!model) continue;
       const dir = path.join(runDir, part);
-      if (!existsSync(dir)) throw new RunFileError(dir, 'it is missing, and the run grows (--fade-kimg)');
+      if (!existsSync(dir)) throw new RunFileError(dir, `it is missing, and the run grows (--fade-kimg)${part === GROWING[2] ? ' and keeps an average of G (--ema)' : ''}`);
       await loadNetwork(model, dir);
     }
   }
@@ -280,7 +282,7 @@ export async function checkCheckpointFiles(runDir: string): Promise<void> {
   const growing = existsSync(path.join(runDir, 'growing'));
   for (const net of ['generator', 'generator-ema', 'discriminator', ...(growing ? GROWING : [])]) {
     const dir = path.join(runDir, net);
-    if (net === 'generator-ema' && !existsSync(dir)) continue; // only runs with --ema have one
+    if (net.endsWith('generator-ema') && !existsSync(dir)) continue; // only runs with --ema have one
     const specs = await checkModelFiles(dir);
     if (specs.every((s) => s.dtype === 'float32')) {
       const weights = path.join(dir, 'weights.bin');

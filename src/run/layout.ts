@@ -43,7 +43,7 @@ export const CHECKPOINT_PARTS: readonly Owned[] = [
   // --keep-best: the best epoch's generator (and its average), with best.json
   ownedFolder('best', ownedFolder('generator', ...NETWORK), ownedFolder('generator-ema', ...NETWORK), ownedFile('best.json')),
   // --fade-kimg: a growing run's G and D with every layer
-  ownedFolder('growing', ownedFolder('generator', ...NETWORK), ownedFolder('discriminator', ...NETWORK)),
+  ownedFolder('growing', ownedFolder('generator', ...NETWORK), ownedFolder('discriminator', ...NETWORK), ownedFolder('generator-ema', ...NETWORK)),
   ownedFile('state.json'),
 ];
 /** Where a checkpoint is written before it is committed (checkpoint.ts). */

@@ -102,7 +102,6 @@ function checkCombinations(opts: Record<string, unknown>): void {
   const keepBest = opts.keepBest ?? 'none';
   const evalEvery = Number(opts.evalEvery ?? 0), earlyStop = Number(opts.earlyStop ?? 0);
   if (keepBest === 'swd' && !evalEvery) throw new UsageError('--keep-best swd needs --eval-every K: SWD is computed every K epochs');
-  if (Number(opts.fadeKimg ?? 0) && Number(opts.ema ?? 0)) throw new UsageError(`--ema ${opts.ema} does not go with --fade-kimg ${opts.fadeKimg} yet (the average would have to grow with G); pass --fade-kimg 0 or leave --ema out`);
   if (opts.loss === 'wgan-gp' && opts.augment !== undefined && opts.augment !== 'none') throw new UsageError(`--augment ${opts.augment} does not go with --loss wgan-gp yet (its penalty's second gradient through the augmentation is untested)`);
   if (earlyStop && keepBest === 'none') throw new UsageError(`--early-stop ${earlyStop} needs --keep-best loss-g or swd: it counts epochs since the best`);
   if (earlyStop && keepBest === 'swd' && earlyStop < evalEvery) {
@@ -465,8 +464,7 @@ async function trainLocked(
     // after config.json, which makes the folder a run: a crash between the two leaves a run, not a stray file
     if (classNames && !saved) await writeJson(runFiles(out).classes, { names: classNames });
   } catch (err) {
-    disposeGan(opened.gan);
-    opened.Gema?.dispose();
+    disposeGan(opened.gan, opened.Gema);
     throw err;
   }
 

@@ -7,7 +7,7 @@
 // at the stable phase after it, and tfutil's reset_optimizer_state re-initialises every variable of TF's Adam, its β
 // powers with its moments — here a fresh optimizer on the new phase's weights: m and v zero, the step count 0.
 import type * as tf from '@tensorflow/tfjs';
-import { lastPhase, phaseAt, type Phase, type ProgressiveGan } from '../model/progan.js';
+import { lastPhase, phaseAt, ProgressiveGan, type Phase } from '../model/progan.js';
 import type { Optimizer } from './optimizer.js';
 import type { Gan } from './step.js';
 
@@ -21,6 +21,8 @@ export interface Growing {
   phase: Phase;
   /** a fresh optimizer for a model's trainable weights */
   optimizer: (model: tf.LayersModel) => Optimizer;
+  /** --ema: the average of G's weights, grown as G is (growAverage) */
+  average?: ProgressiveGan;
 }
 
 /** The phase of the step that follows `step` steps: the official schedule at step × batch images seen. */
@@ -44,8 +46,32 @@ export function growTo(gan: Gan, step: number): boolean {
     Object.assign(gan, { G, D, optG: g.optimizer(G), optD: g.optimizer(D) });
   }
   g.networks.setAlpha(phase);
+  g.average?.setAlpha(phase);
   g.phase = phase;
   return changed;
+}
+
+/**
+ * --ema on a growing run: the average of G's weights as networks of their own, grown with G — the same layers drawn from
+ * the same seed, so it starts equal to G. Returns its G of the phase (its models follow the phase: averageOf).
+ */
+export function growAverage(g: Growing): tf.LayersModel {
+  g.average = new ProgressiveGan(g.networks.shape, g.networks.seed);
+  g.average.whole(); // every layer's weights now, as G's
+  g.average.setAlpha(g.phase);
+  return g.average.models(g.phase).G;
+}
+
+/** The average's G of the phase a growing run is in. */
+export const averageOf = (g: Growing): tf.LayersModel | undefined => g.average?.models(g.phase).G;
+
+/**
+ * Every weight a growing run has, as models: G's and D's with every layer, and the average's (--ema). A checkpoint
+ * keeps them (growing/), and --ema averages every weight of G, as the official Gs.setup_as_moving_average_of(G) does
+ * (those of layers a phase leaves out too: they stay as G left them, and the average closes in on them).
+ */
+export function wholeNetworks(g: Growing): { G: tf.LayersModel; D: tf.LayersModel; Gema?: tf.LayersModel } {
+  return { ...g.networks.whole(), ...(g.average ? { Gema: g.average.whole().G } : {}) };
 }
 
 /** A phase for people: "8×8 fading in, α 0.42", "16×16 stable". */

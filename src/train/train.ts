@@ -23,7 +23,7 @@ import { listSampleGrids } from '../run/runs.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import { augment, parsePolicy } from './augment.js';
 import { emaBeta, standingStatistics, updateAverage } from './ema.js';
-import { describePhase, describeSchedule, growTo, phaseOfStep, type Growing } from './grow.js';
+import { averageOf, describePhase, describeSchedule, growAverage, growTo, phaseOfStep, wholeNetworks, type Growing } from './grow.js';
 import { createOptimizer } from './optimizer.js';
 import { secondNoise, trainStep, type Batch, type Gan, type Loss } from './step.js';
 
@@ -188,11 +188,16 @@ export function drawBatch(gan: Gan, data: ImageSet, indices: ArrayLike<number>, 
   };
 }
 
-export function disposeGan(gan: Gan): void {
-  if (gan.growing) gan.growing.networks.dispose(); // every phase's models, G and D among them
-  else {
+/** Releases the networks and optimizers, and the average of G's weights (--ema) where the run keeps one. */
+export function disposeGan(gan: Gan, Gema?: tf.LayersModel): void {
+  if (gan.growing) {
+    // every phase's models, G and D among them, and the average's (Gema is one of its models)
+    gan.growing.networks.dispose();
+    gan.growing.average?.dispose();
+  } else {
     gan.G.dispose();
     gan.D.dispose();
+    Gema?.dispose();
   }
   gan.optG.dispose();
   gan.optD.dispose();
@@ -264,13 +269,12 @@ export interface OpenedRun {
  * was. The caller owns the result (train() disposes of it).
  */
 export async function openRun(o: TrainOptions): Promise<OpenedRun> {
-  if (o.fadeKimg && o.ema) throw new Error('--ema does not go with --fade-kimg yet (the average would have to grow with G)');
   // a growing run resumes in the phase of its checkpoint's step: that phase's models take the saved weights
   const gan = createGan(o, o.resume && o.fadeKimg ? await checkpointStep(o.out) : 0);
-  const Gema = o.ema ? buildGenerator(architecture(o.arch), o.model, o.seed) : undefined;
+  const Gema = !o.ema ? undefined : gan.growing ? growAverage(gan.growing) : buildGenerator(architecture(o.arch), o.model, o.seed);
   try {
     if (o.resume) {
-      const state = await loadCheckpoint(o.out, { ...gan, Gema, whole: gan.growing?.networks.whole() });
+      const state = await loadCheckpoint(o.out, { ...gan, Gema, whole: gan.growing && wholeNetworks(gan.growing) });
       return { gan, Gema, state, fixedNoise: await readFixedNoise(o.out, o.gridImages, o.model.latent) };
     }
     if (await hasCheckpoint(o.out)) throw new Error(`${o.out} already holds a run; pass --resume to continue it`);
@@ -287,8 +291,7 @@ export async function openRun(o: TrainOptions): Promise<OpenedRun> {
       },
     };
   } catch (err) {
-    disposeGan(gan);
-    Gema?.dispose();
+    disposeGan(gan, Gema);
     throw err;
   }
 }
@@ -342,11 +345,12 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
   const files = runFiles(o.out);
   const batchesPerEpoch = Math.floor(data.count / o.batchSize); // the last partial batch is dropped: batch norm on a handful of images is noise
   if (batchesPerEpoch < 1) {
-    if (opened) disposeGan(opened.gan);
-    opened?.Gema?.dispose();
+    if (opened) disposeGan(opened.gan, opened.Gema);
     throw new Error(`the dataset has ${data.count} images, fewer than --batch-size ${o.batchSize}`);
   }
-  const { gan, Gema, fixedNoise, state } = opened ?? (await openRun(o));
+  const run = opened ?? (await openRun(o));
+  const { gan, fixedNoise, state } = run;
+  let Gema = run.Gema; // a growing run's average changes models with the phase
   const emit = <K extends keyof TrainListener>(event: K, ...args: Parameters<NonNullable<TrainListener[K]>>) => {
     for (const listener of io.listeners ?? []) (listener[event] as ((...a: typeof args) => void) | undefined)?.(...args);
   };
@@ -382,7 +386,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
   const checkpoint = async (best?: boolean) => {
     io.onCheckpoint?.(true);
     try {
-      await saveCheckpoint(o.out, { ...gan, Gema, whole: gan.growing?.networks.whole() }, state, undefined, best ? state.best : undefined);
+      await saveCheckpoint(o.out, { ...gan, Gema, whole: gan.growing && wholeNetworks(gan.growing) }, state, undefined, best ? state.best : undefined);
       saved = describeState(state);
     } catch (err) {
       if (err instanceof DivergedError) throw divergence(err.message.replace(/^training diverged: /, ''));
@@ -458,10 +462,15 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
           if (gan.growing) batch.X = fadeReals(batch.X, gan.growing.phase);
           return trainStep(gan, batch);
         });
-        if (Gema) updateAverage(gan.G, Gema, emaBeta(o.ema!, o.batchSize, state.step * o.batchSize), emaStatistics === 'average');
+        if (Gema) {
+          const beta = emaBeta(o.ema!, o.batchSize, state.step * o.batchSize);
+          // a growing run averages every weight of G (wholeNetworks), not only its phase's
+          const [from, to] = gan.growing ? [gan.growing.networks.whole().G, wholeNetworks(gan.growing).Gema!] : [gan.G, Gema];
+          updateAverage(from, to, beta, emaStatistics === 'average');
+        }
         state.step++;
         // on to the next step's phase now, so that a checkpoint holds the models and α a resume rebuilds from its step
-        growTo(gan, state.step);
+        if (growTo(gan, state.step)) Gema = averageOf(gan.growing!) ?? Gema;
         state.stepInEpoch = b + 1;
         pending.push({ step: state.step, stats });
         // the first read comes after the first step, so the bar shows losses at once; then one every --log-every
@@ -545,7 +554,6 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
   } finally {
     emit('end'); // also on an error: a bar on screen goes before its message is printed
     tf.dispose(pending.map((p) => p.stats));
-    disposeGan(gan);
-    Gema?.dispose();
+    disposeGan(gan, Gema);
   }
 }

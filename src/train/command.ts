@@ -102,7 +102,7 @@ function checkCombinations(opts: Record<string, unknown>): void {
   const keepBest = opts.keepBest ?? 'none';
   const evalEvery = Number(opts.evalEvery ?? 0), earlyStop = Number(opts.earlyStop ?? 0);
   if (keepBest === 'swd' && !evalEvery) throw new UsageError('--keep-best swd needs --eval-every K: SWD is computed every K epochs');
-  if (opts.loss === 'wgan-gp' && opts.augment !== undefined && opts.augment !== 'none') throw new UsageError(`--augment ${opts.augment} does not go with --loss wgan-gp yet (its penalty's second gradient through the augmentation is untested)`);
+  if (opts.loss === 'wgan-gp' && opts.augment !== undefined && opts.augment !== 'none') throw new UsageError(`--augment ${opts.augment} does not go with --loss wgan-gp yet (its penalty's second gradient through the augmentation is untested): pass --augment none`);
   if (earlyStop && keepBest === 'none') throw new UsageError(`--early-stop ${earlyStop} needs --keep-best loss-g or swd: it counts epochs since the best`);
   if (earlyStop && keepBest === 'swd' && earlyStop < evalEvery) {
     throw new UsageError(`--early-stop ${earlyStop} is shorter than --eval-every ${evalEvery}: SWD is only computed every ${evalEvery} epochs`);

@@ -614,8 +614,8 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: 'growing: the phase advanced a step late (that of the step just trained)',
     file: 'src/train/train.ts',
-    find: 'growTo(gan, state.step);',
-    replace: 'growTo(gan, state.step - 1);',
+    find: 'if (growTo(gan, state.step))',
+    replace: 'if (growTo(gan, state.step - 1))',
   },
   {
     name: "growing: a resume loads the phase's G and D but not growing/ (the layers they leave out)",

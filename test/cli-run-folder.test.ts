@@ -504,3 +504,11 @@ test('dcgan train into a folder another trainer is using is refused before it wr
   const resumed = spawnSync(process.execPath, [CLI, 'train', '--resume', '--epochs', String(epoch + 1), '--out', out], { encoding: 'utf8' });
   assert.equal(resumed.status, 0, resumed.stderr);
 });
+
+test('serve --dir serves an export as written: --raw and --best with it are refused in one line', () => {
+  for (const flag of ['--raw', '--best']) {
+    const r = run(['serve', '--dir', 'nowhere', flag]);
+    assert.notEqual(r.status, 0);
+    assert.equal(r.stderr.trim(), `error: --dir and ${flag} do not combine: --dir serves an export as it was written (export it again with ${flag})`);
+  }
+});

@@ -1,14 +1,13 @@
 // Which generator `export --web` (and serve, which exports first) ships: the average of G's weights where the run keeps
 // one (what sample draws and the grids show), G itself with --raw, the best epoch's with --best — each byte for byte
-// the run's own folder, and the page's export.json says which.
+// the run's own folder, and the page's export.json says which. In process, without the CLI, so that mutation testing
+// runs it (serve --dir's refusal of --raw is in cli-run-folder.test.ts).
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { exportWeb } from '../src/export/web.js';
 import { train, type TrainOptions } from '../src/train/train.js';
-import { spawnSync } from 'node:child_process';
-import { CLI } from './cli-run.js';
 import { syntheticImageSet, tmpDir, useTestBackend } from './helpers.js';
 
 const backend = { name: 'wasm' as const, device: 'test', skipped: [], hooks: {} };
@@ -46,10 +45,4 @@ for (const [name, choice, folder, what] of [
 
 test('the average and G differ here (else the tests above could not tell them apart)', async () => {
   assert.notDeepEqual(await bytes(run, 'generator-ema', 'weights.bin'), await bytes(run, 'generator', 'weights.bin'));
-});
-
-test('serve --dir serves an export as written: --raw and --best with it are refused in one line', async () => {
-  const r = spawnSync(process.execPath, [...CLI, 'serve', '--dir', run, '--raw'], { encoding: 'utf8', timeout: 60_000 });
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr.trim(), /^error: --dir and --raw do not combine: --dir serves an export as it was written \(export it again with --raw\)$/);
 });

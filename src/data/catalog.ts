@@ -24,6 +24,9 @@ export function datasetChannels(dataset: string | undefined): 1 | 3 {
  *   (Xiao et al. 2017); with 60,000 images it is not the small set flips help most.
  */
 export function datasetDefaults(dataset: string | undefined): { crop: CropMode; mirror: boolean } {
-  const sprites = dataset === undefined || dataset === 'pokesprite' || dataset === 'pokemon';
+  const sprites = isSpriteSet(dataset);
   return { crop: sprites ? 'content' : 'none', mirror: sprites };
 }
+
+/** Pokémon sprites (pokesprite, the default, and d2l's pokemon): small figures on a plain background. */
+export const isSpriteSet = (dataset: string | undefined) => dataset === undefined || dataset === 'pokesprite' || dataset === 'pokemon';

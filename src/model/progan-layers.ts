@@ -171,9 +171,8 @@ abstract class Equalized extends tf.layers.Layer {
 
 type ConvArgs = EqualizedArgs & { filters: number; kernelSize: number; strides?: number; padding?: 'same' | 'valid' };
 
-/** tf.layers.conv2d (square kernel and strides) with an equalized learning rate; fan_in = k²·channels in. */
-export class EqualizedConv2D extends Equalized {
-  static className = 'EqualizedConv2D';
+/** What both equalized convolutions hold and serialise: filters, a square kernel and strides, the padding. */
+abstract class EqualizedConv extends Equalized {
   readonly filters: number;
   readonly kernelSize: number;
   readonly strides: number;
@@ -186,6 +185,15 @@ export class EqualizedConv2D extends Equalized {
     this.strides = args.strides ?? 1;
     this.padding = args.padding ?? 'same';
   }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, padding: this.padding };
+  }
+}
+
+/** tf.layers.conv2d (square kernel and strides) with an equalized learning rate; fan_in = k²·channels in. */
+export class EqualizedConv2D extends EqualizedConv {
+  static className = 'EqualizedConv2D';
 
   override build(inputShape: Shape | Shape[]): void {
     const channels = oneShape(inputShape).at(-1) as number;
@@ -205,30 +213,14 @@ export class EqualizedConv2D extends Equalized {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => this.finish(tf.conv2d(one(inputs) as tf.Tensor4D, this.scaledKernel() as tf.Tensor4D, this.strides, this.padding)));
   }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, padding: this.padding };
-  }
 }
 
 /**
  * tf.layers.conv2dTranspose (square kernel and strides) with an equalized learning rate. fan_in = k²·channels in, as
  * Karras et al.'s upscale2d_conv2d counts it. The kernel is tfjs's [k, k, out, in].
  */
-export class EqualizedConv2DTranspose extends Equalized {
+export class EqualizedConv2DTranspose extends EqualizedConv {
   static className = 'EqualizedConv2DTranspose';
-  readonly filters: number;
-  readonly kernelSize: number;
-  readonly strides: number;
-  readonly padding: 'same' | 'valid';
-
-  constructor(args: ConvArgs) {
-    super(args);
-    this.filters = args.filters;
-    this.kernelSize = args.kernelSize;
-    this.strides = args.strides ?? 1;
-    this.padding = args.padding ?? 'same';
-  }
 
   override build(inputShape: Shape | Shape[]): void {
     const channels = oneShape(inputShape).at(-1) as number;
@@ -253,10 +245,6 @@ export class EqualizedConv2DTranspose extends Equalized {
       const out: [number, number, number, number] = [n, this.side(h), this.side(w), this.filters];
       return this.finish(tf.conv2dTranspose(x, this.scaledKernel() as tf.Tensor4D, out, this.strides, this.padding));
     });
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, padding: this.padding };
   }
 }
 

@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.js';
 import type { Architecture, Init, ModelShape, SymbolicTensor, Tricks } from './architecture.js';
 import { apply } from './layers.js';
-import { channelsAt, proganDiscriminator, takesProganSize } from './progan.js';
+import { channelsAt, progan, proganDiscriminator, takesProganSize } from './progan.js';
 import { EqualizedConv2D, EqualizedDense, PixelNorm } from './progan-layers.js';
 import { AdaIN, ConstantInput, NoiseInjection, WAverage } from './stylegan-layers.js';
 import { tricksOf } from './tricks.js';
@@ -188,15 +188,16 @@ export function styleModels(G: tf.LayersModel): { mapping: tf.LayersModel; synth
 
 /**
  * `--arch stylegan`: the book's StyleGAN generator with ProGAN's discriminator at the final resolution (no growing).
- * The recipe: the official's Adam (lr 0.001, β1 0, β2 0.99), batch 16; latent (z and w) 128, where the official's is 512.
+ * The recipe is ProGAN's (the official's Adam: lr 0.001, β1 0, β2 0.99; batch 16); latent (z and w) 128, where the
+ * official's is 512.
  */
 export const stylegan: Architecture = {
   name: 'stylegan',
   source: 'https://github.com/NVlabs/stylegan/blob/master/training/networks_stylegan.py',
   imageSizes: takesProganSize,
   imageSizesText: '8, 16, 32, 64, 128 or 256',
-  defaults: { imageSize: 64, width: 16, latent: 128, batchSize: 16, lr: 0.001, beta1: 0, beta2: 0.99 },
-  recipe: { framework: 'keras', optimizer: 'adam', reduction: 'mean', step: 'pytorch-examples' },
+  defaults: progan.defaults,
+  recipe: progan.recipe,
   tricks: STYLEGAN_TRICKS,
 
   // 64 px, width 16:                                                    [n, 128]

@@ -4,7 +4,7 @@
 import { InvalidArgumentError } from 'commander';
 import os from 'node:os';
 import { BACKEND_NAMES } from '../backend/names.js';
-import { datasetChannels, datasetDefaults } from '../data/catalog.js';
+import { datasetChannels, datasetDefaults, isSpriteSet } from '../data/catalog.js';
 import { DATASET_OPTIONS } from '../data/options.js';
 import { ARCH_NAMES, ARCH_TITLES } from '../model/catalog.js';
 import { parsePolicy, policyText } from '../train/augment-policy.js';
@@ -181,7 +181,7 @@ export function storedOptionsProblem(options: Record<string, unknown>): string |
  * `--augment none --ema 0` (with `--crop none --no-mirror`) trains as the architecture's source does.
  */
 export function trainingDefaults(dataset: string | undefined): { augment: string; augmentFill: 'zero' | 'background'; ema: number } {
-  if (dataset === undefined || dataset === 'pokesprite' || dataset === 'pokemon') return { augment: 'translation,cutout', augmentFill: 'background', ema: 10 };
+  if (isSpriteSet(dataset)) return { augment: 'translation,cutout', augmentFill: 'background', ema: 10 };
   if (dataset === 'mnist-10k') return { augment: 'translation', augmentFill: 'background', ema: 0 };
   return { augment: 'none', augmentFill: 'zero', ema: 0 };
 }

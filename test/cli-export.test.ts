@@ -3,9 +3,8 @@
 // process: test/export-safety.test.ts.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, watch } from 'node:fs';
-import { cp, lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
@@ -14,7 +13,7 @@ import { buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
 import { mlp } from '../src/model/mlp.js';
 import { saveModel } from '../src/model/io.js';
-import { tmpDir, useTestBackend } from './helpers.js';
+import { deadPid, escapeRegExp, snapshot, tmpDir, useTestBackend } from './helpers.js';
 
 const CLI = path.resolve('dist/cli.js');
 const cli = (args: string[], o: { cwd?: string } = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, ...o });
@@ -26,29 +25,6 @@ function assertRefused(r: ReturnType<typeof cli>, message: RegExp) {
   assert.equal(lines.length, 1, `more than one line:\n${r.stderr}`);
   assert.match(lines[0], message);
 }
-
-/** Every entry under `dir`: files by their bytes' hash, links by their target. Equal before and after: nothing changed. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (d: string) => {
-    for (const name of (await readdir(d)).sort()) {
-      const p = path.join(d, name);
-      const info = await lstat(p);
-      if (info.isSymbolicLink()) out[path.relative(dir, p)] = `link to ${await readlink(p)}`;
-      else if (info.isDirectory()) await walk(p);
-      else out[path.relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
-    }
-  };
-  await walk(dir);
-  return out;
-}
-
-/** The pid of a process that has exited (so no process has it, for now). */
-function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
-}
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 let root: string;
 let plainRun: string;
@@ -75,7 +51,7 @@ test('a re-export over a changed file, or of a run with a linked weights.bin, is
   assert.equal(first.status, 0, first.stderr);
   await writeFile(path.join(site, 'lib', 'mine.js'), 'mine');
   assertRefused(cli(['export', '--web', site, '--run', plainRun]),
-    new RegExp(`^error: --web ${escape(site)}: a previous export, but ${escape(path.join(site, 'lib', 'mine.js'))} was not written by dcgan export; move it away first$`));
+    new RegExp(`^error: --web ${escapeRegExp(site)}: a previous export, but ${escapeRegExp(path.join(site, 'lib', 'mine.js'))} was not written by dcgan export; move it away first$`));
   const secret = path.join(await tmpDir(), 'secret.txt');
   await writeFile(secret, 'root:x:0:0');
   const linked = path.join(await tmpDir(), 'run');
@@ -123,7 +99,7 @@ test('serve --dir serves an exported folder as it is; a folder that is not an ex
   const page = await fetch(url);
   assert.equal(page.status, 200);
   assert.equal(await page.text(), await readFile(path.join(site, 'index.html'), 'utf8'));
-  assert.match(s.stderr(), new RegExp(`serving ${escape(site)} at ${escape(url)}`));
+  assert.match(s.stderr(), new RegExp(`serving ${escapeRegExp(site)} at ${escapeRegExp(url)}`));
   s.child.kill('SIGINT');
   assert.equal(await s.exited, 0, s.stderr());
   assert.deepEqual(await snapshot(site), before, 'serve --dir changed the export');

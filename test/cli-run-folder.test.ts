@@ -3,15 +3,14 @@
 // change nothing, and never suggest a command that destroys work.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, cp, lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, readdir, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { LOCK_FILE } from '../src/run/lock.js';
-import { tmpDir } from './helpers.js';
+import { snapshot, tmpDir } from './helpers.js';
 
 const CLI = path.resolve('dist/cli.js');
 const cacheDir = path.join(os.tmpdir(), `dcgan-run-folder-test-cache-${process.pid}`);
@@ -20,22 +19,6 @@ const cacheDir = path.join(os.tmpdir(), `dcgan-run-folder-test-cache-${process.p
 const tiny = ['--limit', '64', '--no-mirror', '--ema', '0', '--image-size', '16', '--width', '8', '--batch-size', '16', '--backend', 'wasm', '--cache-dir', cacheDir];
 const run = (args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
   spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, ...o });
-
-/** Every file under `dir` (the lock aside) with a hash of its bytes: "nothing changed" is this, equal before and after. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (d: string) => {
-    for (const name of (await readdir(d)).sort()) {
-      const p = path.join(d, name);
-      const info = await lstat(p);
-      if (info.isDirectory()) await walk(p);
-      else if (info.isSymbolicLink()) out[path.relative(dir, p)] = `link to ${await readlink(p)}`;
-      else if (name !== 'train.lock') out[path.relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
-    }
-  };
-  await walk(dir);
-  return out;
-}
 
 /** Refused: non-zero exit, one line on stderr that matches. */
 function assertRefused(r: ReturnType<typeof run>, message: RegExp) {
@@ -64,11 +47,11 @@ async function copyOfBase(): Promise<string> {
 test('--resume with a checkpoint part missing: refused naming it, nothing changed, no advice that overwrites', async () => {
   const out = await copyOfBase();
   await rm(path.join(out, 'optimizer'), { recursive: true });
-  const before = await snapshot(out);
+  const before = await snapshot(out, LOCK_FILE);
   const r = run(['train', '--resume', '--epochs', '2', '--out', out]);
   assertRefused(r, /nothing to resume in .*: its checkpoint is incomplete \(optimizer\/ missing; it holds config\.json, .*\)\. Nothing was changed; .*--out NEW_DIR$/);
   assert.doesNotMatch(r.stderr, /without --resume/);
-  assert.deepEqual(await snapshot(out), before);
+  assert.deepEqual(await snapshot(out, LOCK_FILE), before);
 });
 
 test('a new run into a folder that holds a run is refused; --overwrite deletes the run\'s files and nothing else', async () => {
@@ -77,10 +60,10 @@ test('a new run into a folder that holds a run is refused; --overwrite deletes t
   await writeFile(path.join(out, 'eval.jsonl'), '{"epoch":9,"step":99}\n');
   await writeFile(path.join(out, 'samples', 'epoch-009.png'), 'stale');
   await writeFile(path.join(out, 'notes.txt'), 'the user\'s own file');
-  const before = await snapshot(out);
+  const before = await snapshot(out, LOCK_FILE);
   const r = run(['train', ...tiny, '--epochs', '1', '--out', out]);
   assertRefused(r, /already holds a run \(config\.json, .*\); its checkpoint is incomplete \(optimizer\/ missing\)\. Pass --out NEW_DIR for a new run \(--overwrite deletes its files and starts over\)$/);
-  assert.deepEqual(await snapshot(out), before);
+  assert.deepEqual(await snapshot(out, LOCK_FILE), before);
 
   const o = run(['train', ...tiny, '--epochs', '1', '--out', out, '--overwrite']);
   assert.equal(o.status, 0, o.stderr);
@@ -105,10 +88,10 @@ for (const [name, plant] of [
     const out = await copyOfBase();
     await writeFile(path.join(out, 'notes.txt'), 'the user\'s own file');
     await plant(out);
-    const before = await snapshot(out);
+    const before = await snapshot(out, LOCK_FILE);
     const r = run(['train', ...tiny, '--epochs', '1', '--out', out, '--overwrite']);
     assertRefused(r, new RegExp(`^error: ${out.replace(/[/.]/g, '\\$&')}/${name.replace(/[/.]/g, '\\$&')}: .*nothing was deleted: move it away first$`));
-    assert.deepEqual(await snapshot(out), before);
+    assert.deepEqual(await snapshot(out, LOCK_FILE), before);
   });
 }
 
@@ -119,10 +102,10 @@ test('a run that diverged before its first checkpoint: --resume says what works,
   assert.match(diverged.stderr.trim().split('\n').at(-1)!, /No checkpoint was saved; try a lower --lr \(this run's is 1e\+9\) in the same command: it starts the run again$/);
   assert.equal(existsSync(path.join(out, 'state.json')), false);
   await writeFile(path.join(out, 'notes.txt'), 'mine');
-  const before = await snapshot(out);
+  const before = await snapshot(out, LOCK_FILE);
   assertRefused(run(['train', '--resume', '--epochs', '1', '--out', out]),
     /^error: nothing to resume in .*: its run saved no checkpoint \(it holds config\.json, .*\)\. Nothing was changed; start it again without --resume \(its files are replaced\): .* train --out \S+ and the options you want$/);
-  assert.deepEqual(await snapshot(out), before);
+  assert.deepEqual(await snapshot(out, LOCK_FILE), before);
 
   const again = run(['train', ...tiny, '--epochs', '1', '--lr', '0.002', '--out', out]);
   assert.equal(again.status, 0, again.stderr);
@@ -231,7 +214,7 @@ for (const { name, damage, message, commands } of damages) {
   test(`${name}: ${commands.join(', ')} name the file, say what is wrong, and change nothing`, async () => {
     const out = await copyOfBase();
     await damage(out);
-    const before = await snapshot(out);
+    const before = await snapshot(out, LOCK_FILE);
     const png = path.join(await tmpDir(), 'g.png');
     for (const command of commands) {
       const args = {
@@ -243,7 +226,7 @@ for (const { name, damage, message, commands } of damages) {
       const r = run(args);
       assertRefused(r, message);
       assert.ok(r.stderr.includes(out), `${command}: the message does not name the file's path:\n${r.stderr}`);
-      assert.deepEqual(await snapshot(out), before, `${command} changed the run folder`);
+      assert.deepEqual(await snapshot(out, LOCK_FILE), before, `${command} changed the run folder`);
     }
     assert.equal(existsSync(png), false);
   });
@@ -266,11 +249,11 @@ test('a resume on changed data is refused naming the flag that allows it; with t
   assert.match(recorded.fingerprint, /^[0-9a-f]{16}$/);
 
   for (let i = 20; i < 32; i++) await rm(path.join(images, `${i}.png`));
-  const before = await snapshot(out);
+  const before = await snapshot(out, LOCK_FILE);
   const r = run(['train', '--resume', '--epochs', '2', '--out', out]);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr.trim().split('\n').at(-1)!, /the data is not what .* trained on: it had 32 images, now 20\. Nothing was changed; restore the data, or pass --allow-changed-data/);
-  assert.deepEqual(await snapshot(out), before);
+  assert.deepEqual(await snapshot(out, LOCK_FILE), before);
 
   // the same number of images, other pixels
   await rm(images, { recursive: true });
@@ -280,7 +263,7 @@ test('a resume on changed data is refused naming the flag that allows it; with t
   }
   const other = run(['train', '--resume', '--epochs', '2', '--out', out]);
   assert.match(other.stderr.trim().split('\n').at(-1)!, /the same number of images \(32\), but other pixels/);
-  assert.deepEqual(await snapshot(out), before);
+  assert.deepEqual(await snapshot(out, LOCK_FILE), before);
 
   const allowed = run(['train', '--resume', '--epochs', '2', '--out', out, '--allow-changed-data']);
   assert.equal(allowed.status, 0, allowed.stderr);

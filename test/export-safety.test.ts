@@ -2,10 +2,9 @@
 // folder the user changed, symbolic links out of the run, other Host headers, staging folders of killed exports. In
 // process (the command line's side, signals and one-line refusals: test/cli-export.test.ts).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,30 +15,7 @@ import { buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
 import { mlp } from '../src/model/mlp.js';
 import { saveModel } from '../src/model/io.js';
-import { tmpDir, useTestBackend } from './helpers.js';
-
-/** Every entry under `dir`: files by their bytes' hash, links by their target. Equal before and after: nothing changed. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (d: string) => {
-    for (const name of (await readdir(d)).sort()) {
-      const p = path.join(d, name);
-      const info = await lstat(p);
-      if (info.isSymbolicLink()) out[path.relative(dir, p)] = `link to ${await readlink(p)}`;
-      else if (info.isDirectory()) await walk(p);
-      else out[path.relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
-    }
-  };
-  await walk(dir);
-  return out;
-}
-
-/** The pid of a process that has exited (so no process has it, for now). */
-function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
-}
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+import { deadPid, escapeRegExp, snapshot, tmpDir, useTestBackend } from './helpers.js';
 
 /** A copy of the plain run whose generator/weights.bin is a symbolic link to `target`. */
 async function linkedRun(target: string): Promise<string> {
@@ -94,7 +70,7 @@ test('a re-export replaces only what the export wrote: a file added or changed a
     await plant(copy);
     const before = await snapshot(copy);
     await assert.rejects(exportWeb({ run: plainRun, dir: copy }),
-      new RegExp(`^Error: --web ${escape(copy)}: a previous export, but ${escape(path.join(copy, file))} ${why.source}; move it away first$`));
+      new RegExp(`^Error: --web ${escapeRegExp(copy)}: a previous export, but ${escapeRegExp(path.join(copy, file))} ${why.source}; move it away first$`));
     assert.deepEqual(await snapshot(copy), before, `${file}: the folder changed`);
     assert.deepEqual((await readdir(path.dirname(copy))).filter((f) => f !== 'site'), [], `${file}: a staging folder was left`);
   }

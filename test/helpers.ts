@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, readlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend, type BackendName } from '../src/backend/index.js';
@@ -84,3 +86,30 @@ export function assertSameNumbers(actual: ArrayLike<number>, expected: ArrayLike
     }
   }
 }
+
+/**
+ * Every entry under `dir`: files by their bytes' hash, links by their target (`skip`: a file name left out, such as the
+ * run's lock). Equal before and after: nothing changed.
+ */
+export async function snapshot(dir: string, skip?: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string) => {
+    for (const name of (await readdir(d)).sort()) {
+      const p = path.join(d, name);
+      const info = await lstat(p);
+      if (info.isSymbolicLink()) out[path.relative(dir, p)] = `link to ${await readlink(p)}`;
+      else if (info.isDirectory()) await walk(p);
+      else if (name !== skip) out[path.relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+/** The pid of a process that has exited (so no process has it, for now). */
+export function deadPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+}
+
+/** `s` as a regular expression that matches it literally. */
+export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -67,6 +67,7 @@ export interface TrainSettings extends Compute {
   equalizedLr?: boolean;
   pixelNorm?: boolean;
   fadeKimg?: number;
+  styleMixing?: number;
   loss?: 'gan' | 'wgan-gp';
   [flag: string]: unknown;
 }

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../backend/index.js';
 import { architecture, type ArchName } from '../model/architectures.js';
 import { buildGenerator } from '../model/build.js';
+import { styleCrossovers } from '../model/stylegan.js';
+import { STYLEGAN_STYLE_MIXING } from '../run/options.js';
 import { augment, parsePolicy, policyText } from '../train/augment.js';
 import { emaBeta, updateAverage } from '../train/ema.js';
 import { footprint, memoryProblem } from '../train/memory.js';
@@ -65,7 +67,9 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
   // the same estimate as train's, before anything is allocated: an absurd --batch-size is one line
   const tooBig = memoryProblem(backend.hooks, backend.name, footprint(architecture(o.arch), model), o.batchSize, `${o.imageSize}×${o.imageSize}, width ${o.width}`);
   if (tooBig) throw new UsageError(tooBig);
-  const gan = createGan({ arch: o.arch, model, seed: 0, lr: 0.0002, beta1: 0.5, beta2: 0.999 });
+  // stylegan trains with style mixing by default: timed as it trains
+  const styleMixing = o.arch === 'stylegan' ? STYLEGAN_STYLE_MIXING : 0;
+  const gan = createGan({ arch: o.arch, model, seed: 0, lr: 0.0002, beta1: 0.5, beta2: 0.999, styleMixing });
   const rng = new Rng(1);
   const policy = parsePolicy(o.augment ?? 'none');
   if (policy.length) gan.augment = (images) => augment(images, policy, rng);
@@ -74,12 +78,13 @@ export async function bench(o: BenchOptions, backend: BackendInfo): Promise<Benc
   const beta = o.ema ? emaBeta(o.ema, o.batchSize, Number.MAX_SAFE_INTEGER) : 0;
   const X = tf.tidy(() => tf.tensor4d(rng.normals(o.batchSize * o.imageSize ** 2 * 3), [o.batchSize, o.imageSize, o.imageSize, 3]).tanh());
   const zs = [0, 1, 2, 3].map(() => tf.tensor2d(rng.normals(o.batchSize * o.latent), [o.batchSize, o.latent]));
+  const styles = (i: number) => gan.styleMixing && { Z: zs[(i + 2) % zs.length] as tf.Tensor2D, crossovers: styleCrossovers(rng, o.batchSize, gan.styleMixing.layers, styleMixing) };
   // One read per window: the device works through the queued steps as it would in training (losses read every N steps).
   const steps = async (n: number) => {
     let last: tf.Tensor | undefined;
     for (let i = 0; i < n; i++) {
       last?.dispose();
-      last = trainStep(gan, { X: X as tf.Tensor4D, Z: zs[i % zs.length] as tf.Tensor2D, Z2: zs[(i + 1) % zs.length] as tf.Tensor2D });
+      last = trainStep(gan, { X: X as tf.Tensor4D, Z: zs[i % zs.length] as tf.Tensor2D, Z2: zs[(i + 1) % zs.length] as tf.Tensor2D, styles: styles(i) });
       if (Gema) updateAverage(gan.G, Gema, beta, false); // the default --ema-statistics standing: weights only
     }
     await last?.data();

@@ -164,12 +164,14 @@ export function wAverage(G: tf.LayersModel): tf.Tensor1D {
 
 /**
  * A StyleGAN G (as built, or loaded from a checkpoint) cut into its mapping model (G's inputs → w, [n, latent], after
- * w̄'s layer: tracking in training, truncation in inference) and its synthesis model (w per layer, [n, layers,
- * latent] → images). Both share G's layers and weights.
+ * w̄'s layer: tracking in training, truncation in inference), `codes` (the same before w̄'s layer: w, never tracked nor
+ * truncated) and its synthesis model (w per layer, [n, layers, latent] → images). All share G's layers and weights.
  */
-export function styleModels(G: tf.LayersModel): { mapping: tf.LayersModel; synthesis: tf.LayersModel; layers: number } {
+export function styleModels(G: tf.LayersModel): { mapping: tf.LayersModel; codes: tf.LayersModel; synthesis: tf.LayersModel; layers: number } {
   const broadcast = G.getLayer('w_broadcast');
-  const mapping = tf.model({ inputs: G.inputs, outputs: G.getLayer('w_average').getOutputAt(0) as SymbolicTensor, name: 'mapping' });
+  const average = G.getLayer('w_average');
+  const mapping = tf.model({ inputs: G.inputs, outputs: average.getOutputAt(0) as SymbolicTensor, name: 'mapping' });
+  const codes = tf.model({ inputs: G.inputs, outputs: average.getInputAt(0) as SymbolicTensor, name: 'codes' });
   const [, layers, d] = (broadcast.getOutputAt(0) as SymbolicTensor).shape as number[];
   const ws = tf.input({ shape: [layers, d], name: 'ws' });
   // G's layers after the broadcast, in G's (topological) order, applied again to the new input
@@ -183,7 +185,7 @@ export function styleModels(G: tf.LayersModel): { mapping: tf.LayersModel; synth
     made.set((layer.getOutputAt(0) as SymbolicTensor).id, out);
   }
   const image = made.get((G.outputs[0] as SymbolicTensor).id)!;
-  return { mapping, synthesis: tf.model({ inputs: ws, outputs: image, name: 'synthesis' }), layers };
+  return { mapping, codes, synthesis: tf.model({ inputs: ws, outputs: image, name: 'synthesis' }), layers };
 }
 
 /**

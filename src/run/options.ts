@@ -69,6 +69,9 @@ function minibatchMode(text: string): string {
  */
 export const PROGAN_FADE_KIMG = 4;
 
+/** --style-mixing's default for stylegan: the share of images drawn from two codes in training (the paper's 90 %). */
+export const STYLEGAN_STYLE_MIXING = 0.9;
+
 /** `dcgan train`'s options, in the order --help lists them. */
 export const TRAIN_OPTIONS: RunOptionSpec[] = [
   mayChange({ flag: '--out <dir>', help: 'run folder (default checkpoints/<dataset>-<size>)' }),
@@ -130,6 +133,10 @@ export const TRAIN_OPTIONS: RunOptionSpec[] = [
   run({
     flag: '--fade-kimg <kimg>', parse: nonNegativeNumber, legacy: 0,
     help: `--arch progan: grow from 4×4 (Karras et al. 2018), this many thousand images per fade and per stable phase (their lod_training_kimg = lod_transition_kimg, 600); 0: the final network from the start (default: ${PROGAN_FADE_KIMG}, which at 64 px and batch 16 is 250 steps a phase, the final size from step 2000)`,
+  }),
+  run({
+    flag: '--style-mixing <p>', parse: unitInterval, legacy: 0,
+    help: `--arch stylegan: style-mixing regularisation (Karras et al. 2019), this share of the images G draws in training takes two codes z₁, z₂, w₁'s styles below a layer drawn at random and w₂'s from it on; 0: none (default: ${STYLEGAN_STYLE_MIXING}, the paper's)`,
   }),
   mayChange({
     flag: '--keep-best <figure>', choices: ['none', 'loss-g', 'swd'], default: 'none',

@@ -13,7 +13,7 @@ import { datasetChange, datasetIdentity } from '../run/dataset.js';
 import { writeJson } from '../run/files.js';
 import { CHECKPOINT_PARTS, RUN_PARTS, runFiles } from '../run/layout.js';
 import { lockRun, RunLockedError, type RunLock } from '../run/lock.js';
-import { flagOf, keysWith, PROGAN_FADE_KIMG, trainOption } from '../run/options.js';
+import { flagOf, keysWith, PROGAN_FADE_KIMG, STYLEGAN_STYLE_MIXING, trainOption } from '../run/options.js';
 import type { RunConfig, TrainState } from '../run/records.js';
 import { deleteRunFiles, notARun, readClassNames, readConfig, runFilesIn } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
@@ -71,6 +71,10 @@ export function withArchDefaults(opts: Record<string, unknown>): Record<string, 
   if (arch.name === 'progan') filled.fadeKimg ??= PROGAN_FADE_KIMG;
   else if (filled.fadeKimg !== undefined && filled.fadeKimg !== 0) throw new UsageError(`--fade-kimg: --arch ${arch.name} does not grow (progressive growing is --arch progan's)`);
   else delete filled.fadeKimg;
+  // style mixing: stylegan's alone (it needs w per layer)
+  if (arch.name === 'stylegan') filled.styleMixing ??= STYLEGAN_STYLE_MIXING;
+  else if (filled.styleMixing !== undefined && filled.styleMixing !== 0) throw new UsageError(`--style-mixing: --arch ${arch.name} has no styles to mix (style mixing is --arch stylegan's)`);
+  else delete filled.styleMixing;
   return filled;
 }
 
@@ -337,8 +341,8 @@ async function trainLocked(
   let saved: RunConfig | undefined;
   if (given.resume) {
     saved = await readConfig(out);
-    // a run from before --arch is d2l's, one from before --fade-kimg did not grow
-    opts = withArchDefaults(mergeResumeOptions({ arch: DEFAULT_ARCH, fadeKimg: 0, ...saved.options }, opts, explicit));
+    // a run from before --arch is d2l's, one from before --fade-kimg did not grow, one from before --style-mixing mixed no styles
+    opts = withArchDefaults(mergeResumeOptions({ arch: DEFAULT_ARCH, fadeKimg: 0, styleMixing: 0, ...saved.options }, opts, explicit));
     run.epochs = Number(opts.epochs);
     const state = await readState(out);
     if (state.epoch >= Number(opts.epochs)) {
@@ -429,6 +433,7 @@ async function trainLocked(
     keepBest: (opts.keepBest ?? 'none') as TrainOptions['keepBest'],
     earlyStop: Number(opts.earlyStop ?? 0),
     fadeKimg: Number(opts.fadeKimg ?? 0),
+    styleMixing: Number(opts.styleMixing ?? 0),
     loss: (opts.loss ?? 'gan') as TrainOptions['loss'],
   };
 

@@ -3,6 +3,7 @@
 // each real/fake term the cross-entropy of D's class head against the class of the image.
 import * as tf from '@tensorflow/tfjs';
 import type { Recipe } from '../model/architecture.js';
+import { mixStyles } from '../model/stylegan.js';
 import type { Growing } from './grow.js';
 import type { Optimizer } from './optimizer.js';
 
@@ -21,6 +22,27 @@ export interface Gan {
   growing?: Growing;
   /** --loss: 'wgan-gp' trains with WGAN-GP (wganGpStep) in place of the recipe's step; absent or 'gan': the recipe's */
   loss?: Loss;
+  /** --style-mixing (stylegan): G cut into its mapping and synthesis (styleModels, sharing G's weights) to mix styles */
+  styleMixing?: StyleMixing;
+}
+
+/**
+ * StyleGAN's style-mixing regularisation: G draws a share of its images from two codes. `mapping` is z → w₁ (w̄ tracked
+ * from it, as G does), `codes` z → w₂ (not tracked: the official G_style updates dlatent_avg from the first latents
+ * only), `synthesis` w per layer → images.
+ */
+export interface StyleMixing {
+  probability: number;
+  mapping: tf.LayersModel;
+  codes: tf.LayersModel;
+  synthesis: tf.LayersModel;
+  layers: number;
+}
+
+/** A draw of style mixing for a draw of noise: each image's second code and its crossover (stylegan.ts styleCrossovers). */
+export interface Styles {
+  Z: tf.Tensor2D;
+  crossovers: Int32Array;
 }
 
 /** The losses --loss names: the recipe's GAN loss (Goodfellow et al.'s, in the source's step form), or WGAN-GP. */
@@ -42,7 +64,19 @@ export interface Batch {
   fakeLabels2?: tf.Tensor1D;
   /** WGAN-GP: per image, where between the real image (0) and the fake (1) the penalty is taken, U(0, 1), [n, 1, 1, 1] */
   mix?: tf.Tensor4D;
+  /** style mixing (Gan.styleMixing): the second codes and crossovers of the images of Z (and of Z2) */
+  styles?: Styles;
+  styles2?: Styles;
 }
+
+/** One draw of G's inputs: noise, and the classes asked for and the styles mixed in where the run has them. */
+export interface Noise {
+  Z: tf.Tensor2D;
+  classes?: tf.Tensor1D;
+  styles?: Styles;
+}
+const firstNoise = (b: Batch): Noise => ({ Z: b.Z, classes: b.fakeLabels, styles: b.styles });
+const secondNoiseOf = (b: Batch): Noise => ({ Z: b.Z2!, classes: b.fakeLabels2, styles: b.styles2 });
 
 /**
  * Whether the step draws fresh noise for G's update (the Keras recipes, and WGAN-GP: loss.py's G and D losses draw
@@ -50,8 +84,8 @@ export interface Batch {
  */
 export const secondNoise = (step: Recipe['step'], loss: Loss = 'gan') => step === 'hands-on' || step === 'keras-gan' || loss === 'wgan-gp';
 
-const TRAINING = { training: true };
-const INFERENCE = { training: false };
+export const TRAINING = { training: true };
+export const INFERENCE = { training: false };
 const trainableVariables = (model: tf.LayersModel) => model.trainableWeights.map((w) => w.read() as tf.Variable);
 
 type Reduction = Recipe['reduction'];
@@ -69,9 +103,17 @@ function classLoss(classLogits: tf.Tensor, classes: tf.Tensor1D, reduction: Redu
   return tf.losses.softmaxCrossEntropy(onehot, classLogits, undefined, 0, tfReduction(reduction)) as tf.Scalar;
 }
 
-/** G on noise (and classes): training mode updates its batch-norm statistics, inference mode uses them. */
-function generate(G: tf.LayersModel, Z: tf.Tensor2D, classes: tf.Tensor1D | undefined, mode: typeof TRAINING): tf.Tensor4D {
-  return G.apply(classes ? [Z, classes.reshape([-1, 1]).toFloat()] : Z, mode) as tf.Tensor4D;
+/**
+ * G on noise (and classes): training mode updates its batch-norm statistics, inference mode uses them. With style
+ * mixing, each image's layers take w₁ = mapping(z) below its crossover and w₂ = mapping(z₂) from it on.
+ */
+export function generate({ G, styleMixing }: Gan, { Z, classes, styles }: Noise, mode: typeof TRAINING): tf.Tensor4D {
+  const inputs = (z: tf.Tensor2D) => (classes ? [z, classes.reshape([-1, 1]).toFloat()] : z);
+  if (!styleMixing || !styles) return G.apply(inputs(Z), mode) as tf.Tensor4D;
+  const { mapping, codes, synthesis, layers } = styleMixing;
+  const w1 = mapping.apply(inputs(Z), mode) as tf.Tensor2D; //        [n, latent], w̄ tracked from it in training
+  const w2 = codes.apply(inputs(styles.Z), mode) as tf.Tensor2D; //    [n, latent]
+  return synthesis.apply(mixStyles(w1, w2, styles.crossovers, layers), mode) as tf.Tensor4D; // [n, R, R, C]
 }
 
 /**
@@ -115,9 +157,10 @@ interface Update {
 }
 
 // d2l: update_D(X, Z) then update_G(Z): loss_D = (ℓ(D(x), 1) + ℓ(D(G(z)), 0)) / 2, G(z) recomputed for loss_G.
-function d2lStep({ G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre }: Gan, b: Batch): Update {
+function d2lStep(gan: Gan, b: Batch): Update {
+  const { G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre } = gan;
   let dx!: tf.Scalar, dgz!: tf.Scalar;
-  const fake = generate(G, b.Z, b.fakeLabels, TRAINING); // outside the gradient: G is not updated here (detach)
+  const fake = generate(gan, firstNoise(b), TRAINING); // outside the gradient: G is not updated here (detach)
   const lossD = minimise(D, optD, () => {
     const real = term(D, see(b.X), 1, b.labels, reduction);
     const fakes = term(D, see(fake), 0, b.fakeLabels, reduction);
@@ -125,15 +168,16 @@ function d2lStep({ G, D, optG, optD, recipe: { reduction }, augment: see = asThe
     dgz = tf.keep(meanSigmoid(fakes.logits));
     return real.loss.add(fakes.loss).div(2);
   });
-  const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 1, b.fakeLabels, reduction).loss);
+  const lossG = minimise(G, optG, () => term(D, see(generate(gan, firstNoise(b), TRAINING)), 1, b.fakeLabels, reduction).loss);
   return { lossD, lossG, dx, dgz };
 }
 
 // pytorch/examples (and AnimeGAN): fake = G(z) once; errD = errD_real + errD_fake on fake.detach(); then errG through
 // that same fake. The fake is recomputed for G's gradient, and G's batch-norm statistics put back, so they move once.
-function pytorchExamplesStep({ G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre }: Gan, b: Batch): Update {
+function pytorchExamplesStep(gan: Gan, b: Batch): Update {
+  const { G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre } = gan;
   let dx!: tf.Scalar, dgz!: tf.Scalar;
-  const fake = generate(G, b.Z, b.fakeLabels, TRAINING);
+  const fake = generate(gan, firstNoise(b), TRAINING);
   const lossD = minimise(D, optD, () => {
     const real = term(D, see(b.X), 1, b.labels, reduction);
     const fakes = term(D, see(fake), 0, b.fakeLabels, reduction);
@@ -142,16 +186,17 @@ function pytorchExamplesStep({ G, D, optG, optD, recipe: { reduction }, augment:
     return real.loss.add(fakes.loss);
   });
   const lossG = keepingStatistics(G, () =>
-    minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 1, b.fakeLabels, reduction).loss));
+    minimise(G, optG, () => term(D, see(generate(gan, firstNoise(b), TRAINING)), 1, b.fakeLabels, reduction).loss));
   return { lossD, lossG, dx, dgz };
 }
 
 // Hands-on ML: D.train_on_batch on [G(z₁) (inference mode, as Keras calls a model), x] labelled [0…, 1…]; then
 // gan.train_on_batch(z₂, 1…) with D frozen. With --augment, D's one batch is augmented as one.
-function handsOnStep({ G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre }: Gan, b: Batch): Update {
+function handsOnStep(gan: Gan, b: Batch): Update {
+  const { G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre } = gan;
   const n = b.X.shape[0];
   let dx!: tf.Scalar, dgz!: tf.Scalar;
-  const fake = generate(G, b.Z, b.fakeLabels, INFERENCE);
+  const fake = generate(gan, firstNoise(b), INFERENCE);
   const both = tf.concat([fake, b.X]);
   const labels = tf.concat([tf.zeros([n]), tf.ones([n])]);
   const classes = b.labels && b.fakeLabels ? (tf.concat([b.fakeLabels, b.labels]) as tf.Tensor1D) : undefined;
@@ -162,15 +207,16 @@ function handsOnStep({ G, D, optG, optD, recipe: { reduction }, augment: see = a
     dx = tf.keep(probs.slice(n, n).mean() as tf.Scalar);
     return t.loss;
   });
-  const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z2!, b.fakeLabels2, TRAINING)), 1, b.fakeLabels2, reduction).loss);
+  const lossG = minimise(G, optG, () => term(D, see(generate(gan, secondNoiseOf(b), TRAINING)), 1, b.fakeLabels2, reduction).loss);
   return { lossD, lossG, dx, dgz };
 }
 
 // Keras-GAN: d_loss_real = D.train_on_batch(x, 1…); d_loss_fake = D.train_on_batch(G.predict(z₁), 0…) — two updates
 // of D — reported as their mean; then combined.train_on_batch(z₂, 1…) with D frozen.
-function kerasGanStep({ G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre }: Gan, b: Batch): Update {
+function kerasGanStep(gan: Gan, b: Batch): Update {
+  const { G, D, optG, optD, recipe: { reduction }, augment: see = asTheyAre } = gan;
   let dx!: tf.Scalar, dgz!: tf.Scalar;
-  const fake = generate(G, b.Z, b.fakeLabels, INFERENCE);
+  const fake = generate(gan, firstNoise(b), INFERENCE);
   const lossReal = minimise(D, optD, () => {
     const real = term(D, see(b.X), 1, b.labels, reduction);
     dx = tf.keep(meanSigmoid(real.logits));
@@ -181,7 +227,7 @@ function kerasGanStep({ G, D, optG, optD, recipe: { reduction }, augment: see = 
     dgz = tf.keep(meanSigmoid(fakes.logits));
     return fakes.loss;
   });
-  const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z2!, b.fakeLabels2, TRAINING)), 1, b.fakeLabels2, reduction).loss);
+  const lossG = minimise(G, optG, () => term(D, see(generate(gan, secondNoiseOf(b), TRAINING)), 1, b.fakeLabels2, reduction).loss);
   return { lossD: lossReal.add(lossFake).div(2), lossG, dx, dgz };
 }
 
@@ -201,11 +247,12 @@ function critic(D: tf.LayersModel, images: tf.Tensor, classes: tf.Tensor1D | und
  * U(0, 1) per image (Batch.mix); then G minimises −D(G(z₂)). Conditional: plus the class heads' cross-entropies, as
  * the other forms add them. D(x) and D(G(z)) are reported as the mean sigmoid of the scores, as the other forms'.
  */
-function wganGpStep({ G, D, optG, optD, augment }: Gan, b: Batch): Update {
+function wganGpStep(gan: Gan, b: Batch): Update {
+  const { G, D, optG, optD, augment } = gan;
   if (augment) throw new Error('--loss wgan-gp takes no --augment'); // the penalty's second gradient through it: untested
   if (!b.mix) throw new Error('the wgan-gp step needs the penalty\'s mixing factors (Batch.mix)');
   let dx!: tf.Scalar, dgz!: tf.Scalar;
-  const fake = generate(G, b.Z, b.fakeLabels, TRAINING); // outside the gradient: G is not updated here
+  const fake = generate(gan, firstNoise(b), TRAINING); // outside the gradient: G is not updated here
   const withClasses = (loss: tf.Scalar, ...terms: (tf.Scalar | undefined)[]) => terms.reduce<tf.Scalar>((sum, t) => (t ? sum.add(t) : sum), loss);
   const lossD = minimise(D, optD, () => {
     const real = critic(D, b.X, b.labels);
@@ -221,7 +268,7 @@ function wganGpStep({ G, D, optG, optD, augment }: Gan, b: Batch): Update {
     return withClasses(wasserstein.add(penalty).add(drift) as tf.Scalar, real.classLoss, fakes.classLoss);
   });
   const lossG = minimise(G, optG, () => {
-    const fakes = critic(D, generate(G, b.Z2!, b.fakeLabels2, TRAINING), b.fakeLabels2);
+    const fakes = critic(D, generate(gan, secondNoiseOf(b), TRAINING), b.fakeLabels2);
     return withClasses(fakes.scores.mean().neg() as tf.Scalar, fakes.classLoss);
   });
   return { lossD, lossG, dx, dgz };

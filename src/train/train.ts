@@ -11,6 +11,7 @@ import { evaluateGenerator } from '../metrics/evaluate.js';
 import type { ModelShape } from '../model/architecture.js';
 import { architecture, type ArchName } from '../model/architectures.js';
 import { fadeReals, ProgressiveGan } from '../model/progan.js';
+import { styleCrossovers, styleModels } from '../model/stylegan.js';
 import { buildDiscriminator, buildGenerator } from '../model/build.js';
 import { asDiscriminator, asGenerator, generateImages, type Generator } from '../model/generator.js';
 import { setRandomStep } from '../model/layers.js';
@@ -66,6 +67,8 @@ export interface TrainOptions {
   loss?: Loss;
   /** --fade-kimg (progan): grow from 4×4, this many thousand images per fade and per stable phase; 0 or absent: no growing */
   fadeKimg?: number;
+  /** --style-mixing (stylegan): the share of the images G draws in training from two codes; 0 or absent: none */
+  styleMixing?: number;
 }
 
 export type KeepBest = 'none' | 'loss-g' | 'swd';
@@ -141,7 +144,7 @@ export interface TrainResult {
  * G and D of the architecture with the optimizers and step of its source (`optimizer` overrides the recipe's). A
  * growing run (progan with --fade-kimg) has the G and D of the phase of the step after `step` steps.
  */
-export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr' | 'beta1' | 'beta2' | 'optimizer'> & Partial<Pick<TrainOptions, 'fadeKimg' | 'batchSize' | 'loss'>>, step = 0): Gan {
+export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr' | 'beta1' | 'beta2' | 'optimizer'> & Partial<Pick<TrainOptions, 'fadeKimg' | 'batchSize' | 'loss' | 'styleMixing'>>, step = 0): Gan {
   const arch = architecture(o.arch);
   const recipe = { ...arch.recipe, optimizer: o.optimizer ?? arch.recipe.optimizer };
   const loss = o.loss === 'wgan-gp' ? { loss: o.loss } : {};
@@ -159,7 +162,9 @@ export function createGan(o: Pick<TrainOptions, 'arch' | 'model' | 'seed' | 'lr'
   }
   const G = buildGenerator(arch, o.model, o.seed);
   const D = buildDiscriminator(arch, o.model, o.seed);
-  return { G, D, optG: optimizer(G), optD: optimizer(D), recipe, ...loss };
+  if (o.styleMixing && o.arch !== 'stylegan') throw new Error(`--style-mixing mixes the styles of --arch stylegan (not ${o.arch})`);
+  const styleMixing = o.styleMixing ? { styleMixing: { probability: o.styleMixing, ...styleModels(G) } } : {};
+  return { G, D, optG: optimizer(G), optD: optimizer(D), recipe, ...loss, ...styleMixing };
 }
 
 /**
@@ -177,6 +182,11 @@ export function drawBatch(gan: Gan, data: ImageSet, indices: ArrayLike<number>, 
   const second = secondNoise(gan.recipe.step, gan.loss) ? draw() : undefined;
   // WGAN-GP: where the penalty is taken between each real image and its fake, after the noise
   const mix = gan.loss === 'wgan-gp' ? tf.tensor4d(Float32Array.from({ length: n }, () => noise.uniform()), [n, 1, 1, 1]) : undefined;
+  // style mixing: for each draw of noise, a second code per image and where its styles take over
+  const mixing = gan.styleMixing;
+  const styles = () => mixing && { Z: tf.tensor2d(noise.normals(n * latent), [n, latent]), crossovers: styleCrossovers(noise, n, mixing.layers, mixing.probability) };
+  const firstStyles = styles();
+  const secondStyles = second && styles();
   return {
     X: batchTensor(data, indices),
     Z: first.Z,
@@ -185,6 +195,8 @@ export function drawBatch(gan: Gan, data: ImageSet, indices: ArrayLike<number>, 
     fakeLabels2: second?.fakeLabels,
     labels: classes ? tf.tensor1d(Array.from(indices, (k) => data.labels![k]), 'int32') : undefined,
     mix,
+    styles: firstStyles,
+    styles2: secondStyles,
   };
 }
 

@@ -4,6 +4,7 @@
 // Nothing here prints, exits or listens to signals: stop a run with an AbortSignal, as Ctrl-C stops the command.
 import { initBackend, type BackendInfo, type BackendName } from './backend/index.js';
 import type { ArchName } from './model/catalog.js';
+import { applyTruncation } from './generate/style.js';
 import { generateImages, latents } from './model/generator.js';
 import { optionDefaults, trainOption, withDatasetDefaults } from './run/options.js';
 import type { EvalRecord } from './run/records.js';
@@ -144,9 +145,16 @@ export interface LoadedGenerator {
 }
 
 /** A run's generator (the average of G's weights where the run keeps one; `raw`: G; `best`: the best epoch's). */
-export async function loadGenerator(run: string, o: GeneratorChoice & Compute = {}): Promise<LoadedGenerator> {
+export async function loadGenerator(run: string, o: GeneratorChoice & Compute & Truncation = {}): Promise<LoadedGenerator> {
+  checkTruncation(o.truncation);
   await start(o);
   const G = await loadRunGenerator(run, o);
+  try {
+    applyTruncation(G, run, o.truncation);
+  } catch (err) {
+    G.model.dispose();
+    throw err;
+  }
   const classes = G.classes ? ((await readClassNames(run)) ?? Array.from({ length: G.classes }, (_, i) => String(i))) : [];
   return {
     latent: G.latent, imageSize: G.imageSize, channels: G.channels, classes,
@@ -161,12 +169,22 @@ export async function loadGenerator(run: string, o: GeneratorChoice & Compute = 
   };
 }
 
+/** StyleGAN runs: the truncation trick, every w drawn as w̄ + ψ(w − w̄), as `--truncation ψ` (absent or 1: none). */
+export interface Truncation {
+  truncation?: number;
+}
+
+function checkTruncation(psi: number | undefined): void {
+  if (psi !== undefined && !(typeof psi === 'number' && psi >= 0 && psi <= 1)) throw new UsageError(`--truncation ${psi}: must be a number from 0 to 1`);
+}
+
 /** `dcgan sample`: a grid of `n` images written to `out` (.png, .jpg, .webp); resolves with its size. */
-export async function sample(o: { run: string; out: string; n?: number; seed?: number; cols?: number; class?: string } & GeneratorChoice & Compute): Promise<{ width: number; height: number; seed: number }> {
+export async function sample(o: { run: string; out: string; n?: number; seed?: number; cols?: number; class?: string } & GeneratorChoice & Compute & Truncation): Promise<{ width: number; height: number; seed: number }> {
+  checkTruncation(o.truncation);
   await start(o);
   const { sample: write } = await import('./generate/sample.js');
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const r = await write({ run: o.run, out: o.out, n: o.n ?? 21, seed, cols: o.cols ?? 7, class: o.class, generator: { raw: o.raw, best: o.best } });
+  const r = await write({ run: o.run, out: o.out, n: o.n ?? 21, seed, cols: o.cols ?? 7, class: o.class, generator: { raw: o.raw, best: o.best }, truncation: o.truncation });
   return { width: r.width, height: r.height, seed };
 }
 

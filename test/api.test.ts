@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { train, UsageError } from '../src/api.js';
+import { loadGenerator, sample, train, UsageError } from '../src/api.js';
 import { readState } from '../src/run/checkpoint.js';
 import { buildIfStale } from './cli-run.js';
 import { tmpDir } from './helpers.js';
@@ -86,4 +86,29 @@ test('an AbortSignal stops a run as Ctrl-C does: the step under way, a checkpoin
     assert.ok(e.epochSecondsLeft <= e.runSecondsLeft, `step ${e.step}: the epoch ends after the run`);
   });
   assert.equal(events.at(-1)!.runSecondsLeft, 0);
+});
+
+test('truncation through the library: ψ 0 draws w̄\'s image for every seed, ψ 1 the plain one; a d2l run refuses it in one line', async () => {
+  const dir = await tmpDir();
+  const common = { dataset: 'mnist-10k', limit: 16, batchSize: 8, epochs: 1, backend: 'wasm', cacheDir: path.join(dir, 'cache') } as const;
+  const styled = path.join(dir, 'stylegan');
+  await train({ ...common, arch: 'stylegan', imageSize: 8, width: 2, latent: 8, out: styled });
+  const pixels = async (truncation?: number) => {
+    const G = await loadGenerator(styled, { truncation, backend: 'wasm' });
+    const images = await G.draw(3, 4);
+    G.dispose();
+    return Array.from({ length: 4 }, (_, i) => Buffer.from(images.pixels.subarray(i * 64, (i + 1) * 64)).toString('hex'));
+  };
+  const zero = await pixels(0);
+  assert.equal(new Set(zero).size, 1, 'ψ 0: four seeds, one image');
+  const plain = await pixels();
+  assert.equal(new Set(plain).size, 4, 'no truncation: four images');
+  assert.deepEqual(await pixels(1), plain);
+  const grid = path.join(dir, 'grid.png');
+  await sample({ run: styled, out: grid, n: 4, cols: 2, seed: 3, truncation: 0, backend: 'wasm' });
+  assert.ok(existsSync(grid));
+  await assert.rejects(sample({ run: styled, out: grid, truncation: 1.5 }), (e: Error) => e instanceof UsageError && e.message === '--truncation 1.5: must be a number from 0 to 1');
+  const plainRun = path.join(dir, 'd2l');
+  await train({ ...common, imageSize: 16, width: 4, out: plainRun });
+  await assert.rejects(loadGenerator(plainRun, { truncation: 0.7, backend: 'wasm' }), (e: Error) => e instanceof UsageError && /^--truncation 0\.7: the generator of .* has no mapping network/.test(e.message));
 });

@@ -282,9 +282,9 @@ const CLI_TESTS: Record<string, string[]> = {
 // The tests written against each part's behaviour, run first (the import graph alone ranks them poorly: the d2l
 // fixture test reaches layers.ts five imports away, through the trainer).
 const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
-  ['src/train/train.ts', ['test/train-batches.test.ts', 'test/resume.test.ts', 'test/report-html.test.ts', 'test/api.test.ts', 'test/progan-grow.test.ts']],
+  ['src/train/train.ts', ['test/train-batches.test.ts', 'test/resume.test.ts', 'test/report-html.test.ts', 'test/api.test.ts', 'test/progan-grow.test.ts', 'test/style-mixing.test.ts']],
   ['src/train/grow.ts', ['test/progan-grow.test.ts']],
-  ['src/train/step.ts', ['test/wgan-gp.test.ts']],
+  ['src/train/step.ts', ['test/wgan-gp.test.ts', 'test/style-mixing.test.ts']],
   ['src/train/augment.ts', ['test/augment.test.ts']],
   ['src/train/ema.ts', ['test/ema.test.ts']],
   ['src/train/', ['test/step-worked.test.ts', 'test/d2l-fixtures.test.ts', 'test/adam.test.ts', 'test/rmsprop.test.ts']],

@@ -19,8 +19,8 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: "d2l: G's label 1 → 0",
     file: 'src/train/step.ts',
-    find: 'const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 1,',
-    replace: 'const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 0,',
+    find: 'const lossG = minimise(G, optG, () => term(D, see(generate(gan, firstNoise(b), TRAINING)), 1,',
+    replace: 'const lossG = minimise(G, optG, () => term(D, see(generate(gan, firstNoise(b), TRAINING)), 0,',
   },
   {
     name: "pytorch-examples: D's labels swapped",
@@ -31,8 +31,8 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: "pytorch-examples: G's label 1 → 0",
     file: 'src/train/step.ts',
-    find: 'minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 1, b.fakeLabels, reduction).loss));',
-    replace: 'minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 0, b.fakeLabels, reduction).loss));',
+    find: 'minimise(G, optG, () => term(D, see(generate(gan, firstNoise(b), TRAINING)), 1, b.fakeLabels, reduction).loss));',
+    replace: 'minimise(G, optG, () => term(D, see(generate(gan, firstNoise(b), TRAINING)), 0, b.fakeLabels, reduction).loss));',
   },
   {
     name: "hands-on: D's labels swapped",
@@ -373,6 +373,30 @@ export const PLANTED_BUGS: PlantedBug[] = [
     replace: 'tf.add(this.average.read(), tf.mul(tf.sub(batch, this.average.read()), this.beta))',
   },
   {
+    name: "style mixing: w̄ tracked from the second codes too (w₂ through the mapping's tracking layer)",
+    file: 'src/train/step.ts',
+    find: 'const w2 = codes.apply(inputs(styles.Z), mode)',
+    replace: 'const w2 = mapping.apply(inputs(styles.Z), mode)',
+  },
+  {
+    name: 'style mixing: the crossover taken the wrong way round (w₂ below it, w₁ from it on)',
+    file: 'src/train/step.ts',
+    find: 'mixStyles(w1, w2, styles.crossovers, layers)',
+    replace: 'mixStyles(w2, w1, styles.crossovers, layers)',
+  },
+  {
+    name: 'style mixing: the second codes drawn before the noise (a run shifts every z it drew)',
+    file: 'src/train/train.ts',
+    find: "  const first = draw();\n  const second = secondNoise(gan.recipe.step, gan.loss) ? draw() : undefined;",
+    replace: "  const early = gan.styleMixing && noise.normals(n * latent);\n  const first = draw();\n  const second = secondNoise(gan.recipe.step, gan.loss) ? draw() : undefined;",
+  },
+  {
+    name: 'library: loadGenerator takes truncation and ignores it',
+    file: 'src/api.ts',
+    find: 'applyTruncation(G, run, o.truncation);',
+    replace: 'void run;',
+  },
+  {
     name: 'truncation: w + ψ·(w̄ − w) (ψ toward w, not toward w̄)',
     file: 'src/model/stylegan-layers.ts',
     find: 'tf.add(tf.mul(psi, w), tf.mul(1 - psi, wAverage))',
@@ -529,8 +553,8 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: "d2l with --augment: G's update shows D the generated images unaugmented",
     file: 'src/train/step.ts',
-    find: 'const lossG = minimise(G, optG, () => term(D, see(generate(G, b.Z, b.fakeLabels, TRAINING)), 1, b.fakeLabels, reduction).loss);',
-    replace: 'const lossG = minimise(G, optG, () => term(D, generate(G, b.Z, b.fakeLabels, TRAINING), 1, b.fakeLabels, reduction).loss);',
+    find: 'const lossG = minimise(G, optG, () => term(D, see(generate(gan, firstNoise(b), TRAINING)), 1, b.fakeLabels, reduction).loss);',
+    replace: 'const lossG = minimise(G, optG, () => term(D, generate(gan, firstNoise(b), TRAINING), 1, b.fakeLabels, reduction).loss);',
   },
   {
     name: "--augment: the augmentation's random stream not checkpointed (a resume replays the first parameters)",

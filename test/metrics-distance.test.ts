@@ -89,6 +89,14 @@ test('collapse: D(G(z)) at exactly the limit does not count as low', () => {
   assert.match(m.step(13, 0.049) ?? '', /for 3 steps \(to step 13\)/);
 });
 
+test('collapse: a WGAN-GP critic\'s low scores for fakes are no collapse; its diversity is still watched', () => {
+  const limits = { dgz: 0.05, dgzSteps: 3, diversityRatio: 0.2, diversityFall: 0.5 };
+  const critic = new CollapseMonitor(0.3, limits, true);
+  for (let s = 1; s <= 10; s++) assert.equal(critic.step(s, 0.001), undefined);
+  assert.equal(critic.diversity(1, 0.2), undefined);
+  assert.match(critic.diversity(2, 0.01) ?? '', /possible mode collapse: at epoch 2/);
+});
+
 test('nearest distances need a query and a reference image, of one size', async () => {
   const one = new Uint8Array(12);
   await assert.rejects(nearestDistances(new Uint8Array(0), 0, one, 1), /at least one query and one reference image/);

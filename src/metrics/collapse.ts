@@ -33,10 +33,15 @@ export class CollapseMonitor {
   private bestDiversity = 0;
   private warned = new Set<'dgz' | 'diversity'>();
 
-  constructor(private readonly dataDiversity: number, private readonly limits = COLLAPSE_LIMITS) {}
+  /**
+   * `critic`: D gives WGAN-GP's scores, not probabilities; the reported D(G(z)) (the sigmoid of a score) near 0 says
+   * only that the scores of fakes are low, which a critic's may be all along (no vanishing gradient): no warning.
+   */
+  constructor(private readonly dataDiversity: number, private readonly limits = COLLAPSE_LIMITS, private readonly critic = false) {}
 
   /** Per step: a warning, once, when D(G(z)) has stayed under the limit for the set number of steps. */
   step(step: number, dgz: number): string | undefined {
+    if (this.critic) return undefined;
     this.lowSteps = dgz < this.limits.dgz ? this.lowSteps + 1 : 0;
     if (this.lowSteps < this.limits.dgzSteps || this.warned.has('dgz')) return undefined;
     this.warned.add('dgz');

@@ -423,7 +423,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
       const fill = o.augmentFill === 'background' ? { background: Array.from(backgroundColour(data), (v) => v / 127.5 - 1) } : 'zero' as const;
       gan.augment = (images) => augment(images, policy, augmentRng, { translation: fill, cutout: fill });
     }
-    const collapse = new CollapseMonitor(dataDiversity(data));
+    const collapse = new CollapseMonitor(dataDiversity(data), undefined, o.loss === 'wgan-gp');
     // the step rate of this process, for the ETAs (a resumed run's earlier steps say nothing of this machine)
     const session = { steps: 0, seconds: 0 };
     let firstRead = true;

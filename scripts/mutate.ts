@@ -283,7 +283,7 @@ const CLI_TESTS: Record<string, string[]> = {
 // fixture test reaches layers.ts five imports away, through the trainer).
 const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/train/train.ts', ['test/train-batches.test.ts', 'test/resume.test.ts', 'test/report-html.test.ts', 'test/api.test.ts', 'test/progan-grow.test.ts', 'test/style-mixing.test.ts']],
-  ['src/train/grow.ts', ['test/progan-grow.test.ts']],
+  ['src/train/grow.ts', ['test/growing-eta.test.ts', 'test/progan-grow.test.ts']],
   ['src/train/step.ts', ['test/wgan-gp.test.ts', 'test/style-mixing.test.ts']],
   ['src/train/augment.ts', ['test/augment.test.ts']],
   ['src/train/ema.ts', ['test/ema.test.ts']],

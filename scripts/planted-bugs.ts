@@ -397,6 +397,18 @@ export const PLANTED_BUGS: PlantedBug[] = [
     replace: 'void run;',
   },
   {
+    name: 'growing ETA: the phases ahead priced at the dearest step so far (the slope never fitted)',
+    file: 'src/train/grow.ts',
+    find: 'const slope = dear.cost > cheap.cost ?',
+    replace: 'const slope = dear.cost < cheap.cost ?',
+  },
+  {
+    name: "growing ETA: a phase's first step counted in the phase before (floor for ceil)",
+    file: 'src/train/grow.ts',
+    find: 'const first = Math.max(from, Math.ceil((index * length) / g.batchSize));',
+    replace: 'const first = Math.max(from, Math.floor((index * length) / g.batchSize));',
+  },
+  {
     name: 'truncation: w + ψ·(w̄ − w) (ψ toward w, not toward w̄)',
     file: 'src/model/stylegan-layers.ts',
     find: 'tf.add(tf.mul(psi, w), tf.mul(1 - psi, wAverage))',

@@ -88,3 +88,80 @@ export function describeSchedule(g: Pick<Growing, 'networks' | 'fadeKimg' | 'bat
   return `growing 4×4 → ${size}×${size}: ${phases} phases of ${g.fadeKimg} kimg (${+perPhase.toFixed(1)} steps) each; ` +
     `${size}×${size} stable from step ${Math.ceil(lastPhase(size) * perPhase)}`;
 }
+
+/**
+ * Multiply-adds per image of a model's convolutions (a kernel, [kh, kw, in, out], at every output position) and dense
+ * layers (a kernel, [in, out]): the bulk of a step's work, and what grows.
+ */
+export function multiplyAdds(model: tf.LayersModel): number {
+  let total = 0;
+  for (const layer of model.layers) {
+    const out = (Array.isArray(layer.outputShape[0]) ? layer.outputShape[0] : layer.outputShape) as (number | null)[];
+    for (const w of layer.trainableWeights) {
+      const size = w.shape.reduce<number>((p, d) => p * (d ?? 1), 1);
+      if (w.shape.length === 4) total += size * (out[1] ?? 1) * (out[2] ?? 1);
+      else if (w.shape.length === 2) total += size;
+    }
+  }
+  return total;
+}
+
+/**
+ * The time a growing run's remaining steps will take. A step costs a fixed part (dispatch, small ops: nearly all of a
+ * 4×4 step) plus a part that grows with the phase's multiply-adds, `cost(phase)`: the line through the mean step
+ * times of the cheapest and the dearest phase this process has trained, and each phase's own mean where it has one
+ * (the phase under way). With one phase measured, every phase is taken to cost it, as for a run that does not grow.
+ */
+export class GrowingEta {
+  private readonly measured = new Map<number, { steps: number; seconds: number }>();
+  private readonly costs = new Map<number, number>();
+
+  constructor(private readonly g: Pick<Growing, 'networks' | 'fadeKimg' | 'batchSize'>, private readonly cost: (phase: Phase) => number) {}
+
+  /** A step of `phase` took `seconds`. */
+  record(phase: Phase, seconds: number): void {
+    const m = this.measured.get(phase.index) ?? { steps: 0, seconds: 0 };
+    this.measured.set(phase.index, { steps: m.steps + 1, seconds: m.seconds + seconds });
+  }
+
+  /** Seconds for steps `from` … `to` − 1 (after `from` steps done, until `to`). */
+  secondsLeft(from: number, to: number): number {
+    const seen = [...this.measured].map(([index, m]) => ({ index, cost: this.costOf(index), perStep: m.seconds / m.steps }));
+    if (!seen.length) return 0;
+    const cheap = seen.reduce((a, b) => (b.cost < a.cost ? b : a));
+    const dear = seen.reduce((a, b) => (b.cost > a.cost ? b : a));
+    const slope = dear.cost > cheap.cost ? Math.max(0, (dear.perStep - cheap.perStep) / (dear.cost - cheap.cost)) : 0;
+    const fixed = slope ? cheap.perStep - slope * cheap.cost : dear.perStep;
+    const perStep = (index: number) => {
+      const own = this.measured.get(index);
+      return own ? own.seconds / own.steps : Math.max(0, fixed + slope * this.costOf(index));
+    };
+    let seconds = 0;
+    for (const [index, steps] of stepsByPhase(this.g, from, to)) seconds += steps * perStep(index);
+    return seconds;
+  }
+
+  private costOf(index: number): number {
+    let c = this.costs.get(index);
+    if (c === undefined) {
+      const length = this.g.fadeKimg * 1000;
+      c = this.cost(phaseAt(index * length, this.g.networks.shape.imageSize, this.g.fadeKimg));
+      this.costs.set(index, c);
+    }
+    return c;
+  }
+}
+
+/** How many of the steps `from` … `to` − 1 each phase trains: step k is in the phase of k × batch images seen. */
+export function stepsByPhase(g: Pick<Growing, 'networks' | 'fadeKimg' | 'batchSize'>, from: number, to: number): Map<number, number> {
+  const out = new Map<number, number>();
+  const last = lastPhase(g.networks.shape.imageSize);
+  const length = g.fadeKimg * 1000; // images a phase
+  for (let index = 0; index <= last; index++) {
+    // steps whose images seen (k × batch) fall in [index·length, (index + 1)·length); the last phase has no end
+    const first = Math.max(from, Math.ceil((index * length) / g.batchSize));
+    const end = index === last ? to : Math.min(to, Math.ceil(((index + 1) * length) / g.batchSize));
+    if (end > first) out.set(index, end - first);
+  }
+  return out;
+}

@@ -24,7 +24,7 @@ import { listSampleGrids } from '../run/runs.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import { augment, parsePolicy } from './augment.js';
 import { emaBeta, standingStatistics, updateAverage } from './ema.js';
-import { averageOf, describePhase, describeSchedule, growAverage, growTo, phaseOfStep, wholeNetworks, type Growing } from './grow.js';
+import { averageOf, describePhase, describeSchedule, growAverage, growTo, GrowingEta, multiplyAdds, phaseOfStep, wholeNetworks, type Growing } from './grow.js';
 import { createOptimizer } from './optimizer.js';
 import { secondNoise, trainStep, type Batch, type Gan, type Loss } from './step.js';
 
@@ -426,6 +426,11 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
     const collapse = new CollapseMonitor(dataDiversity(data), undefined, o.loss === 'wgan-gp');
     // the step rate of this process, for the ETAs (a resumed run's earlier steps say nothing of this machine)
     const session = { steps: 0, seconds: 0 };
+    // a growing run's steps cost more at each resolution: its ETA prices the phases ahead (grow.ts GrowingEta)
+    const growingEta = gan.growing && new GrowingEta(gan.growing, (phase) => {
+      const { G, D } = gan.growing!.networks.models(phase);
+      return multiplyAdds(G) + multiplyAdds(D);
+    });
     let firstRead = true;
     let losses: StepProgress['losses'];
     const firstEpoch = state.epoch;
@@ -467,6 +472,7 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
 
       for (let b = firstBatch; b < batchesPerEpoch; b++) {
         const stepStarted = performance.now();
+        const stepPhase = gan.growing?.phase;
         const stats = tf.tidy(() => {
           setRandomStep(state.step + 1); // dropout masks follow the step, so a resumed run draws the same
           const batch = drawBatch(gan, data, order.subarray(b * o.batchSize, (b + 1) * o.batchSize), noiseRng, o);
@@ -490,15 +496,19 @@ export async function train(o: TrainOptions, data: ImageSet, backend: BackendInf
           firstRead = false;
           await drain();
         }
+        const stepSeconds = (performance.now() - stepStarted) / 1000;
         session.steps++;
-        session.seconds += (performance.now() - stepStarted) / 1000;
+        session.seconds += stepSeconds;
+        growingEta?.record(stepPhase!, stepSeconds);
         const perStep = session.seconds / session.steps;
         const epochLeft = batchesPerEpoch - (b + 1);
+        const runLeft = epochLeft + (o.epochs - epoch - 1) * batchesPerEpoch;
+        const secondsFor = (steps: number) => (growingEta ? growingEta.secondsLeft(state.step, state.step + steps) : steps * perStep);
         emit('step', {
           step: state.step, epoch: epoch + 1, epochs: o.epochs, batch: b + 1, batches: batchesPerEpoch,
           imagesPerSecond: (b + 1 - firstBatch) * o.batchSize / ((performance.now() - started) / 1000),
-          epochSecondsLeft: epochLeft * perStep,
-          runSecondsLeft: (epochLeft + (o.epochs - epoch - 1) * batchesPerEpoch) * perStep,
+          epochSecondsLeft: secondsFor(epochLeft),
+          runSecondsLeft: secondsFor(runLeft),
           losses,
         });
         await yieldToEventLoop();

@@ -308,6 +308,7 @@ const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/generate/limits.ts', ['test/generate-limits.test.ts']],
   ['src/generate/style.ts', ['test/generate-style.test.ts']],
   ['src/generate/mix.ts', ['test/generate-style.test.ts']],
+  ['src/api.ts', ['test/api.test.ts']],
 ];
 
 /**

@@ -99,6 +99,12 @@ test('truncation through the library: ψ 0 draws w̄\'s image for every seed, ψ
     G.dispose();
     return Array.from({ length: 4 }, (_, i) => Buffer.from(images.pixels.subarray(i * 64, (i + 1) * 64)).toString('hex'));
   };
+  // the library's other checks, each one line before any work
+  await assert.rejects(loadGenerator(styled, { threads: 0 }), (e: Error) => e instanceof UsageError && /^--threads 0: /.test(e.message));
+  const G = await loadGenerator(styled, { backend: 'wasm' });
+  await assert.rejects(G.draw(1, 0), (e: Error) => e instanceof UsageError && e.message === 'n 0: must be a positive integer');
+  await assert.rejects(G.draw(1, 1.5), (e: Error) => e instanceof UsageError && e.message === 'n 1.5: must be a positive integer');
+  G.dispose();
   const zero = await pixels(0);
   assert.equal(new Set(zero).size, 1, 'ψ 0: four seeds, one image');
   const plain = await pixels();

@@ -118,3 +118,22 @@ test('truncation through the library: ψ 0 draws w̄\'s image for every seed, ψ
   await train({ ...common, imageSize: 16, width: 4, out: plainRun });
   await assert.rejects(loadGenerator(plainRun, { truncation: 0.7, backend: 'wasm' }), (e: Error) => e instanceof UsageError && /^--truncation 0\.7: the generator of .* has no mapping network/.test(e.message));
 });
+
+test("the library's sample: 21 images and a random seed unless told; a conditional run's classes by index, checked", async () => {
+  const dir = await tmpDir();
+  const run = path.join(dir, 'run');
+  await train({ dataset: 'mnist-10k', limit: 20, conditional: true, imageSize: 16, width: 2, batchSize: 10, epochs: 1, backend: 'wasm', out: run, cacheDir: path.join(dir, 'cache') });
+  const told = await sample({ run, out: path.join(dir, 'a.png'), n: 21, seed: 4, backend: 'wasm' });
+  const untold = await sample({ run, out: path.join(dir, 'b.png'), backend: 'wasm' });
+  assert.deepEqual([untold.width, untold.height], [told.width, told.height]); // README: --n 21 by default
+  // a seed drawn from [0, 2³¹), as the command draws it: under 62 once in 35 million
+  assert.ok(Number.isSafeInteger(untold.seed) && untold.seed >= 62 && untold.seed < 2 ** 31, `seed ${untold.seed}`);
+  const G = await loadGenerator(run, { backend: 'wasm' });
+  assert.equal(G.classes.length, 10);
+  assert.equal((await G.draw(1, 2, () => 0)).count, 2); // class 0 is a class
+  assert.equal((await G.draw(1, 2, () => 9)).count, 2);
+  for (const bad of [-1, 10, 0.5]) {
+    await assert.rejects(G.draw(1, 2, () => bad), (e: Error) => e instanceof UsageError && e.message === 'a class must be an index from 0 to 9');
+  }
+  G.dispose();
+});

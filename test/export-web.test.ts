@@ -10,6 +10,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import sharp from 'sharp';
 import { serveFolder, type StaticServer } from '../src/export/serve.js';
 import { exportWeb } from '../src/export/web.js';
+import { styleWalkImages } from '../src/generate/style.js';
 import { tileGrid, toUint8, type RawImage } from '../src/image/grid.js';
 import { buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
@@ -18,6 +19,7 @@ import { progan } from '../src/model/progan.js';
 import { stylegan } from '../src/model/stylegan.js';
 import { latents } from '../src/model/generator.js';
 import { saveModel } from '../src/model/io.js';
+import { loadGenerator } from '../src/run/runs.js';
 import { Rng } from '../src/util/rng.js';
 import { slerp } from '../src/util/slerp.js';
 import { tf, tmpDir, useTestBackend } from './helpers.js';
@@ -195,7 +197,7 @@ test('dcgan export --web writes a self-contained folder: page, generator, tfjs a
   const manifest = JSON.parse(await readFile(path.join(dir, 'export.json'), 'utf8'));
   assert.deepEqual([manifest.run, manifest.epoch], ['plain-run', 3]);
   // ProGAN's and StyleGAN's layers, for the page to register: tfjs is the page's global, not a module it cannot find
-  for (const f of ['js/model/progan-layers.js', 'js/model/stylegan-layers.js', 'js/model/step-seed.js']) {
+  for (const f of ['js/model/progan-layers.js', 'js/model/stylegan-layers.js', 'js/model/step-seed.js', 'js/model/style-models.js']) {
     const code = await readFile(path.join(dir, f), 'utf8');
     assert.doesNotMatch(code, /@tensorflow\/tfjs['"]/, `${f} imports tfjs by name`);
     if (f !== 'js/model/step-seed.js') assert.match(code, /^const tf = globalThis\.tf;/m, f);
@@ -424,6 +426,55 @@ browserTest('the walk: a point between two seeds is their slerp; it ends at the 
   assert.equal(await page.evaluate(() => document.body.dataset.drawn), `seed ${seed}`);
   assert.equal(new URL(page.url()).searchParams.get('seed'), String(seed));
   assert.equal(await state(page), 'ready');
+  assert.deepEqual(problems, []);
+  assert.deepEqual(offsite, []);
+  await page.close();
+});
+
+browserTest("a stylegan run's walk goes in w, as dcgan sample --interpolate: the line between the ends' codes (within 2/255)", async (t) => {
+  const [a, b, n, cols] = [5, 6, 4, 2];
+  const G = await loadGenerator(customRuns.stylegan);
+  const za = latents(a, n, LATENT), zb = latents(b, n, LATENT);
+  // `dcgan sample --interpolate 5`'s code on the page's ends (walk i: image i of seed a to image i of seed b): its
+  // frame k is the point t = k/4
+  const steps = 5;
+  const walks = await styleWalkImages(G, za, zb, n, steps);
+  const imageBytes = 16 * 16 * 3;
+  const frame = (k: number) => {
+    const pixels = new Uint8Array(n * imageBytes);
+    for (let i = 0; i < n; i++) pixels.set(walks.subarray((i * steps + k) * imageBytes, (i * steps + k + 1) * imageBytes), i * imageBytes);
+    return tileGrid(pixels, n, 16, 3, cols);
+  };
+  // the same point on z's great circle draws something else: a page that slerps z fails here
+  const inZ = new Float32Array(n * LATENT);
+  for (let i = 0; i < n; i++) inZ.set(slerp(za.subarray(i * LATENT, (i + 1) * LATENT), zb.subarray(i * LATENT, (i + 1) * LATENT), 0.25), i * LATENT);
+  const zDiff = maxDiff(asCanvas(reference(G.model, inZ, n, cols)), frame(1));
+  t.diagnostic(`t = 0.25: slerp in z and lerp in w differ by ${zDiff}/255`);
+  assert.ok(zDiff > 3 * TOLERANCE, `slerp in z and lerp in w draw nearly the same images (${zDiff}/255)`);
+
+  const { page, problems, offsite } = await open(`stylegan/?seed=${a}&to=${b}&t=0.25&n=${n}&cols=${cols}`);
+  assert.equal(await state(page), 'ready', await text(page, 'error'));
+  for (const [at, k] of [[0.25, 1], [0.75, 3], [1, 4]]) {
+    if (k > 1) {
+      await page.goto(new URL(`stylegan/?seed=${a}&to=${b}&t=${at}&n=${n}&cols=${cols}`, site).href);
+      await waitDrawn(page, `seed ${a} to ${b} t ${at}`);
+    }
+    const diff = maxDiff(await readCanvas(page), frame(k));
+    t.diagnostic(`t = ${at}: the page differs from frame ${k} of 5 of the walk in w by ${diff}/255`);
+    assert.ok(diff <= TOLERANCE, `t = ${at} is not frame ${k} of 5 of the walk in w`);
+  }
+  assert.ok(maxDiff(await readCanvas(page), reference(G.model, zb, n, cols)) <= TOLERANCE, 'the end of the walk is not seed B');
+  G.model.dispose();
+
+  // the animation keeps no tensors
+  await page.goto(new URL(`stylegan/?seed=${a}&to=${b}&t=0.1&n=${n}&cols=${cols}`, site).href);
+  await waitDrawn(page, `seed ${a} to ${b} t 0.1`);
+  const start = await numTensors(page);
+  await page.click('#walk');
+  await page.waitForFunction(() => /to \d+ t 0\.[5-9]/.test(document.body.dataset.drawn ?? ''), { timeout: 10_000 });
+  await page.click('#walk');
+  await page.waitForFunction((k) => (globalThis as unknown as { tf: typeof tf }).tf.memory().numTensors === k, { timeout: 5_000 }, start).catch(() => {});
+  assert.equal(await numTensors(page), start, 'tensors leak per frame of a walk in w');
   assert.deepEqual(problems, []);
   assert.deepEqual(offsite, []);
   await page.close();

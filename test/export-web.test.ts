@@ -22,7 +22,7 @@ import { saveModel } from '../src/model/io.js';
 import { loadGenerator } from '../src/run/runs.js';
 import { Rng } from '../src/util/rng.js';
 import { slerp } from '../src/util/slerp.js';
-import { tf, tmpDir, useTestBackend } from './helpers.js';
+import { readmeSnippet, tf, tmpDir, useTestBackend } from './helpers.js';
 
 const CLI = path.resolve('dist/cli.js');
 const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -515,33 +515,42 @@ browserTest('errors show on the page and in data-state: a folder without its gen
 
 // ---- the README's snippets that load generator/ ----
 
-/** The README's fenced block of `lang` that contains `marker`. */
-async function readmeSnippet(lang: string, marker: string): Promise<string> {
-  const readme = await readFile('README.md', 'utf8');
-  const block = [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]).find((b) => b.includes(marker));
-  assert.ok(block, `no \`\`\`${lang} block with ${marker} in README.md`);
-  return block;
-}
-
-test("the README's Node snippet loads generator/ in plain tfjs and runs it", async () => {
-  const snippet = (await readmeSnippet('js', 'tf.io.fromMemory')).replace(/'checkpoints\/[^']+\/generator'/, JSON.stringify(path.join(plainRun, 'generator')));
-  assert.ok(snippet.includes(plainRun), 'the snippet names no generator folder to replace');
-  const r = spawnSync(process.execPath, ['--input-type=module', '--eval', snippet], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /\[ 4, 16, 16, 3 \]/);
+test("the README's Node snippet loads generator/ in plain tfjs and runs it: a DCGAN's, and with dcgan/layers a StyleGAN's and a ProGAN's", async () => {
+  const readme = await readmeSnippet('js', 'tf.io.fromMemory');
+  const registration = "import 'dcgan/layers';";
+  assert.ok(readme.includes(registration), 'the snippet does not register the layers');
+  // run from the checkout, where `dcgan/layers` is the package's own export (package.json "exports": dist/layers.js)
+  const runSnippet = (run: string, code = readme) => {
+    const snippet = code.replace(/'checkpoints\/[^']+\/generator'/, JSON.stringify(path.join(run, 'generator')));
+    assert.ok(snippet.includes(run), 'the snippet names no generator folder to replace');
+    return spawnSync(process.execPath, ['--input-type=module', '--eval', snippet], { encoding: 'utf8', timeout: 60_000 });
+  };
+  for (const run of [plainRun, customRuns.stylegan, customRuns.progan]) {
+    const r = runSnippet(run);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\[ 4, 16, 16, 3 \]/);
+  }
+  // without the line, StyleGAN's generator does not load: the line is what registers its layers
+  const bare = runSnippet(customRuns.stylegan, readme.split('\n').filter((l) => !l.startsWith(registration)).join('\n'));
+  assert.notEqual(bare.status, 0);
+  assert.match(bare.stderr, /Unknown layer: (EqualizedDense|PixelNorm|ConstantInput|WAverage|AdaIN|NoiseInjection|EqualizedConv2D)/);
 });
 
-browserTest("the README's page snippet loads generator/ from an exported folder and draws", async () => {
+browserTest("the README's page snippet loads generator/ from an exported folder and draws: a DCGAN's and a StyleGAN's", async () => {
   await openSite();
-  await writeFile(path.join(root, 'site', 'plain', 'snippet.html'), await readmeSnippet('html', "tf.loadLayersModel('generator/model.json')"));
-  const { page, problems, offsite } = await open('plain/snippet.html');
-  await page.waitForFunction(() => document.querySelector('canvas')!.width === 16, { timeout: 10_000 });
-  const drawn = await page.evaluate(() => {
-    const c = document.querySelector('canvas')!;
-    return Array.from(c.getContext('2d')!.getImageData(0, 0, 16, 16).data).filter((v, i) => i % 4 !== 3 && v !== 0).length;
-  });
-  assert.ok(drawn > 100, `the canvas is blank (${drawn} non-zero values)`);
-  assert.deepEqual(problems, []);
-  assert.deepEqual(offsite, []);
-  await page.close();
+  const snippet = await readmeSnippet('html', "tf.loadLayersModel('generator/model.json')");
+  for (const name of ['plain', 'stylegan']) {
+    await writeFile(path.join(root, 'site', name, 'snippet.html'), snippet);
+    const { page, problems, offsite } = await open(`${name}/snippet.html`);
+    await page.waitForFunction(() => document.querySelector('canvas')!.width === 16, { timeout: 10_000 })
+      .catch((err) => assert.fail(`${name}: nothing drawn (${problems.join('; ') || err})`));
+    const drawn = await page.evaluate(() => {
+      const c = document.querySelector('canvas')!;
+      return Array.from(c.getContext('2d')!.getImageData(0, 0, 16, 16).data).filter((v, i) => i % 4 !== 3 && v !== 0).length;
+    });
+    assert.ok(drawn > 100, `${name}: the canvas is blank (${drawn} non-zero values)`);
+    assert.deepEqual(problems, [], name);
+    assert.deepEqual(offsite, [], name);
+    await page.close();
+  }
 });

@@ -22,6 +22,7 @@ import { saveModel } from '../src/model/io.js';
 import { loadGenerator } from '../src/run/runs.js';
 import { Rng } from '../src/util/rng.js';
 import { slerp } from '../src/util/slerp.js';
+import { buildIfStale } from './cli-run.js';
 import { readmeSnippet, tf, tmpDir, useTestBackend } from './helpers.js';
 
 const CLI = path.resolve('dist/cli.js');
@@ -144,7 +145,7 @@ const customRuns: Record<'progan' | 'stylegan', string> = { progan: '', stylegan
 const CLASSES = ['circle', 'square', 'star'];
 
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does it first)');
+  await buildIfStale(); // dist/cli.js as the sources are now (npm test has built it; a mutation copy has not)
   await useTestBackend();
   root = await tmpDir();
   plainRun = path.join(root, 'plain-run');

@@ -66,7 +66,7 @@ test('the tarball holds dist/, README, LICENSE and package.json, and nothing els
   assert.equal(path.basename(tarball), `${manifest.name}-${manifest.version}.tgz`);
   const others = files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f));
   assert.deepEqual(others, []);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'dist/api.js', 'dist/api.d.ts', 'dist/export/page/index.html', 'dist/export/page/style.css']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'dist/api.js', 'dist/api.d.ts', 'dist/layers.js', 'dist/layers.d.ts', 'dist/export/page/index.html', 'dist/export/page/style.css']) {
     assert.ok(files.includes(f), `${f} is not in the tarball`);
   }
   // declarations (.d.ts) are for `import ... from 'dcgan'`; sources are not shipped

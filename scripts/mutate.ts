@@ -299,6 +299,7 @@ const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/model/stylegan-layers.ts', ['test/stylegan-layers.test.ts']],
   ['src/model/progan.ts', ['test/progan.test.ts']],
   ['src/model/stylegan.ts', ['test/stylegan.test.ts']],
+  ['src/model/style-models.ts', ['test/stylegan.test.ts', 'test/generate-style.test.ts']],
   ['src/model/tricks.ts', ['test/tricks.test.ts']],
   ['src/model/step-seed.ts', ['test/stylegan-layers.test.ts', 'test/model.test.ts']],
   ['src/model/', ['test/presets.test.ts', 'test/d2l-fixtures.test.ts', 'test/batch-norm.test.ts', 'test/tricks.test.ts']],

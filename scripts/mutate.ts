@@ -275,6 +275,12 @@ const CLI_TESTS: Record<string, string[]> = {
   // where the built code finds its files once installed from the tarball: only the package test installs it (it
   // builds dist/ in the copy itself)
   'src/export/web.ts': ['test/package.test.ts'],
+  // the page's script, which no test imports: the browser test exports it and runs it in Chromium (building dist/ in
+  // the copy first, for the CLI it compares with)
+  'src/export/page/app.ts': ['test/export-web.test.ts'],
+  // `import 'dcgan/layers'`, a package export, not a relative import: the README's snippet runs it from the checkout and
+  // from the installed tarball
+  'src/layers.ts': ['test/export-web.test.ts', 'test/package.test.ts'],
   // a shell script, which no test imports: its test runs it
   'scripts/install-lavapipe.sh': ['test/install-lavapipe.test.ts'],
 };
@@ -293,6 +299,7 @@ const PRIMARY_TESTS: [prefix: string, tests: string[]][] = [
   ['src/model/stylegan-layers.ts', ['test/stylegan-layers.test.ts']],
   ['src/model/progan.ts', ['test/progan.test.ts']],
   ['src/model/stylegan.ts', ['test/stylegan.test.ts']],
+  ['src/model/style-models.ts', ['test/stylegan.test.ts', 'test/generate-style.test.ts']],
   ['src/model/tricks.ts', ['test/tricks.test.ts']],
   ['src/model/step-seed.ts', ['test/stylegan-layers.test.ts', 'test/model.test.ts']],
   ['src/model/', ['test/presets.test.ts', 'test/d2l-fixtures.test.ts', 'test/batch-norm.test.ts', 'test/tricks.test.ts']],

@@ -625,14 +625,26 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     name: "export --web: StyleGAN's layers shipped without step-seed.js, which they import",
     file: 'src/export/web.ts',
-    find: "'model/stylegan-layers', 'model/step-seed'];",
-    replace: "'model/stylegan-layers'];",
+    find: "'model/stylegan-layers', 'model/step-seed', 'model/style-models'];",
+    replace: "'model/stylegan-layers', 'model/style-models'];",
   },
   {
     name: "export --web: G's own files shipped whatever the choice (the page draws G, not the average sample draws)",
     file: 'src/export/web.ts',
     find: "await put(`generator/${file}`, await readRegularFile(path.join(generator.dir, file)));",
     replace: "await put(`generator/${file}`, await readRegularFile(path.join(o.run, 'generator', file)));",
+  },
+  {
+    name: "export --web: a StyleGAN's walk slerps between the ends' codes w, as the page does z, not the straight line sample --interpolate takes",
+    file: 'src/export/page/app.ts',
+    find: 'w.set(lerp(from.subarray(i * d, (i + 1) * d), to.subarray(i * d, (i + 1) * d), v.t), i * d);',
+    replace: 'w.set(slerp(from.subarray(i * d, (i + 1) * d), to.subarray(i * d, (i + 1) * d), v.t), i * d);',
+  },
+  {
+    name: "dcgan/layers registers ProGAN's layers only: a StyleGAN generator does not load in the user's tfjs",
+    file: 'src/layers.ts',
+    find: "import './model/stylegan-layers.js';",
+    replace: '',
   },
   // progressive growing (--fade-kimg)
   {

@@ -63,7 +63,7 @@ test("the page's modules import only files the export holds (no package names), 
     }
   };
   await visit('js/export/page/app.js');
-  for (const layers of ['js/model/progan-layers.js', 'js/model/stylegan-layers.js']) assert.ok(reached.has(layers), `the page never imports ${layers}`);
+  for (const module of ['js/model/progan-layers.js', 'js/model/stylegan-layers.js', 'js/model/style-models.js']) assert.ok(reached.has(module), `the page never imports ${module}`);
   assert.deepEqual(modules.filter((m) => !reached.has(m)), [], 'exported modules the page never loads');
 });
 

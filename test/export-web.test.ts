@@ -10,6 +10,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import sharp from 'sharp';
 import { serveFolder, type StaticServer } from '../src/export/serve.js';
 import { exportWeb } from '../src/export/web.js';
+import { styleWalkImages } from '../src/generate/style.js';
 import { tileGrid, toUint8, type RawImage } from '../src/image/grid.js';
 import { buildGenerator } from '../src/model/build.js';
 import { d2l } from '../src/model/d2l.js';
@@ -18,9 +19,11 @@ import { progan } from '../src/model/progan.js';
 import { stylegan } from '../src/model/stylegan.js';
 import { latents } from '../src/model/generator.js';
 import { saveModel } from '../src/model/io.js';
+import { loadGenerator } from '../src/run/runs.js';
 import { Rng } from '../src/util/rng.js';
 import { slerp } from '../src/util/slerp.js';
-import { tf, tmpDir, useTestBackend } from './helpers.js';
+import { buildIfStale } from './cli-run.js';
+import { readmeSnippet, tf, tmpDir, useTestBackend } from './helpers.js';
 
 const CLI = path.resolve('dist/cli.js');
 const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -142,7 +145,7 @@ const customRuns: Record<'progan' | 'stylegan', string> = { progan: '', stylegan
 const CLASSES = ['circle', 'square', 'star'];
 
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does it first)');
+  await buildIfStale(); // dist/cli.js as the sources are now (npm test has built it; a mutation copy has not)
   await useTestBackend();
   root = await tmpDir();
   plainRun = path.join(root, 'plain-run');
@@ -195,7 +198,7 @@ test('dcgan export --web writes a self-contained folder: page, generator, tfjs a
   const manifest = JSON.parse(await readFile(path.join(dir, 'export.json'), 'utf8'));
   assert.deepEqual([manifest.run, manifest.epoch], ['plain-run', 3]);
   // ProGAN's and StyleGAN's layers, for the page to register: tfjs is the page's global, not a module it cannot find
-  for (const f of ['js/model/progan-layers.js', 'js/model/stylegan-layers.js', 'js/model/step-seed.js']) {
+  for (const f of ['js/model/progan-layers.js', 'js/model/stylegan-layers.js', 'js/model/step-seed.js', 'js/model/style-models.js']) {
     const code = await readFile(path.join(dir, f), 'utf8');
     assert.doesNotMatch(code, /@tensorflow\/tfjs['"]/, `${f} imports tfjs by name`);
     if (f !== 'js/model/step-seed.js') assert.match(code, /^const tf = globalThis\.tf;/m, f);
@@ -429,6 +432,55 @@ browserTest('the walk: a point between two seeds is their slerp; it ends at the 
   await page.close();
 });
 
+browserTest("a stylegan run's walk goes in w, as dcgan sample --interpolate: the line between the ends' codes (within 2/255)", async (t) => {
+  const [a, b, n, cols] = [5, 6, 4, 2];
+  const G = await loadGenerator(customRuns.stylegan);
+  const za = latents(a, n, LATENT), zb = latents(b, n, LATENT);
+  // `dcgan sample --interpolate 5`'s code on the page's ends (walk i: image i of seed a to image i of seed b): its
+  // frame k is the point t = k/4
+  const steps = 5;
+  const walks = await styleWalkImages(G, za, zb, n, steps);
+  const imageBytes = 16 * 16 * 3;
+  const frame = (k: number) => {
+    const pixels = new Uint8Array(n * imageBytes);
+    for (let i = 0; i < n; i++) pixels.set(walks.subarray((i * steps + k) * imageBytes, (i * steps + k + 1) * imageBytes), i * imageBytes);
+    return tileGrid(pixels, n, 16, 3, cols);
+  };
+  // the same point on z's great circle draws something else: a page that slerps z fails here
+  const inZ = new Float32Array(n * LATENT);
+  for (let i = 0; i < n; i++) inZ.set(slerp(za.subarray(i * LATENT, (i + 1) * LATENT), zb.subarray(i * LATENT, (i + 1) * LATENT), 0.25), i * LATENT);
+  const zDiff = maxDiff(asCanvas(reference(G.model, inZ, n, cols)), frame(1));
+  t.diagnostic(`t = 0.25: slerp in z and lerp in w differ by ${zDiff}/255`);
+  assert.ok(zDiff > 3 * TOLERANCE, `slerp in z and lerp in w draw nearly the same images (${zDiff}/255)`);
+
+  const { page, problems, offsite } = await open(`stylegan/?seed=${a}&to=${b}&t=0.25&n=${n}&cols=${cols}`);
+  assert.equal(await state(page), 'ready', await text(page, 'error'));
+  for (const [at, k] of [[0.25, 1], [0.75, 3], [1, 4]]) {
+    if (k > 1) {
+      await page.goto(new URL(`stylegan/?seed=${a}&to=${b}&t=${at}&n=${n}&cols=${cols}`, site).href);
+      await waitDrawn(page, `seed ${a} to ${b} t ${at}`);
+    }
+    const diff = maxDiff(await readCanvas(page), frame(k));
+    t.diagnostic(`t = ${at}: the page differs from frame ${k} of 5 of the walk in w by ${diff}/255`);
+    assert.ok(diff <= TOLERANCE, `t = ${at} is not frame ${k} of 5 of the walk in w`);
+  }
+  assert.ok(maxDiff(await readCanvas(page), reference(G.model, zb, n, cols)) <= TOLERANCE, 'the end of the walk is not seed B');
+  G.model.dispose();
+
+  // the animation keeps no tensors
+  await page.goto(new URL(`stylegan/?seed=${a}&to=${b}&t=0.1&n=${n}&cols=${cols}`, site).href);
+  await waitDrawn(page, `seed ${a} to ${b} t 0.1`);
+  const start = await numTensors(page);
+  await page.click('#walk');
+  await page.waitForFunction(() => /to \d+ t 0\.[5-9]/.test(document.body.dataset.drawn ?? ''), { timeout: 10_000 });
+  await page.click('#walk');
+  await page.waitForFunction((k) => (globalThis as unknown as { tf: typeof tf }).tf.memory().numTensors === k, { timeout: 5_000 }, start).catch(() => {});
+  assert.equal(await numTensors(page), start, 'tensors leak per frame of a walk in w');
+  assert.deepEqual(problems, []);
+  assert.deepEqual(offsite, []);
+  await page.close();
+});
+
 browserTest('a conditional run: the page offers its classes and draws the chosen one (grey 8×8, as tfjs in Node)', async () => {
   const [seed, n, cols] = [77, 5, 5];
   const { page, problems, offsite } = await open(`cond/?seed=${seed}&n=${n}&cols=${cols}&class=1`);
@@ -464,33 +516,42 @@ browserTest('errors show on the page and in data-state: a folder without its gen
 
 // ---- the README's snippets that load generator/ ----
 
-/** The README's fenced block of `lang` that contains `marker`. */
-async function readmeSnippet(lang: string, marker: string): Promise<string> {
-  const readme = await readFile('README.md', 'utf8');
-  const block = [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]).find((b) => b.includes(marker));
-  assert.ok(block, `no \`\`\`${lang} block with ${marker} in README.md`);
-  return block;
-}
-
-test("the README's Node snippet loads generator/ in plain tfjs and runs it", async () => {
-  const snippet = (await readmeSnippet('js', 'tf.io.fromMemory')).replace(/'checkpoints\/[^']+\/generator'/, JSON.stringify(path.join(plainRun, 'generator')));
-  assert.ok(snippet.includes(plainRun), 'the snippet names no generator folder to replace');
-  const r = spawnSync(process.execPath, ['--input-type=module', '--eval', snippet], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /\[ 4, 16, 16, 3 \]/);
+test("the README's Node snippet loads generator/ in plain tfjs and runs it: a DCGAN's, and with dcgan/layers a StyleGAN's and a ProGAN's", async () => {
+  const readme = await readmeSnippet('js', 'tf.io.fromMemory');
+  const registration = "import 'dcgan/layers';";
+  assert.ok(readme.includes(registration), 'the snippet does not register the layers');
+  // run from the checkout, where `dcgan/layers` is the package's own export (package.json "exports": dist/layers.js)
+  const runSnippet = (run: string, code = readme) => {
+    const snippet = code.replace(/'checkpoints\/[^']+\/generator'/, JSON.stringify(path.join(run, 'generator')));
+    assert.ok(snippet.includes(run), 'the snippet names no generator folder to replace');
+    return spawnSync(process.execPath, ['--input-type=module', '--eval', snippet], { encoding: 'utf8', timeout: 60_000 });
+  };
+  for (const run of [plainRun, customRuns.stylegan, customRuns.progan]) {
+    const r = runSnippet(run);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\[ 4, 16, 16, 3 \]/);
+  }
+  // without the line, StyleGAN's generator does not load: the line is what registers its layers
+  const bare = runSnippet(customRuns.stylegan, readme.split('\n').filter((l) => !l.startsWith(registration)).join('\n'));
+  assert.notEqual(bare.status, 0);
+  assert.match(bare.stderr, /Unknown layer: (EqualizedDense|PixelNorm|ConstantInput|WAverage|AdaIN|NoiseInjection|EqualizedConv2D)/);
 });
 
-browserTest("the README's page snippet loads generator/ from an exported folder and draws", async () => {
+browserTest("the README's page snippet loads generator/ from an exported folder and draws: a DCGAN's and a StyleGAN's", async () => {
   await openSite();
-  await writeFile(path.join(root, 'site', 'plain', 'snippet.html'), await readmeSnippet('html', "tf.loadLayersModel('generator/model.json')"));
-  const { page, problems, offsite } = await open('plain/snippet.html');
-  await page.waitForFunction(() => document.querySelector('canvas')!.width === 16, { timeout: 10_000 });
-  const drawn = await page.evaluate(() => {
-    const c = document.querySelector('canvas')!;
-    return Array.from(c.getContext('2d')!.getImageData(0, 0, 16, 16).data).filter((v, i) => i % 4 !== 3 && v !== 0).length;
-  });
-  assert.ok(drawn > 100, `the canvas is blank (${drawn} non-zero values)`);
-  assert.deepEqual(problems, []);
-  assert.deepEqual(offsite, []);
-  await page.close();
+  const snippet = await readmeSnippet('html', "tf.loadLayersModel('generator/model.json')");
+  for (const name of ['plain', 'stylegan']) {
+    await writeFile(path.join(root, 'site', name, 'snippet.html'), snippet);
+    const { page, problems, offsite } = await open(`${name}/snippet.html`);
+    await page.waitForFunction(() => document.querySelector('canvas')!.width === 16, { timeout: 10_000 })
+      .catch((err) => assert.fail(`${name}: nothing drawn (${problems.join('; ') || err})`));
+    const drawn = await page.evaluate(() => {
+      const c = document.querySelector('canvas')!;
+      return Array.from(c.getContext('2d')!.getImageData(0, 0, 16, 16).data).filter((v, i) => i % 4 !== 3 && v !== 0).length;
+    });
+    assert.ok(drawn > 100, `${name}: the canvas is blank (${drawn} non-zero values)`);
+    assert.deepEqual(problems, [], name);
+    assert.deepEqual(offsite, [], name);
+    await page.close();
+  }
 });

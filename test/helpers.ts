@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -113,3 +114,11 @@ export function deadPid(): number {
 
 /** `s` as a regular expression that matches it literally. */
 export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The README's fenced block of `lang` that contains `marker`. */
+export async function readmeSnippet(lang: string, marker: string): Promise<string> {
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+  const block = [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]).find((b) => b.includes(marker));
+  assert.ok(block, `no \`\`\`${lang} block with ${marker} in README.md`);
+  return block;
+}

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildIfStale } from './cli-run.js';
-import { tmpDir } from './helpers.js';
+import { readmeSnippet, tmpDir } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
@@ -66,7 +66,7 @@ test('the tarball holds dist/, README, LICENSE and package.json, and nothing els
   assert.equal(path.basename(tarball), `${manifest.name}-${manifest.version}.tgz`);
   const others = files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f));
   assert.deepEqual(others, []);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'dist/api.js', 'dist/api.d.ts', 'dist/export/page/index.html', 'dist/export/page/style.css']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'dist/api.js', 'dist/api.d.ts', 'dist/layers.js', 'dist/layers.d.ts', 'dist/export/page/index.html', 'dist/export/page/style.css']) {
     assert.ok(files.includes(f), `${f} is not in the tarball`);
   }
   // declarations (.d.ts) are for `import ... from 'dcgan'`; sources are not shipped
@@ -106,6 +106,19 @@ test('the installed dcgan trains, samples and exports the web page in the empty 
   const lib = run([process.execPath, '--input-type=module', '-e', script], app);
   assert.equal(lib.status, 0, lib.stderr);
   assert.equal(lib.stdout.trim(), `2 16 3 ${2 * 16 * 16 * 3}`);
+});
+
+test("the README's Node snippet, with `import 'dcgan/layers'`, loads the installed dcgan's StyleGAN generator in the user's tfjs", async () => {
+  // the user's `@tensorflow/tfjs` is the one npm installed beside dcgan: the layers must be registered with it
+  const dcgan = path.join(app, 'node_modules', '.bin', 'dcgan');
+  const train = run([dcgan, 'train', '--arch', 'stylegan', '--image-size', '8', '--width', '4', '--latent', '8', '--limit', '16',
+    '--batch-size', '16', '--epochs', '1', '--out', 'style-run'], app);
+  assert.equal(train.status, 0, train.stderr);
+  const snippet = (await readmeSnippet('js', 'tf.io.fromMemory')).replace(/'checkpoints\/[^']+\/generator'/, "'style-run/generator'");
+  assert.ok(snippet.includes("import 'dcgan/layers';") && snippet.includes('style-run/generator'), snippet);
+  const r = run([process.execPath, '--input-type=module', '-e', snippet], app);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\[ 4, 8, 8, 3 \]/);
 });
 
 test('installed globally (npm i -g), `dcgan` is on the PATH and trains in an empty folder', async () => {

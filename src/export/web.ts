@@ -5,13 +5,14 @@
 //   index.html style.css export.json generator/{model.json,weights.bin} [classes.json]
 //   lib/tf.min.js lib/tf-backend-webgpu.min.js lib/tf-backend-wasm.min.js lib/*.wasm
 //   js/export/page/app.js js/util/rng.js js/util/slerp.js
-//   js/model/progan-layers.js js/model/stylegan-layers.js js/model/step-seed.js
+//   js/model/progan-layers.js js/model/stylegan-layers.js js/model/step-seed.js js/model/style-models.js
 //   .dcgan-export.json: every file above with its size and SHA-256, so that a re-export replaces only those, as written
 //
 // The page's latents come from js/util/rng.js, the compiled src/util/rng.ts itself, so they cannot drift from
 // `dcgan sample`'s. js/ keeps the source tree's layout so the compiled imports resolve unchanged. The custom layers of
 // ProGAN's and StyleGAN's generators ship the same way (their model.json names them, and tf.loadLayersModel finds them
 // only registered): the page imports them once tfjs is loaded, their `import * as tf` turned into the page's global.
+// So does style-models.js, which cuts a StyleGAN generator into mapping and synthesis for the page's walks in w.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
@@ -63,7 +64,7 @@ const GENERATED_BY = 'dcgan export --web';
 const MANIFEST = 'export.json';
 export const FILE_LIST = '.dcgan-export.json';
 /** The page's modules, as paths under src/ (and dist/) without the extension. */
-const PAGE_MODULES = ['export/page/app', 'util/rng', 'util/slerp', 'model/progan-layers', 'model/stylegan-layers', 'model/step-seed'];
+const PAGE_MODULES = ['export/page/app', 'util/rng', 'util/slerp', 'model/progan-layers', 'model/stylegan-layers', 'model/step-seed', 'model/style-models'];
 /** How a module imports tfjs, which the page has as the global `tf` (lib/tf.min.js): in tsc's and esbuild's output. */
 const TFJS_IMPORT = /^import \* as tf from ['"]@tensorflow\/tfjs['"];$/gm;
 

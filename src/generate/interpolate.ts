@@ -8,6 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tileGrid, writePng, type RawImage } from '../image/grid.js';
 import { generateImages, latents } from '../model/generator.js';
+import { isStyleGenerator } from '../model/style-models.js';
 import { loadGenerator, readClassNames, type GeneratorChoice } from '../run/runs.js';
 
 import { UsageError } from '../util/errors.js';
@@ -17,7 +18,7 @@ import { chooseClass, classesFor } from './classes.js';
 import { plural } from '../util/plural.js';
 import { checkGridImages, checkGridSide } from './limits.js';
 import { imageProgress } from './sample.js';
-import { applyTruncation, isStyleGenerator, styleWalkImages } from './style.js';
+import { applyTruncation, styleWalkImages } from './style.js';
 
 export interface InterpolateOptions {
   run: string;

@@ -11,6 +11,7 @@
 // `dcgan sample --seed S --n N` and the top row the images that follow it.
 import { tileGrid, type RawImage } from '../image/grid.js';
 import { latents } from '../model/generator.js';
+import { everyLayer } from '../model/style-models.js';
 import { styleGroups } from '../model/stylegan.js';
 import { loadGenerator, readClassNames, type GeneratorChoice } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
@@ -18,7 +19,7 @@ import { plural } from '../util/plural.js';
 import { chooseClass, classesFor } from './classes.js';
 import { checkGridImages, checkGridSide } from './limits.js';
 import { imageProgress, writeImage } from './sample.js';
-import { applyTruncation, copyStyles, everyLayer, mapLatents, requireStyleGenerator, styleParts, synthesize } from './style.js';
+import { applyTruncation, copyStyles, mapLatents, requireStyleGenerator, styleParts, synthesize } from './style.js';
 
 export const STYLE_GROUPS = ['coarse', 'middle', 'fine'] as const;
 export type StyleGroup = (typeof STYLE_GROUPS)[number];

@@ -7,13 +7,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { toUint8 } from '../image/grid.js';
 import type { Generator } from '../model/generator.js';
-import { setTruncation, styleModels } from '../model/stylegan.js';
+import { setTruncation } from '../model/stylegan.js';
+import { everyLayer, isStyleGenerator, styleModels } from '../model/style-models.js';
 import { UsageError } from '../util/errors.js';
-
-/** Whether a generator is a StyleGAN's: it has the layer that holds w̄ (and so a mapping network before it). */
-export function isStyleGenerator(model: tf.LayersModel): boolean {
-  return model.layers.some((l) => l.getClassName() === 'WAverage');
-}
+import { lerp } from '../util/slerp.js';
 
 /** Refuses, in one line naming the flag, a generator that has no w (any architecture but stylegan). */
 export function requireStyleGenerator(G: Generator, flag: string, run: string, what: string): void {
@@ -76,24 +73,16 @@ export async function synthesize(G: Generator, parts: StyleParts, ws: Float32Arr
   return out;
 }
 
-/** n codes w ([n × size]) as w per layer ([n × layers × size]): the same w at every layer, as G itself draws. */
-export function everyLayer(w: Float32Array, n: number, layers: number, size: number): Float32Array {
-  const ws = new Float32Array(n * layers * size);
-  for (let i = 0; i < n; i++) for (let l = 0; l < layers; l++) ws.set(w.subarray(i * size, (i + 1) * size), (i * layers + l) * size);
-  return ws;
-}
-
 /**
  * Points of `walks` straight walks in w ([walks × steps × size]), walk after walk: walk i from the i-th of `starts` to
- * the i-th of `ends` at t = 0, 1/(steps − 1), …, 1, as (1 − t)·a + t·b, so the ends are a and b exactly.
+ * the i-th of `ends` at t = 0, 1/(steps − 1), …, 1, as (1 − t)·a + t·b (lerp: the exported page walks with it too).
  */
 export function walkW(starts: Float32Array, ends: Float32Array, walks: number, steps: number, size: number): Float32Array {
   const out = new Float32Array(walks * steps * size);
   for (let w = 0; w < walks; w++) {
     for (let k = 0; k < steps; k++) {
-      const t = k / (steps - 1);
       const at = (w * steps + k) * size;
-      for (let j = 0; j < size; j++) out[at + j] = (1 - t) * starts[w * size + j] + t * ends[w * size + j];
+      out.set(lerp(starts.subarray(w * size, (w + 1) * size), ends.subarray(w * size, (w + 1) * size), k / (steps - 1)), at);
     }
   }
   return out;

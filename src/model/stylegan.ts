@@ -162,31 +162,8 @@ export function wAverage(G: tf.LayersModel): tf.Tensor1D {
   return (G.getLayer('w_average') as WAverage).wAverage;
 }
 
-/**
- * A StyleGAN G (as built, or loaded from a checkpoint) cut into its mapping model (G's inputs → w, [n, latent], after
- * w̄'s layer: tracking in training, truncation in inference), `codes` (the same before w̄'s layer: w, never tracked nor
- * truncated) and its synthesis model (w per layer, [n, layers, latent] → images). All share G's layers and weights.
- */
-export function styleModels(G: tf.LayersModel): { mapping: tf.LayersModel; codes: tf.LayersModel; synthesis: tf.LayersModel; layers: number } {
-  const broadcast = G.getLayer('w_broadcast');
-  const average = G.getLayer('w_average');
-  const mapping = tf.model({ inputs: G.inputs, outputs: average.getOutputAt(0) as SymbolicTensor, name: 'mapping' });
-  const codes = tf.model({ inputs: G.inputs, outputs: average.getInputAt(0) as SymbolicTensor, name: 'codes' });
-  const [, layers, d] = (broadcast.getOutputAt(0) as SymbolicTensor).shape as number[];
-  const ws = tf.input({ shape: [layers, d], name: 'ws' });
-  // G's layers after the broadcast, in G's (topological) order, applied again to the new input
-  const made = new Map<number, SymbolicTensor>([[(broadcast.getOutputAt(0) as SymbolicTensor).id, ws]]);
-  const start = G.layers.indexOf(broadcast) + 1;
-  for (const layer of G.layers.slice(start)) {
-    const inputs = [layer.getInputAt(0)].flat() as SymbolicTensor[];
-    const mapped = inputs.map((t) => made.get(t.id));
-    if (mapped.some((t) => !t)) throw new Error(`${layer.name} takes an input from before the styles: not a StyleGAN synthesis network`);
-    const out = layer.apply(mapped.length === 1 ? mapped[0]! : (mapped as SymbolicTensor[])) as SymbolicTensor;
-    made.set((layer.getOutputAt(0) as SymbolicTensor).id, out);
-  }
-  const image = made.get((G.outputs[0] as SymbolicTensor).id)!;
-  return { mapping, codes, synthesis: tf.model({ inputs: ws, outputs: image, name: 'synthesis' }), layers };
-}
+// styleModels (G cut into mapping and synthesis) lives in style-models.ts, which the exported page ships as it is
+export { styleModels } from './style-models.js';
 
 /**
  * `--arch stylegan`: the book's StyleGAN generator with ProGAN's discriminator at the final resolution (no growing).

@@ -1,12 +1,15 @@
 // The exported page: draws a grid from the run's generator in the browser, as `dcgan sample` does in Node — the same
 // latents (Rng, compiled from src/util/rng.ts and shipped beside this file), G.predict with batch norm in inference
 // mode, the same tiling. It walks latent space with slerp (src/util/slerp.ts) and picks a class on conditional runs.
+// On a StyleGAN generator it walks in w instead, as `dcgan sample --interpolate` does (src/generate/style.ts): each
+// end's latent through the mapping network, the straight line (lerp) between the two codes, the point through the
+// synthesis network with the same w at every layer.
 // tfjs comes from lib/ as a classic script (the global `tf`); only its types are imported here. The custom layers of
 // ProGAN and StyleGAN come compiled from src/model/ (export/web.ts points their tfjs import at the global).
 import type * as TF from '@tensorflow/tfjs';
 import type { ExportManifest } from '../web.js';
 import { Rng } from '../../util/rng.js';
-import { slerp } from '../../util/slerp.js';
+import { lerp, slerp } from '../../util/slerp.js';
 
 declare const tf: typeof TF & { wasm?: { setWasmPaths(prefix: string): void } };
 
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
   // ProGAN's and StyleGAN's layers, registered with the tfjs just loaded, so that their generators load
   await import('../../model/progan-layers.js');
   await import('../../model/stylegan-layers.js');
+  const { everyLayer, isStyleGenerator, styleModels } = await import('../../model/style-models.js');
   const G = await tf.loadLayersModel('generator/model.json');
   const latent = G.inputs[0].shape[1];
   const [, size, width, channels] = G.outputs[0].shape;
@@ -118,6 +122,8 @@ async function main(): Promise<void> {
     throw new PageError(`generator/model.json: expected the inputs z [n, ${latent}] and a class [n, 1], got ${JSON.stringify(G.inputs.map((i) => i.shape))}`);
   }
   const names = G.inputs.length === 2 ? (await fetchJson<{ names: string[] }>('classes.json')).names : undefined;
+  /** a StyleGAN G cut in two, for walks in w */
+  const style = isStyleGenerator(G) ? styleModels(G) : undefined;
   if (names) {
     view.classIndex = intParam(params, 'class', 0, names.length - 1) ?? 0;
     const select = $<HTMLSelectElement>('class');
@@ -156,15 +162,58 @@ async function main(): Promise<void> {
     return z;
   };
 
+  /** G's inputs for latents start … start + count − 1 of z: z, and on a conditional run the class */
+  const inputsOf = (z: Float32Array, start: number, count: number, classIndex: number) => {
+    const zs = tf.tensor2d(z.subarray(start * latent, (start + count) * latent), [count, latent]);
+    return names ? [zs, tf.fill([count, 1], classIndex)] : zs;
+  };
+
+  // StyleGAN: the codes w of a walk's two ends, [n × size] each, mapped once per seed and class
+  let codes: Map<string, Float32Array> = new Map();
+  const codesOf = async (v: View, seeds: number[]): Promise<Float32Array[]> => {
+    const { mapping } = style!;
+    const d = mapping.outputs[0].shape[1] as number;
+    const zs = latentsOf(...seeds);
+    const next = new Map<string, Float32Array>();
+    for (const [k, seed] of seeds.entries()) {
+      const key = `${seed} ${v.classIndex}`;
+      let w = codes.get(key) ?? next.get(key);
+      if (!w) {
+        w = new Float32Array(n * d);
+        for (let start = 0; start < n; start += BATCH) {
+          const count = Math.min(BATCH, n - start);
+          const batch = tf.tidy(() => mapping.predict(inputsOf(zs[k], start, count, v.classIndex)) as TF.Tensor);
+          w.set((await batch.data()) as Float32Array, start * d);
+          batch.dispose();
+        }
+      }
+      next.set(key, w);
+    }
+    codes = next;
+    return seeds.map((seed) => next.get(`${seed} ${v.classIndex}`)!);
+  };
+
+  /** A point of a StyleGAN walk: w per layer ([n × layers × size]), the line from seed's codes to `to`'s at t */
+  const codesOfWalk = async (v: View & { to: number }): Promise<Float32Array> => {
+    const [from, to] = await codesOf(v, [v.seed, v.to]);
+    const d = from.length / n;
+    const w = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) w.set(lerp(from.subarray(i * d, (i + 1) * d), to.subarray(i * d, (i + 1) * d), v.t), i * d);
+    return everyLayer(w, n, style!.layers, d);
+  };
+
   const draw = async (v: View) => {
-    const z = latentsOfView(v);
+    // a StyleGAN walk goes through w; every other view is G on latents
+    const ws = style && v.to !== undefined && v.t > 0 ? await codesOfWalk({ ...v, to: v.to }) : undefined;
+    const z = ws ? undefined : latentsOfView(v);
     const tile = ctx.createImageData(size, size);
     for (let start = 0; start < n; start += BATCH) {
       const count = Math.min(BATCH, n - start);
       const images = tf.tidy(() => {
-        const zs = tf.tensor2d(z.subarray(start * latent, (start + count) * latent), [count, latent]);
-        const inputs = names ? [zs, tf.fill([count, 1], v.classIndex)] : zs;
-        return G.predict(inputs) as TF.Tensor;
+        if (!ws) return G.predict(inputsOf(z!, start, count, v.classIndex)) as TF.Tensor;
+        const perImage = ws.length / n;
+        const [, layers, d] = style!.synthesis.inputs[0].shape as number[];
+        return style!.synthesis.predict(tf.tensor3d(ws.subarray(start * perImage, (start + count) * perImage), [count, layers, d])) as TF.Tensor;
       });
       const pixels = (await images.data()) as Float32Array;
       images.dispose();

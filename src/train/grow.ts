@@ -96,7 +96,7 @@ export function describeSchedule(g: Pick<Growing, 'networks' | 'fadeKimg' | 'bat
 export function multiplyAdds(model: tf.LayersModel): number {
   let total = 0;
   for (const layer of model.layers) {
-    const out = (Array.isArray(layer.outputShape[0]) ? layer.outputShape[0] : layer.outputShape) as (number | null)[];
+    const out = layer.outputShape as (number | null)[]; // [n, h, w, c] or [n, units]: the growing networks' layers have one output
     for (const w of layer.trainableWeights) {
       const size = w.shape.reduce<number>((p, d) => p * (d ?? 1), 1);
       if (w.shape.length === 4) total += size * (out[1] ?? 1) * (out[2] ?? 1);

@@ -128,7 +128,12 @@ test('a run stopped mid-fade, and again at 8×8, resumes to the bytes of the run
   // with --ema: the average grows with G, and is checkpointed whole too
   const o = (out: string, resume: boolean) => options(out, 2, resume, { ema: 0.001 });
   const straight = await tmpDir();
-  await train(o(straight, false), data, backend, quiet);
+  // the ETA the bar shows (grow.ts GrowingEta, worked by hand in growing-eta.test.ts): time left until the last step
+  const etas: { step: number; run: number; epoch: number }[] = [];
+  await train(o(straight, false), data, backend, { ...quiet, listeners: [{ step: (e) => etas.push({ step: e.step, run: e.runSecondsLeft, epoch: e.epochSecondsLeft }) }] });
+  assert.equal(etas.length, 20);
+  for (const e of etas.slice(0, -1)) assert.ok(e.run > 0 && e.run >= e.epoch && Number.isFinite(e.run), `step ${e.step}: ${e.run} s left, ${e.epoch} s in the epoch`);
+  assert.deepEqual([etas.at(-1)!.run, etas.at(-1)!.epoch], [0, 0]);
   const stopped = await tmpDir();
   const controller = new AbortController();
   await train(o(stopped, false), data, backend, { ...quiet, signal: controller.signal, listeners: [{ step: (e) => e.step === 4 && controller.abort() }] });

@@ -3,15 +3,19 @@
 // β1 0) on a linear critic, whose input gradient is its weight vector w: ∂/∂w of λ(‖w‖ − 1)² is 2λ(‖w‖ − 1)·w/‖w‖;
 // G's loss and gradient on fresh latents against D as updated. Then a growing progan run with it resumes bit for bit.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import type { Adam } from '../src/train/adam.js';
+import { withDatasetDefaults } from '../src/run/options.js';
 import { withArchDefaults } from '../src/train/command.js';
 import { createOptimizer } from '../src/train/optimizer.js';
 import { trainStep, type Gan } from '../src/train/step.js';
 import { train, type TrainOptions } from '../src/train/train.js';
 import { Rng } from '../src/util/rng.js';
+import { CLI } from './cli-run.js';
 import { syntheticImageSet, tf, tmpDir, useTestBackend } from './helpers.js';
 
 before(useTestBackend);
@@ -170,4 +174,23 @@ test('wgan-gp: a growing progan run stopped mid-fade resumes to the bytes of the
 test('--loss wgan-gp: progan only, refused elsewhere in one line', () => {
   assert.equal(withArchDefaults({ arch: 'progan', loss: 'wgan-gp' }).loss, 'wgan-gp');
   assert.throws(() => withArchDefaults({ arch: 'd2l', loss: 'wgan-gp' }), /: --loss wgan-gp: --arch d2l trains with its source's GAN loss \(wgan-gp is --arch progan's\)$/);
+});
+
+test("progan trains with WGAN-GP unless told (its paper's loss), so its --augment defaults to none; the others' loss is gan", async () => {
+  assert.equal(withArchDefaults({ arch: 'progan' }).loss, 'wgan-gp');
+  assert.equal(withArchDefaults({ arch: 'progan', loss: 'gan' }).loss, 'gan');
+  assert.equal(withArchDefaults({ arch: 'stylegan' }).loss, 'gan');
+  assert.equal(withArchDefaults({ arch: 'd2l' }).loss, 'gan');
+  // the sprites' defaults otherwise: cropped, mirrored, G's weights averaged (docs/image-quality.md)
+  const sprites = withDatasetDefaults({ arch: 'progan', dataset: 'pokesprite' });
+  assert.deepEqual([sprites.augment, sprites.crop, sprites.mirror, sprites.ema], ['none', 'content', true, 10]);
+  assert.equal(withDatasetDefaults({ arch: 'progan', dataset: 'pokesprite', loss: 'gan' }).augment, 'translation,cutout');
+  assert.equal(withDatasetDefaults({ arch: 'stylegan', dataset: 'pokesprite' }).augment, 'translation,cutout');
+  assert.equal(withDatasetDefaults({ arch: 'd2l', dataset: 'pokesprite', loss: 'wgan-gp' }).augment, 'none');
+  // asked for both: one line before any work
+  const out = path.join(await tmpDir(), 'run');
+  const r = spawnSync(process.execPath, [...CLI, 'train', '--arch', 'progan', '--augment', 'translation', '--limit', '8', '--out', out], { encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  assert.equal(r.stderr.trim(), "error: --augment translation does not go with --loss wgan-gp yet (its penalty's second gradient through the augmentation is untested): pass --augment none, or --loss gan");
+  assert.ok(!existsSync(out), 'the refused run left a folder');
 });

@@ -127,8 +127,8 @@ export const TRAIN_OPTIONS: RunOptionSpec[] = [
     help: "with --ema: the average's batch-norm statistics, recomputed from its own weights on fresh noise (standing, BigGAN's) or averaged like the weights",
   }),
   run({
-    flag: '--loss <name>', choices: ['gan', 'wgan-gp'], default: 'gan', legacy: 'gan',
-    help: "gan: the architecture's GAN loss, in its source's step; wgan-gp (--arch progan): ProGAN's WGAN-GP, λ 10, ε_drift 0.001 (Gulrajani et al. 2017; Karras et al. 2018)",
+    flag: '--loss <name>', choices: ['gan', 'wgan-gp'], legacy: 'gan',
+    help: "gan: the architecture's GAN loss, in its source's step; wgan-gp (--arch progan): ProGAN's WGAN-GP, λ 10, ε_drift 0.001 (Gulrajani et al. 2017; Karras et al. 2018) (default: the architecture's: wgan-gp for progan, as its paper trains, gan for the others)",
   }),
   run({
     flag: '--fade-kimg <kimg>', parse: nonNegativeNumber, legacy: 0,
@@ -200,7 +200,10 @@ export function trainingDefaults(dataset: string | undefined): { augment: string
  */
 export function withDatasetDefaults(opts: Record<string, unknown>): Record<string, unknown> {
   const defaults = datasetDefaults(opts.dataset as string | undefined);
-  const training = trainingDefaults(opts.dataset as string | undefined);
+  // WGAN-GP (progan's default loss) takes no augmentation yet (its penalty's second gradient through it is untested)
+  const wganGp = opts.loss === 'wgan-gp' || (opts.loss === undefined && opts.arch === 'progan');
+  const forData = trainingDefaults(opts.dataset as string | undefined);
+  const training = wganGp ? { ...forData, augment: 'none', augmentFill: 'zero' } : forData;
   return {
     ...opts,
     channels: opts.channels ?? datasetChannels(opts.dataset as string | undefined),

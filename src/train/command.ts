@@ -65,7 +65,9 @@ export function withArchDefaults(opts: Record<string, unknown>): Record<string, 
     const asked = (['minibatchStddev', 'equalizedLr', 'pixelNorm'] as const).filter((k) => filled[k] !== undefined && filled[k] !== false && filled[k] !== 'off');
     if (asked.length) throw new UsageError(`${flagOf(asked[0])}: --arch ${arch.name} takes none of ProGAN's tricks (they apply to the convolutional architectures)`);
   }
-  // WGAN-GP: progan's D alone is known to take the penalty's second gradient (test/gradient-penalty.test.ts)
+  // WGAN-GP: progan's D alone is known to take the penalty's second gradient (test/gradient-penalty.test.ts), and
+  // progan trains with it as its paper does (the non-saturating loss collapsed it on the sprites: docs/image-quality.md)
+  filled.loss ??= arch.name === 'progan' ? 'wgan-gp' : 'gan';
   if (filled.loss === 'wgan-gp' && arch.name !== 'progan') throw new UsageError(`--loss wgan-gp: --arch ${arch.name} trains with its source's GAN loss (wgan-gp is --arch progan's)`);
   // progressive growing: progan's alone (0, growing nothing, is no growing whatever the architecture)
   if (arch.name === 'progan') filled.fadeKimg ??= PROGAN_FADE_KIMG;
@@ -106,7 +108,7 @@ function checkCombinations(opts: Record<string, unknown>): void {
   const keepBest = opts.keepBest ?? 'none';
   const evalEvery = Number(opts.evalEvery ?? 0), earlyStop = Number(opts.earlyStop ?? 0);
   if (keepBest === 'swd' && !evalEvery) throw new UsageError('--keep-best swd needs --eval-every K: SWD is computed every K epochs');
-  if (opts.loss === 'wgan-gp' && opts.augment !== undefined && opts.augment !== 'none') throw new UsageError(`--augment ${opts.augment} does not go with --loss wgan-gp yet (its penalty's second gradient through the augmentation is untested): pass --augment none`);
+  if (opts.loss === 'wgan-gp' && opts.augment !== undefined && opts.augment !== 'none') throw new UsageError(`--augment ${opts.augment} does not go with --loss wgan-gp yet (its penalty's second gradient through the augmentation is untested): pass --augment none, or --loss gan`);
   if (earlyStop && keepBest === 'none') throw new UsageError(`--early-stop ${earlyStop} needs --keep-best loss-g or swd: it counts epochs since the best`);
   if (earlyStop && keepBest === 'swd' && earlyStop < evalEvery) {
     throw new UsageError(`--early-stop ${earlyStop} is shorter than --eval-every ${evalEvery}: SWD is only computed every ${evalEvery} epochs`);

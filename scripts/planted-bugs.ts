@@ -409,6 +409,18 @@ export const PLANTED_BUGS: PlantedBug[] = [
     replace: 'const first = Math.max(from, Math.floor((index * length) / g.batchSize));',
   },
   {
+    name: "progan's default loss the non-saturating one (the loss that collapsed it), not its paper's WGAN-GP",
+    file: 'src/train/command.ts',
+    find: "filled.loss ??= arch.name === 'progan' ? 'wgan-gp' : 'gan';",
+    replace: "filled.loss ??= 'gan';",
+  },
+  {
+    name: "a progan run's --augment defaulting to the dataset's policy, which its WGAN-GP refuses (every progan run on the sprites refused)",
+    file: 'src/run/options.ts',
+    find: "const training = wganGp ? { ...forData, augment: 'none', augmentFill: 'zero' } : forData;",
+    replace: 'const training = forData;',
+  },
+  {
     name: 'truncation: w + ψ·(w̄ − w) (ψ toward w, not toward w̄)',
     file: 'src/model/stylegan-layers.ts',
     find: 'tf.add(tf.mul(psi, w), tf.mul(1 - psi, wAverage))',

@@ -410,9 +410,9 @@ export const PLANTED_BUGS: PlantedBug[] = [
   },
   {
     name: "progan's default loss the non-saturating one (the loss that collapsed it), not its paper's WGAN-GP",
-    file: 'src/train/command.ts',
-    find: "filled.loss ??= arch.name === 'progan' ? 'wgan-gp' : 'gan';",
-    replace: "filled.loss ??= 'gan';",
+    file: 'src/run/options.ts',
+    find: "(arch === 'progan' ? 'wgan-gp' : 'gan')",
+    replace: "(arch === 'progan' ? 'gan' : 'gan')",
   },
   {
     name: "a progan run's --augment defaulting to the dataset's policy, which its WGAN-GP refuses (every progan run on the sprites refused)",

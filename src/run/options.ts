@@ -72,6 +72,12 @@ export const PROGAN_FADE_KIMG = 4;
 /** --style-mixing's default for stylegan: the share of images drawn from two codes in training (the paper's 90 %). */
 export const STYLEGAN_STYLE_MIXING = 0.9;
 
+/**
+ * --loss where not given: progan's paper's WGAN-GP (with the non-saturating loss it collapsed on the sprites:
+ * docs/image-quality.md), every other architecture's source's GAN loss.
+ */
+export const defaultLoss = (arch: unknown): 'gan' | 'wgan-gp' => (arch === 'progan' ? 'wgan-gp' : 'gan');
+
 /** `dcgan train`'s options, in the order --help lists them. */
 export const TRAIN_OPTIONS: RunOptionSpec[] = [
   mayChange({ flag: '--out <dir>', help: 'run folder (default checkpoints/<dataset>-<size>)' }),
@@ -201,7 +207,7 @@ export function trainingDefaults(dataset: string | undefined): { augment: string
 export function withDatasetDefaults(opts: Record<string, unknown>): Record<string, unknown> {
   const defaults = datasetDefaults(opts.dataset as string | undefined);
   // WGAN-GP (progan's default loss) takes no augmentation yet (its penalty's second gradient through it is untested)
-  const wganGp = opts.loss === 'wgan-gp' || (opts.loss === undefined && opts.arch === 'progan');
+  const wganGp = (opts.loss ?? defaultLoss(opts.arch)) === 'wgan-gp';
   const forData = trainingDefaults(opts.dataset as string | undefined);
   const training = wganGp ? { ...forData, augment: 'none', augmentFill: 'zero' } : forData;
   return {

@@ -13,7 +13,7 @@ import { datasetChange, datasetIdentity } from '../run/dataset.js';
 import { writeJson } from '../run/files.js';
 import { CHECKPOINT_PARTS, RUN_PARTS, runFiles } from '../run/layout.js';
 import { lockRun, RunLockedError, type RunLock } from '../run/lock.js';
-import { flagOf, keysWith, PROGAN_FADE_KIMG, STYLEGAN_STYLE_MIXING, trainOption } from '../run/options.js';
+import { defaultLoss, flagOf, keysWith, PROGAN_FADE_KIMG, STYLEGAN_STYLE_MIXING, trainOption } from '../run/options.js';
 import type { RunConfig, TrainState } from '../run/records.js';
 import { deleteRunFiles, notARun, readClassNames, readConfig, runFilesIn } from '../run/runs.js';
 import { UsageError } from '../util/errors.js';
@@ -65,9 +65,8 @@ export function withArchDefaults(opts: Record<string, unknown>): Record<string, 
     const asked = (['minibatchStddev', 'equalizedLr', 'pixelNorm'] as const).filter((k) => filled[k] !== undefined && filled[k] !== false && filled[k] !== 'off');
     if (asked.length) throw new UsageError(`${flagOf(asked[0])}: --arch ${arch.name} takes none of ProGAN's tricks (they apply to the convolutional architectures)`);
   }
-  // WGAN-GP: progan's D alone is known to take the penalty's second gradient (test/gradient-penalty.test.ts), and
-  // progan trains with it as its paper does (the non-saturating loss collapsed it on the sprites: docs/image-quality.md)
-  filled.loss ??= arch.name === 'progan' ? 'wgan-gp' : 'gan';
+  // WGAN-GP: progan's D alone is known to take the penalty's second gradient (test/gradient-penalty.test.ts)
+  filled.loss ??= defaultLoss(arch.name);
   if (filled.loss === 'wgan-gp' && arch.name !== 'progan') throw new UsageError(`--loss wgan-gp: --arch ${arch.name} trains with its source's GAN loss (wgan-gp is --arch progan's)`);
   // progressive growing: progan's alone (0, growing nothing, is no growing whatever the architecture)
   if (arch.name === 'progan') filled.fadeKimg ??= PROGAN_FADE_KIMG;
